@@ -1,0 +1,98 @@
+"""Where each kind of Ringside data lives. The only module that builds these paths.
+
+Everything is below one root (``RINGSIDE_HOME``)::
+
+    raw/events/event_date=YYYY-MM-DD/<batch>.parquet   landed events, append-only
+    raw/quarantine/received_date=YYYY-MM-DD/<batch>.parquet   rejected events + reasons
+    raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts snapshots
+    state/                                              ingestion bookkeeping
+    warehouse/ringside.duckdb                           dbt's working database (one writer)
+    serving/ringside.duckdb                             published copy the API reads
+    dagster/                                            DAGSTER_HOME
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+SNAPSHOT_NAMES = ("content", "accounts")
+
+
+@dataclass(frozen=True)
+class Layout:
+    home: Path
+
+    @property
+    def raw_events_dir(self) -> Path:
+        return self.home / "raw" / "events"
+
+    def raw_events_partition(self, day: date) -> Path:
+        return self.raw_events_dir / f"event_date={day.isoformat()}"
+
+    @property
+    def raw_events_glob(self) -> str:
+        return str(self.raw_events_dir / "*" / "*.parquet")
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "raw" / "quarantine"
+
+    def quarantine_partition(self, day: date) -> Path:
+        return self.quarantine_dir / f"received_date={day.isoformat()}"
+
+    @property
+    def quarantine_glob(self) -> str:
+        return str(self.quarantine_dir / "*" / "*.parquet")
+
+    def snapshot_dir(self, name: str) -> Path:
+        if name not in SNAPSHOT_NAMES:
+            raise ValueError(f"unknown snapshot {name!r}; expected one of {SNAPSHOT_NAMES}")
+        return self.home / "raw" / "snapshots" / name
+
+    def snapshot_glob(self, name: str) -> str:
+        return str(self.snapshot_dir(name) / "*.parquet")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "state"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse" / "ringside.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.home / "serving" / "ringside.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.home / "dbt" / "target"
+
+    def ensure(self) -> Layout:
+        for path in (
+            self.raw_events_dir,
+            self.quarantine_dir,
+            *(self.snapshot_dir(n) for n in SNAPSHOT_NAMES),
+            self.state_dir,
+            self.warehouse_path.parent,
+            self.serving_path.parent,
+            self.dagster_home,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment that tells the dbt project where sources and the database are."""
+        return {
+            "RINGSIDE_DUCKDB_PATH": str(self.warehouse_path),
+            "RINGSIDE_RAW_EVENTS_GLOB": self.raw_events_glob,
+            "RINGSIDE_QUARANTINE_GLOB": self.quarantine_glob,
+            "RINGSIDE_CONTENT_GLOB": self.snapshot_glob("content"),
+            "RINGSIDE_ACCOUNTS_GLOB": self.snapshot_glob("accounts"),
+        }
