@@ -1,0 +1,106 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('tracking', 'events') }}
+    {% if is_incremental() %}
+    where {{ event_window_filter('event_date') }}
+    {% endif %}
+
+),
+
+first_copies as (
+
+    -- messageId is the idempotency key (events.md): the first landed copy wins, and an
+    -- incremental run never re-inserts a message_id that is already built.
+    select
+        *,
+        row_number() over (
+            partition by message_id
+            order by received_at, ingested_at, source_ref
+        ) as copy_number
+    from source
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        message_id,
+        anonymous_id,
+        user_id,
+        previous_id,
+        coalesce(anonymous_id, 'user:' || user_id) as device_id,
+        session_id as client_session_id,
+
+        -- what happened
+        type as event_type,
+        event as event_name,
+        name as page_name,
+        type in ('page', 'screen') as is_page_view,
+        {{ json_text('properties', 'content_type') }} as content_type,
+        {{ json_text('properties', 'content_id') }} as content_id,
+
+        -- page and campaign
+        page_url,
+        page_path,
+        page_referrer,
+        page_title,
+        page_search,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+
+        -- device and place (enriched at ingestion; ip already anonymized)
+        ip as ip_anonymized,
+        user_agent,
+        device_type,
+        browser,
+        os,
+        country,
+        city,
+        locale,
+        library_name,
+        library_version,
+        consent_analytics,
+
+        -- payloads (JSON text)
+        properties,
+        traits,
+        context,
+
+        -- times (UTC)
+        event_time,
+        cast(event_date as date) as event_date,
+        original_timestamp,
+        sent_at,
+        received_at,
+
+        -- lineage
+        source as ingest_source,
+        source_ref as ingest_source_ref,
+        ingested_at
+
+    from first_copies
+    where copy_number = 1
+    {% if is_incremental() %}
+        and not exists (
+            select 1 from {{ this }} as built
+            where built.message_id = first_copies.message_id
+        )
+    {% endif %}
+
+)
+
+select * from renamed
