@@ -70,10 +70,6 @@ class Layout:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
-    @property
-    def dbt_target_dir(self) -> Path:
-        return self.home / "dbt" / "target"
-
     def ensure(self) -> Layout:
         for path in (
             self.raw_events_dir,

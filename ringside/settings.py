@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from pydantic import field_validator
-from typing import Annotated
 
 from ringside.layout import Layout
 
@@ -34,6 +33,9 @@ class Settings(BaseSettings):
     )
     session_timeout_minutes: int = Field(default=30, gt=0)
     late_event_lookback_days: int = Field(default=3, ge=0)
+    partitions_start: date = Field(
+        default=date(2026, 1, 1), description="First day of Dagster's daily partitions."
+    )
 
     @field_validator("write_keys", mode="before")
     @classmethod

@@ -1,0 +1,7 @@
+"""Ringside's Dagster code location: assembles the per-domain definitions."""
+
+from dagster import Definitions
+
+from orchestration.defs import dbt, ingestion
+
+defs = Definitions.merge(ingestion.defs, dbt.defs)

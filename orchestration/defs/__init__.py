@@ -1,0 +1,1 @@
+"""Per-domain Dagster definitions; orchestration/definitions.py only assembles them."""

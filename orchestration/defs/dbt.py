@@ -1,0 +1,84 @@
+"""dbt models as Dagster assets (dagster-dbt), partitioned by event day."""
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    Definitions,
+)
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.defs.partitions import daily_partitions, window_dates
+from ringside import warehouse
+from ringside.settings import get_settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The one DbtProject. Its manifest is produced by `dbt parse` at set-up time
+    (`ringside build`, `make`), or by `dagster dev` itself — never at import."""
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target=get_settings().warehouse,
+    )
+    project.prepare_if_dev()
+    return project
+
+
+def dbt_resource() -> DbtCliResource:
+    # dbt runs as a subprocess that inherits this process's environment; the layout
+    # tells it where the landed sources and the database are.
+    os.environ.update(get_settings().layout.dbt_env())
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        target=get_settings().warehouse,
+        # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+
+class RingsideTranslator(DagsterDbtTranslator):
+    """Groups assets by dbt layer; dbt sources keep their default keys
+    (``tracking/events``, ``app/content``…) which are the ingestion assets' keys."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return AssetKey(["warehouse", dbt_resource_props["name"]])
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    partitions_def=daily_partitions,
+    # A range of days (a backfill, `ringside build --all`) is one dbt invocation.
+    backfill_policy=BackfillPolicy.single_run(),
+    dagster_dbt_translator=RingsideTranslator(),
+)
+def ringside_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    first_day, last_day = window_dates(context.partition_time_window)
+    dbt_vars = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
+    warehouse.ensure_sources(get_settings().layout)
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    # Only a successful build is served (a failed one raised above).
+    warehouse.publish(get_settings().layout)
+
+
+defs = Definitions(assets=[ringside_dbt_models], resources={"dbt": dbt_resource()})

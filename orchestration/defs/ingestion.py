@@ -1,0 +1,141 @@
+"""Landed data as Dagster assets, and the automation that builds when data lands.
+
+Events are landed by `ringside ingest` and the HTTP collector (never by Dagster), so
+materializing a day of ``tracking/events`` registers what has landed for that day —
+row and file counts as metadata — and lets everything downstream rebuild.
+"""
+
+import json
+from datetime import UTC, datetime
+from glob import glob
+from pathlib import Path
+
+import duckdb
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    AssetSpec,
+    BackfillPolicy,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    MaterializeResult,
+    MetadataValue,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
+    asset,
+    define_asset_job,
+    schedule,
+    sensor,
+)
+
+from orchestration.defs.partitions import daily_partitions, window_dates
+from ringside.layout import Layout
+from ringside.settings import get_settings
+
+RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
+
+
+@asset(
+    key=RAW_EVENTS_KEY,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="landed",
+    description="Validated, enriched events landed as Parquet, one directory per UTC event day.",
+    kinds={"parquet"},
+)
+def raw_events(context: AssetExecutionContext) -> MaterializeResult:
+    layout = get_settings().layout
+    first_day, last_day = window_dates(context.partition_time_window)
+    files = sorted(
+        path
+        for path in glob(layout.raw_events_glob)
+        if first_day.isoformat() <= Path(path).parent.name.removeprefix("event_date=")
+        <= last_day.isoformat()
+    )
+    rows = (
+        duckdb.sql(f"select count(*) from read_parquet({files!r})").fetchone()[0] if files else 0
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "files": len(files),
+            "location": MetadataValue.path(str(layout.raw_events_dir)),
+        }
+    )
+
+
+snapshot_specs = [
+    AssetSpec(
+        key=AssetKey(["app", name]),
+        group_name="landed",
+        description=f"Snapshots of the application database's {name}, landed by `ringside ingest`.",
+        kinds={"parquet"},
+    )
+    for name in ("content", "accounts")
+]
+
+build_job = define_asset_job(
+    "ringside_build",
+    selection=AssetSelection.all() - AssetSelection.assets(*(spec.key for spec in snapshot_specs)),
+    partitions_def=daily_partitions,
+    description="Register landed events and rebuild every dbt model for the given days.",
+)
+
+
+def landed_state(layout: Layout) -> dict[str, float]:
+    """Newest file modification time per landed event day."""
+    state: dict[str, float] = {}
+    for path in glob(layout.raw_events_glob):
+        day = Path(path).parent.name.removeprefix("event_date=")
+        state[day] = max(state.get(day, 0.0), Path(path).stat().st_mtime)
+    return state
+
+
+@sensor(
+    job=build_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Builds the days whose landed event files changed since the last check.",
+)
+def landed_events_sensor(context: SensorEvaluationContext):
+    state = landed_state(get_settings().layout)
+    seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
+    changed = sorted(day for day, mtime in state.items() if mtime > seen.get(day, 0.0))
+    valid = set(daily_partitions.get_partition_keys())
+    changed = [day for day in changed if day in valid]
+    if not changed:
+        context.update_cursor(json.dumps(state))
+        return SkipReason("no new landed event files")
+    context.update_cursor(json.dumps(state))
+    # One run over the whole changed range: dbt assets use a single-run backfill policy.
+    return RunRequest(
+        run_key=f"{changed[0]}..{changed[-1]}@{max(state[d] for d in changed)}",
+        tags={
+            "dagster/asset_partition_range_start": changed[0],
+            "dagster/asset_partition_range_end": changed[-1],
+        },
+    )
+
+
+@schedule(
+    job=build_job,
+    cron_schedule="0 * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Hourly refresh of today's partition (late events are re-read by dbt's lookback).",
+)
+def hourly_build(context: ScheduleEvaluationContext) -> RunRequest:
+    scheduled = context.scheduled_execution_time or datetime.now(UTC)
+    return RunRequest(partition_key=scheduled.astimezone(UTC).date().isoformat())
+
+
+defs = Definitions(
+    assets=[raw_events, *snapshot_specs],
+    jobs=[build_job],
+    sensors=[landed_events_sensor],
+    schedules=[hourly_build],
+)

@@ -1,0 +1,83 @@
+"""The embedded (DuckDB) warehouse: source placeholders, publishing, read-only access.
+
+dbt is the only writer of ``layout.warehouse_path``. DuckDB locks a database file
+exclusively across processes (stack.md, trap 4), so readers never open that file:
+after each successful build :func:`publish` copies it next to the served file and
+atomically renames it over ``layout.serving_path``. Readers open the served copy
+read-only per request; a reader that opened the previous copy keeps reading it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from glob import glob
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
+from ringside.layout import Layout
+
+PLACEHOLDER_NAME = "_empty.parquet"
+# Partition that holds the events placeholder; it never has rows.
+EPOCH = date(1970, 1, 1)
+
+
+class WarehouseNotBuiltError(RuntimeError):
+    """The served warehouse does not exist yet (nothing has been built)."""
+
+
+def ensure_sources(layout: Layout) -> None:
+    """Give every dbt source at least one (empty) file, so a source with no data yet
+    reads as zero rows instead of failing the build with 'no files found'."""
+    layout.ensure()
+    if not glob(layout.raw_events_glob):
+        _write_empty(layout.raw_events_partition(EPOCH), RAW_EVENT_SCHEMA)
+    for name, schema in SNAPSHOT_SCHEMAS.items():
+        if not glob(layout.snapshot_glob(name)):
+            _write_empty(layout.snapshot_dir(name), schema)
+
+
+def _write_empty(directory: os.PathLike[str], schema: pa.Schema) -> None:
+    os.makedirs(directory, exist_ok=True)
+    pq.write_table(schema.empty_table(), os.path.join(directory, PLACEHOLDER_NAME))
+
+
+def publish(layout: Layout) -> None:
+    """Atomically replace the served copy with the freshly built warehouse."""
+    layout.serving_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=layout.serving_path.parent, suffix=".duckdb.tmp")
+    try:
+        with os.fdopen(fd, "wb") as out, open(layout.warehouse_path, "rb") as src:
+            shutil.copyfileobj(src, out, length=16 * 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, layout.serving_path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    dir_fd = os.open(layout.serving_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextmanager
+def read_serving(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published warehouse, closed on exit."""
+    if not layout.serving_path.exists():
+        raise WarehouseNotBuiltError(
+            f"no warehouse published at {layout.serving_path}; run `ringside build` first"
+        )
+    con = duckdb.connect(str(layout.serving_path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
