@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 
 SNAPSHOT_NAMES = ("content", "accounts")
+# The partition that holds the empty placeholder file dbt needs before any event landed.
+PLACEHOLDER_DAY = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,16 @@ class Layout:
     @property
     def raw_events_glob(self) -> str:
         return str(self.raw_events_dir / "*" / "*.parquet")
+
+    def landed_event_files(self) -> dict[date, list[Path]]:
+        """Landed event files by UTC event day, sorted (empty placeholder files excluded)."""
+        by_day: dict[date, list[Path]] = {}
+        for directory in sorted(self.raw_events_dir.glob("event_date=*")):
+            files = sorted(p for p in directory.glob("*.parquet") if p.stat().st_size > 0)
+            day = date.fromisoformat(directory.name.removeprefix("event_date="))
+            if files and day != PLACEHOLDER_DAY:
+                by_day[day] = files
+        return by_day
 
     @property
     def quarantine_dir(self) -> Path:

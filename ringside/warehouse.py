@@ -14,7 +14,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from glob import glob
 
 import duckdb
@@ -22,11 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
-from ringside.layout import Layout
+from ringside.layout import PLACEHOLDER_DAY, Layout
 
 PLACEHOLDER_NAME = "_empty.parquet"
-# Partition that holds the events placeholder; it never has rows.
-EPOCH = date(1970, 1, 1)
 
 
 class WarehouseNotBuiltError(RuntimeError):
@@ -38,7 +35,7 @@ def ensure_sources(layout: Layout) -> None:
     reads as zero rows instead of failing the build with 'no files found'."""
     layout.ensure()
     if not glob(layout.raw_events_glob):
-        _write_empty(layout.raw_events_partition(EPOCH), RAW_EVENT_SCHEMA)
+        _write_empty(layout.raw_events_partition(PLACEHOLDER_DAY), RAW_EVENT_SCHEMA)
     for name, schema in SNAPSHOT_SCHEMAS.items():
         if not glob(layout.snapshot_glob(name)):
             _write_empty(layout.snapshot_dir(name), schema)

@@ -4,7 +4,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +13,12 @@ from dagster import (
     BackfillPolicy,
     Definitions,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.dbt_project import dbt_project
 from orchestration.defs.partitions import daily_partitions, window_dates
 from ringside import warehouse
 from ringside.settings import get_settings
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-
-
-@cache
-def dbt_project() -> DbtProject:
-    """The one DbtProject. Its manifest is produced by `dbt parse` at set-up time
-    (`ringside build`, `make`), or by `dagster dev` itself — never at import."""
-    project = DbtProject(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target=get_settings().warehouse,
-    )
-    project.prepare_if_dev()
-    return project
 
 
 def dbt_resource() -> DbtCliResource:

@@ -6,9 +6,8 @@ row and file counts as metadata — and lets everything downstream rebuild.
 """
 
 import json
+import warnings
 from datetime import UTC, datetime
-from glob import glob
-from pathlib import Path
 
 import duckdb
 from dagster import (
@@ -17,6 +16,7 @@ from dagster import (
     AssetSelection,
     AssetSpec,
     BackfillPolicy,
+    BetaWarning,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
@@ -39,26 +39,14 @@ from ringside.settings import get_settings
 RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
 
 
-@asset(
-    key=RAW_EVENTS_KEY,
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="landed",
-    description="Validated, enriched events landed as Parquet, one directory per UTC event day.",
-    kinds={"parquet"},
-)
-def raw_events(context: AssetExecutionContext) -> MaterializeResult:
+def register_landed_events(context: AssetExecutionContext) -> MaterializeResult:
     layout = get_settings().layout
     first_day, last_day = window_dates(context.partition_time_window)
-    files = sorted(
-        path
-        for path in glob(layout.raw_events_glob)
-        if first_day.isoformat() <= Path(path).parent.name.removeprefix("event_date=")
-        <= last_day.isoformat()
-    )
-    rows = (
-        duckdb.sql(f"select count(*) from read_parquet({files!r})").fetchone()[0] if files else 0
-    )
+    landed = layout.landed_event_files()
+    files = [
+        str(path) for day, paths in landed.items() if first_day <= day <= last_day for path in paths
+    ]
+    rows = duckdb.sql(f"select count(*) from read_parquet({files!r})").fetchone()[0] if files else 0
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -66,6 +54,20 @@ def raw_events(context: AssetExecutionContext) -> MaterializeResult:
             "location": MetadataValue.path(str(layout.raw_events_dir)),
         }
     )
+
+
+# Dagster flags backfill_policy on @asset as beta; it is required here so that one run
+# can cover a range of days together with the dbt assets (single-run backfills).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", BetaWarning)
+    raw_events = asset(
+        key=RAW_EVENTS_KEY,
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name="landed",
+        description="Validated, enriched events landed as Parquet, one folder per UTC event day.",
+        kinds={"parquet"},
+    )(register_landed_events)
 
 
 snapshot_specs = [
@@ -87,12 +89,11 @@ build_job = define_asset_job(
 
 
 def landed_state(layout: Layout) -> dict[str, float]:
-    """Newest file modification time per landed event day."""
-    state: dict[str, float] = {}
-    for path in glob(layout.raw_events_glob):
-        day = Path(path).parent.name.removeprefix("event_date=")
-        state[day] = max(state.get(day, 0.0), Path(path).stat().st_mtime)
-    return state
+    """Newest file modification time per landed event day (ISO date)."""
+    return {
+        day.isoformat(): max(path.stat().st_mtime for path in paths)
+        for day, paths in layout.landed_event_files().items()
+    }
 
 
 @sensor(
