@@ -1,0 +1,21 @@
+"""The Ringside HTTP app: the event collector and the analytics API in one FastAPI app."""
+
+from fastapi import FastAPI
+
+from api.routes import health, overview
+from ingestion.collector import router as collector_router
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Ringside",
+        summary="Segment-compatible event collector and analytics API over the marts.",
+        version="0.1.0",
+    )
+    app.include_router(health.router)
+    app.include_router(collector_router)
+    app.include_router(overview.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,157 @@
+"""`ringside`: the command line for generating, ingesting, building and serving."""
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ringside.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Ringside analytics warehouse. All state lives under RINGSIDE_HOME (default .ringside/).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class CliError(Exception):
+    """An error worth one clear line to the user, not a traceback."""
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Directory to write the demo platform into.")],
+    days: Annotated[int, typer.Option(min=1, help="Days of activity.")] = 90,
+    users: Annotated[int, typer.Option(min=1, help="Distinct people.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 7,
+    start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC).")
+    ] = None,
+) -> None:
+    """Generate a deterministic demo MMA platform: Segment NDJSON events + snapshots."""
+    from ringside.demo.generator import generate as run_generate
+
+    kwargs = {"start": start.date()} if start else {}
+    summary = run_generate(out, days=days, users=users, seed=seed, **kwargs)
+    typer.echo(
+        f"generated {summary.events_written:,} events ({summary.invalid_events:,} invalid, "
+        f"{summary.duplicate_events:,} duplicates, {summary.late_events:,} late) in "
+        f"{len(summary.files)} files, {summary.content_items:,} content items, "
+        f"{summary.accounts:,} accounts -> {out}"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="NDJSON(.gz) files or directories.")],
+    workers: Annotated[int, typer.Option(min=1, help="Files ingested in parallel.")] = 1,
+    force: Annotated[bool, typer.Option(help="Re-ingest files already ingested.")] = False,
+) -> None:
+    """Validate, enrich and land events (and content/accounts snapshots)."""
+    from ingestion.batch import ingest_paths
+
+    settings = _settings()
+    report = ingest_paths(paths, settings.layout.ensure(), settings, workers=workers, force=force)
+    typer.echo(report.summary())
+
+
+@app.command()
+def build(
+    partition: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Build one UTC day (YYYY-MM-DD)."),
+    ] = None,
+    all_days: Annotated[
+        bool, typer.Option("--all", help="Build every day that has landed events (default).")
+    ] = False,
+) -> None:
+    """Materialize landed events and every dbt model through Dagster."""
+    from orchestration.runner import landed_range, run_build
+
+    if partition and all_days:
+        raise CliError("give either --partition DAY or --all, not both")
+    settings = _settings()
+    if partition:
+        first = last = partition.date()
+    else:
+        first, last = landed_range(settings.layout)
+    typer.echo(f"building {first} .. {last} into {settings.layout.warehouse_path}")
+    outcome = run_build(settings, first, last)
+    typer.echo(
+        f"run {outcome.run_id}: {outcome.materialized} assets materialized, "
+        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "
+        f"serving {settings.layout.serving_path}"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the collector and the analytics API (FastAPI, uvicorn)."""
+    import uvicorn
+
+    _settings().layout.ensure()
+    uvicorn.run("api.main:app", host=host, port=port)
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000) -> None:
+    """Open the Dagster UI (dagster dev) on Ringside's instance."""
+    from orchestration.runner import REPO_ROOT, configure_dagster_home
+
+    layout = _settings().layout.ensure()
+    configure_dagster_home(layout)
+    os.environ.update(layout.dbt_env())
+    _exec([_venv_bin("dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)])
+
+
+@app.command()
+def docs(port: Annotated[int, typer.Option(help="dbt docs port.")] = 8080) -> None:
+    """Generate and serve the dbt docs (models, columns, metric definitions, lineage)."""
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+
+    layout = _settings().layout.ensure()
+    os.environ.update(layout.dbt_env())
+    dbt = [_venv_bin("dbt"), "--quiet"]
+    where = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    subprocess.run([*dbt, "docs", "generate", *where], check=True)
+    _exec([*dbt, "docs", "serve", "--port", str(port), *where])
+
+
+def _venv_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _exec(argv: list[str]) -> None:
+    typer.echo(" ".join(argv))
+    raise typer.Exit(subprocess.run(argv, check=False).returncode)
+
+
+def main() -> None:
+    from ingestion.batch import IngestError
+    from orchestration.runner import BuildError
+    from ringside.warehouse import WarehouseNotBuiltError
+
+    try:
+        app()
+    except (CliError, IngestError, BuildError, WarehouseNotBuiltError, ValueError) as exc:
+        typer.echo(f"ringside: error: {exc}", err=True)
+        sys.exit(2)
+    except subprocess.CalledProcessError as exc:
+        typer.echo(
+            f"ringside: error: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", err=True
+        )
+        sys.exit(exc.returncode)
+    except KeyboardInterrupt:
+        sys.exit(130)
