@@ -94,6 +94,38 @@ def build(
 
 
 @app.command()
+def status() -> None:
+    """Show what has landed and been built, and where to look."""
+    from ringside.warehouse import read_serving
+
+    layout = _settings().layout
+    landed = layout.landed_event_files()
+    typer.echo(f"RINGSIDE_HOME      {layout.home}")
+    typer.echo(
+        f"landed events      {sum(map(len, landed.values()))} files over {len(landed)} days"
+        f" in {layout.raw_events_dir}"
+    )
+    quarantined = sorted(layout.quarantine_dir.glob("*/*.parquet"))
+    typer.echo(f"quarantine         {len(quarantined)} files in {layout.quarantine_dir}")
+    with read_serving(layout) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables order by table_name"
+        ).fetchall()
+        typer.echo(f"warehouse          {layout.serving_path} (served copy, read-only)")
+        for (table,) in tables:
+            rows = con.execute(f'select count(*) from "{table}"').fetchone()[0]
+            typer.echo(f"  {table:<32} {rows:>12,} rows")
+    typer.echo(
+        "\nwhere to look:\n"
+        "  ringside ui      Dagster UI at http://127.0.0.1:3000 (assets, runs, checks)\n"
+        "  ringside docs    dbt docs at http://127.0.0.1:8080 (models, definitions, lineage)\n"
+        "  ringside serve   API at http://127.0.0.1:8000/docs, e.g. /api/analytics/overview/"
+        "?start=YYYY-MM-DD&end=YYYY-MM-DD\n"
+        f"  duckdb -readonly {layout.serving_path}   SQL over the marts"
+    )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,

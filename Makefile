@@ -1,0 +1,46 @@
+# Everything starts from a fresh clone: `make demo` and `make test` create the environment.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export RINGSIDE_HOME ?= $(CURDIR)/.ringside
+DEMO_INPUT := $(RINGSIDE_HOME)/demo-platform
+
+.PHONY: env demo test lint format benchmark clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The lock file pins every package, so a fresh machine installs exactly what CI tested.
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
+	$(BIN)/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	touch $@
+
+env: $(VENV)/.synced
+
+demo: env
+	$(BIN)/ringside generate --out $(DEMO_INPUT) --days 90 --users 20000 --seed 7
+	$(BIN)/ringside ingest $(DEMO_INPUT) --workers 2
+	$(BIN)/ringside build --all
+	$(BIN)/ringside status
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+format: env
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+benchmark: env
+	$(BIN)/python -m benchmarks.pipeline
+
+clean:
+	rm -rf $(VENV) $(TOOLS) dbt_project/target dbt_project/logs
