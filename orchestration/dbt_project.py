@@ -1,5 +1,7 @@
 """The one dbt project handle, shared by the Dagster assets and the CLI."""
 
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -8,6 +10,8 @@ from dagster_dbt import DbtProject
 from ringside.settings import get_settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+# The dbt installed beside this interpreter, whether or not the venv is on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 @cache
@@ -27,5 +31,18 @@ def dbt_project() -> DbtProject:
 def prepare_manifest() -> Path:
     """Run `dbt parse` so the Dagster definitions can load; returns the manifest path."""
     project = dbt_project()
-    project.preparer.prepare(project)
+    subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+            "--target-path",
+            str(project.target_path),
+        ],
+        check=True,
+    )
     return project.manifest_path

@@ -71,7 +71,12 @@ def run_build(settings: Settings, first_day: date, last_day: date) -> BuildOutco
         "dagster/asset_partition_range_end": last_day.isoformat(),
     }
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        result = job.execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            instance=instance,
+            tags=tags,
+            raise_on_error=False,
+        )
     checks = result.get_asset_check_evaluations()
     outcome = BuildOutcome(
         run_id=result.run_id,

@@ -87,7 +87,7 @@ def build(
     typer.echo(f"building {first} .. {last} into {settings.layout.warehouse_path}")
     outcome = run_build(settings, first, last)
     typer.echo(
-        f"run {outcome.run_id}: {outcome.materialized} assets materialized, "
+        f"run {outcome.run_id}: {outcome.materialized} asset partitions materialized, "
         f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "
         f"serving {settings.layout.serving_path}"
     )

@@ -2,9 +2,7 @@
 
 import json
 import os
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -15,21 +13,17 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.dbt_project import dbt_project
+from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.defs.partitions import daily_partitions, window_dates
 from ringside import warehouse
 from ringside.settings import get_settings
 
 
 def dbt_resource() -> DbtCliResource:
-    # dbt runs as a subprocess that inherits this process's environment; the layout
-    # tells it where the landed sources and the database are.
-    os.environ.update(get_settings().layout.dbt_env())
     return DbtCliResource(
         project_dir=dbt_project(),
         target=get_settings().warehouse,
-        # The dbt installed beside this interpreter, whether or not the venv is on PATH.
-        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        dbt_executable=DBT_EXECUTABLE,
     )
 
 
@@ -60,10 +54,14 @@ class RingsideTranslator(DagsterDbtTranslator):
 def ringside_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     first_day, last_day = window_dates(context.partition_time_window)
     dbt_vars = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
-    warehouse.ensure_sources(get_settings().layout)
+    layout = get_settings().layout
+    warehouse.ensure_sources(layout)
+    # dbt runs as a subprocess that inherits this process's environment; the layout
+    # tells it where the landed sources and the database are.
+    os.environ.update(layout.dbt_env())
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
     # Only a successful build is served (a failed one raised above).
-    warehouse.publish(get_settings().layout)
+    warehouse.publish(layout)
 
 
 defs = Definitions(assets=[ringside_dbt_models], resources={"dbt": dbt_resource()})
