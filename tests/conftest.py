@@ -1,0 +1,26 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ringside.layout import Layout
+from ringside.settings import Settings, get_settings
+
+
+@pytest.fixture
+def ringside_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh RINGSIDE_HOME (and DAGSTER_HOME below it) for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("RINGSIDE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    # The dbt asset exports these into the process; monkeypatch restores them afterwards.
+    for name, value in Layout(home.resolve()).dbt_env().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(ringside_home: Path) -> Settings:
+    return get_settings()
