@@ -2,6 +2,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dagster import Definitions
 
 from ringside.layout import Layout
 from ringside.settings import Settings, get_settings
@@ -24,3 +25,14 @@ def ringside_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 @pytest.fixture
 def settings(ringside_home: Path) -> Settings:
     return get_settings()
+
+
+@pytest.fixture(scope="session")
+def definitions() -> Definitions:
+    """The Dagster definitions, loaded after `dbt parse` wrote the manifest they need."""
+    from orchestration.dbt_project import prepare_manifest
+
+    prepare_manifest()
+    from orchestration.definitions import defs
+
+    return defs

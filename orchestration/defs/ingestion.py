@@ -83,7 +83,6 @@ snapshot_specs = [
 build_job = define_asset_job(
     "ringside_build",
     selection=AssetSelection.all() - AssetSelection.assets(*(spec.key for spec in snapshot_specs)),
-    partitions_def=daily_partitions,
     description="Register landed events and rebuild every dbt model for the given days.",
 )
 
