@@ -1,0 +1,239 @@
+"""The HTTP door: a Segment-compatible collector (shared/spec/events.md).
+
+Request-level problems (auth, body size, malformed JSON, batch too long) answer 4xx and
+land nothing. Event-level problems are per event: the valid events are landed, the
+others quarantined, and each rejected one is reported back. The answer is sent only
+after the landed files are fsynced, so an acknowledged event survives a crash.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+import zlib
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from api.deps import SettingsDep
+from ingestion.enrich import open_geoip
+from ingestion.events import EVENT_TYPES, MAX_EVENT_BYTES, EventType, parse_timestamp
+from ingestion.pipeline import Origin, process
+from ringside.settings import Settings
+
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_EVENTS = 2_500
+
+router = APIRouter(tags=["collector"])
+
+
+class RejectedEvent(BaseModel):
+    model_config = ConfigDict(validate_by_name=True)
+
+    index: int = Field(description="Position of the event in the batch (0 for a single event).")
+    field: str = Field(description="Wire path of the first offending field; '$' = the event.")
+    reason: str
+    message_id: str | None = Field(alias="messageId")
+
+
+class IngestResponse(BaseModel):
+    success: bool = Field(description="False when no event was accepted.")
+    accepted: int
+    rejected: list[RejectedEvent]
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": description}
+    for code, description in (
+        (400, "Malformed body, too many events, or (with the ingest shape) no valid event"),
+        (401, "Missing or wrong write key"),
+        (413, "Body over the size limit (after decompression)"),
+        (415, "Unsupported Content-Encoding"),
+    )
+}
+
+Mode = Literal["batch", "single", "either"]
+# Segment's scheme: HTTP Basic with the write key as user name and an empty password
+# (not checked: the key is the secret). Without the header, `writeKey` in the body.
+WriteKeyAuth = Annotated[
+    HTTPBasicCredentials | None,
+    Depends(HTTPBasic(auto_error=False, description="Write key as user name, empty password")),
+]
+
+
+async def _collect(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    credentials: HTTPBasicCredentials | None,
+    mode: Mode,
+    implied_type: EventType | None = None,
+) -> IngestResponse:
+    received_at = datetime.now(UTC)  # the server's clock: the reference for skew correction
+    if credentials is not None:
+        _authenticate(credentials.username, settings)
+    limit = MAX_EVENT_BYTES if mode == "single" else MAX_BATCH_BYTES
+    raw = await _read_body(request, limit)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _error(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _error(400, "body must be a JSON object")
+    if credentials is None:
+        _authenticate(body.get("writeKey"), settings)
+
+    if mode == "batch" or (mode == "either" and "batch" in body):
+        events, sent_at = _batch(body)
+    else:
+        if len(raw) > MAX_EVENT_BYTES:  # the "either" endpoint, given a single event
+            raise _error(413, f"an event may be at most 32 KB ({MAX_EVENT_BYTES:,} bytes)")
+        # The key authenticates the request; it must not be stored with the event.
+        events, sent_at = [{k: v for k, v in body.items() if k != "writeKey"}], None
+
+    request_id = uuid.uuid4()
+    origin = Origin(
+        source="http",
+        source_ref=str(request_id),
+        received_at=received_at,
+        sent_at=sent_at,
+        implied_type=implied_type,
+        request_id=request_id,
+    )
+    geo = open_geoip(settings.geoip_db)
+    result = await run_in_threadpool(process, list(enumerate(events)), origin, settings.layout, geo)
+    if result.accepted == 0:
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    return IngestResponse(
+        success=result.accepted > 0,
+        accepted=result.accepted,
+        rejected=[
+            RejectedEvent(index=r.index, field=r.field, reason=r.reason, message_id=r.message_id)
+            for r in result.rejections
+        ],
+    )
+
+
+def _batch(body: dict[str, Any]) -> tuple[list[Any], datetime | None]:
+    events = body.get("batch")
+    if not isinstance(events, list):
+        raise _error(400, "batch is required and must be an array of events")
+    if not events:
+        raise _error(400, "batch must contain at least one event")
+    if len(events) > MAX_BATCH_EVENTS:
+        raise _error(
+            400, f"a batch may contain at most {MAX_BATCH_EVENTS:,} events (got {len(events):,})"
+        )
+    sent_at = body.get("sentAt")
+    if sent_at is None:
+        return events, None
+    try:
+        return events, parse_timestamp(sent_at)
+    except PydanticCustomError as exc:
+        raise _error(400, f"sentAt {exc.message()}") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The decompressed body, refusing to hold more than ``limit`` bytes of it.
+
+    gzip is inflated incrementally with an output cap, so a small compressed body that
+    would inflate to gigabytes (a zip bomb) is refused after ``limit + 1`` bytes.
+    """
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise _error(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+    too_large = _error(413, f"body exceeds the limit of {limit // 1024} KB ({limit:,} bytes)")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if encoding == "gzip" else None
+    body = bytearray()
+    received = 0
+    async for chunk in request.stream():
+        # Compressed bodies are capped too: more input than output allowed means abuse.
+        received += len(chunk)
+        if received > limit:
+            raise too_large
+        if inflater is None:
+            body += chunk
+        else:
+            try:
+                body += inflater.decompress(chunk, limit + 1 - len(body))
+            except zlib.error as exc:
+                raise _error(400, f"body is not valid gzip: {exc}") from None
+            if inflater.unconsumed_tail:  # the output cap was hit
+                raise too_large
+        if len(body) > limit:
+            raise too_large
+    if inflater is not None and not inflater.eof:
+        raise _error(400, "body is not valid gzip: truncated stream")
+    return bytes(body)
+
+
+def _authenticate(key: object, settings: Settings) -> None:
+    if not isinstance(key, str) or not any(
+        secrets.compare_digest(key.encode(), known.encode()) for known in settings.write_keys
+    ):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or invalid write key (HTTP Basic user name, or writeKey in the body)",
+            headers={"WWW-Authenticate": 'Basic realm="ringside"'},
+        )
+
+
+def _error(code: int, detail: str) -> HTTPException:
+    return HTTPException(status_code=code, detail=detail)
+
+
+@router.post("/v1/batch", response_model=IngestResponse, responses=ERROR_RESPONSES)
+async def batch(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    credentials: WriteKeyAuth,
+) -> IngestResponse:
+    """Segment's batch endpoint: `{"batch": [event, ...], "sentAt": ...}`."""
+    return await _collect(request, response, settings, credentials, "batch")
+
+
+@router.post("/api/analytics/events/", response_model=IngestResponse, responses=ERROR_RESPONSES)
+async def events(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    credentials: WriteKeyAuth,
+) -> IngestResponse:
+    """One event, or a `{"batch": [...]}` body, under the product's own API prefix."""
+    return await _collect(request, response, settings, credentials, "either")
+
+
+def _single_event_route(event_type: EventType) -> None:
+    async def single(
+        request: Request,
+        response: Response,
+        settings: SettingsDep,
+        credentials: WriteKeyAuth,
+    ) -> IngestResponse:
+        return await _collect(request, response, settings, credentials, "single", event_type)
+
+    router.add_api_route(
+        f"/v1/{event_type}",
+        single,
+        methods=["POST"],
+        name=f"collect_{event_type}",
+        summary=f"One {event_type} event",
+        description=f"Segment's `{event_type}` call; `type` defaults to `{event_type}`.",
+        response_model=IngestResponse,
+        responses=ERROR_RESPONSES,
+    )
+
+
+for _event_type in EVENT_TYPES:
+    _single_event_route(_event_type)

@@ -1,0 +1,118 @@
+"""Atomic, append-only Parquet landing.
+
+Every file is written under a temporary name in its final directory, flushed and
+fsynced, renamed into place and the directory fsynced: a reader (dbt, DuckDB globs)
+sees a file either complete or not at all, and a file whose write returned survives a
+crash. Temporary names start with a dot and end in ``.tmp`` so ``*.parquet`` globs
+never match them. Final names carry a uuid4, so concurrent writers never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ringside.layout import Layout
+
+COMPRESSION = "zstd"
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(directory: Path) -> None:
+    """Create the directory durably: a new partition directory must survive a crash too."""
+    if directory.is_dir():
+        return
+    _ensure_dir(directory.parent)
+    directory.mkdir(exist_ok=True)
+    _fsync_dir(directory.parent)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{_stamp(datetime.now(UTC))}-{uuid.uuid4().hex}.parquet"
+
+
+@contextmanager
+def atomic_parquet(directory: Path, name: str, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    """A Parquet writer whose file appears at ``directory/name`` only when the block
+    ends without an exception (and is durable by then); on error nothing is left."""
+    _ensure_dir(directory)
+    final = directory / name
+    temp = directory / f".{name}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(temp, "wb") as sink:
+            with pq.ParquetWriter(sink, schema, compression=COMPRESSION) as writer:
+                yield writer
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(temp, final)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(directory)
+
+
+def rows_to_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Row tuples (in schema order) -> a table. Tuples are the cheapest per-row
+    structure; they are transposed once into the column lists Arrow converts in bulk.
+
+    Aware datetimes may be passed for the zone-less ``TS`` columns: Arrow converts them
+    to UTC, the storage convention (naive ones are stored as they are)."""
+    columns = zip(*rows, strict=True)
+    return pa.Table.from_pydict(dict(zip(schema.names, columns, strict=True)), schema=schema)
+
+
+def write_table(table: pa.Table, directory: Path, name: str) -> Path:
+    with atomic_parquet(directory, name, table.schema) as writer:
+        writer.write_table(table)
+    return directory / name
+
+
+def land_events(
+    table: pa.Table, event_dates: Sequence[date], layout: Layout, prefix: str
+) -> list[Path]:
+    """One file per UTC event date (``event_dates[i]`` is row i's) in its partition."""
+    rows_by_day: dict[date, list[int]] = defaultdict(list)
+    for row, day in enumerate(event_dates):
+        rows_by_day[day].append(row)
+    if len(rows_by_day) == 1:  # the usual case: no copy
+        (day,) = rows_by_day
+        return [write_table(table, layout.raw_events_partition(day), unique_name(prefix))]
+    return [
+        write_table(table.take(rows), layout.raw_events_partition(day), unique_name(prefix))
+        for day, rows in sorted(rows_by_day.items())
+    ]
+
+
+def land_quarantine(table: pa.Table, received_day: date, layout: Layout, prefix: str) -> Path:
+    return write_table(table, layout.quarantine_partition(received_day), unique_name(prefix))
+
+
+@contextmanager
+def snapshot_writer(
+    name: str, layout: Layout, taken_at: datetime, schema: pa.Schema
+) -> Iterator[pq.ParquetWriter]:
+    """Stream a whole snapshot into one file: dbt treats the newest ``snapshot_at`` as the
+    current state, so a snapshot must never be visible half-written."""
+    file_name = f"{name}-{_stamp(taken_at)}-{uuid.uuid4().hex[:8]}.parquet"
+    with atomic_parquet(layout.snapshot_dir(name), file_name, schema) as writer:
+        yield writer

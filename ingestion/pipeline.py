@@ -1,0 +1,219 @@
+"""The one path every event takes, whichever door it came in by (batch file or HTTP):
+parse -> validate -> de-duplicate within the batch -> skew-correct -> enrich -> land.
+
+Invariant: every input item is either landed (accepted) or quarantined with its reasons;
+``accepted + len(rejections) == number of items``. Duplicates across batches are landed
+and removed in dbt staging (first landed copy wins), so the raw layer is at-least-once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from ingestion.enrich import NO_CONTEXT, GeoIP, enrich
+from ingestion.events import Event, EventType, FieldError, Library, validate_event
+from ingestion.landing import land_events, land_quarantine, rows_to_table
+from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
+from ringside.layout import Layout
+
+Source = Literal["batch", "http"]
+NO_LIBRARY = Library()
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a batch of events came from, and the door's rules for it."""
+
+    source: Source
+    source_ref: str  # file path (batch) or request id (http)
+    received_at: datetime  # aware; HTTP arrival time, or ingestion time of a batch file
+    sent_at: datetime | None = None  # batch-level sentAt, for events without their own
+    implied_type: EventType | None = None  # single-event HTTP endpoints
+    request_id: uuid.UUID | None = None  # HTTP: seeds messageIds for events without one
+
+    def default_message_id(self, index: int) -> str | None:
+        """A uuid4-shaped id derived from (request, index): the same event of the same
+        request always gets the same id, so it can be traced from the request id."""
+        if self.request_id is None:
+            return None
+        digest = hashlib.blake2b(
+            self.request_id.bytes + index.to_bytes(8, "big"), digest_size=16
+        ).digest()
+        return str(uuid.UUID(bytes=digest, version=4))
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int  # position in the HTTP batch, or line number in the file
+    field: str  # first offending field
+    reason: str
+    message_id: str | None
+    errors: tuple[FieldError, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineResult:
+    accepted: int
+    rejections: list[Rejection]
+    files: list[Path]  # landed Parquet files (events and quarantine)
+
+    @property
+    def quarantined(self) -> int:
+        return len(self.rejections)
+
+
+class Quarantine:
+    """The rejected items of one batch, landed together with their reasons."""
+
+    def __init__(self, origin: Origin) -> None:
+        self.origin = origin
+        self.rejections: list[Rejection] = []
+        self._rows: list[tuple[Any, ...]] = []
+
+    def add(self, index: int, raw: Any, errors: list[FieldError], message_id: str | None) -> None:
+        first = errors[0]
+        self.rejections.append(
+            Rejection(index, first.field, first.reason, message_id, tuple(errors))
+        )
+        # The payload as received: the original text when we have it, else the parsed value.
+        payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw)
+        errors_json = orjson.dumps([{"field": e.field, "reason": e.reason} for e in errors])
+        origin = self.origin
+        self._rows.append(
+            (origin.received_at, origin.source, origin.source_ref, index, message_id,
+             first.field, first.reason, errors_json, payload)
+        )  # fmt: skip
+
+    def land(self, layout: Layout) -> list[Path]:
+        if not self._rows:
+            return []
+        table = rows_to_table(self._rows, QUARANTINE_SCHEMA)
+        day = self.origin.received_at.astimezone(UTC).date()
+        return [land_quarantine(table, day, layout, self.origin.source)]
+
+
+def parse_json(raw: bytes) -> tuple[Any, int] | FieldError:
+    """A line as received -> (parsed value, size in bytes), or why it is not JSON."""
+    try:
+        return orjson.loads(raw), len(raw)
+    except orjson.JSONDecodeError as exc:
+        return FieldError("$", f"not valid JSON: {exc}")
+
+
+def process(
+    items: Iterable[tuple[int, Any]],
+    origin: Origin,
+    layout: Layout,
+    geo: GeoIP | None,
+    seen: dict[str, int] | None = None,
+) -> PipelineResult:
+    """Validate, enrich and land ``items`` = (index, raw) pairs, where raw is the JSON text
+    as received (``bytes``, e.g. a file line) or an already-parsed JSON value.
+
+    ``seen`` maps the messageIds accepted so far in this batch to their index; pass the
+    same dict for every chunk of one file so duplicates are caught across chunks.
+    """
+    seen = {} if seen is None else seen
+    ingested_at = datetime.now(UTC)
+    rows: list[tuple[Any, ...]] = []
+    event_dates: list[date] = []
+    quarantine = Quarantine(origin)
+    where = "line" if origin.source == "batch" else "index"
+    # Batch rows point at their line ("file:line"); HTTP rows at their request.
+    row_ref = f"{origin.source_ref}:" if origin.source == "batch" else None
+
+    for index, raw in items:
+        if isinstance(raw, bytes):
+            parsed = parse_json(raw)
+            if isinstance(parsed, FieldError):
+                quarantine.add(index, raw, [parsed], None)
+                continue
+            value, size = parsed
+        else:
+            value, size = raw, None
+
+        default_id = origin.default_message_id(index)
+        checked = validate_event(
+            value,
+            size=size,
+            implied_type=origin.implied_type,
+            default_message_id=default_id,
+            keep_received_at=origin.source == "batch",  # HTTP: the server's clock only
+        )
+        if not isinstance(checked, Event):
+            quarantine.add(index, raw, checked, _readable_message_id(value) or default_id)
+            continue
+        event = checked
+        first_index = seen.setdefault(event.message_id, index)
+        if first_index != index:
+            duplicate = FieldError("messageId", f"duplicates the event at {where} {first_index}")
+            quarantine.add(index, raw, [duplicate], event.message_id)
+            continue
+
+        received = event.received_at or origin.received_at
+        sent = event.sent_at or origin.sent_at
+        event_time = _event_time(event.timestamp, sent, received)
+        extra = enrich(event, geo)
+        page, utm, device, place = extra.page, extra.utm, extra.device, extra.place
+        context = event.context or NO_CONTEXT
+        library = context.library or NO_LIBRARY
+        raw_context = value.get("context")
+        if raw_context is not None and "ip" in raw_context:
+            raw_context = {**raw_context, "ip": extra.ip}  # never store the full IP
+        event_dates.append(event_time.astimezone(UTC).date())
+        # In RAW_EVENT_SCHEMA order. Aware datetimes: Arrow stores them as UTC.
+        rows.append(
+            (
+                event.message_id, event.type, event.event, event.name,
+                event.anonymous_id, event.user_id, event.previous_id,
+                event_time, event.timestamp, sent, received,
+                extra.session_id,
+                page.url, page.path, page.referrer, page.title, page.search,
+                utm.source, utm.medium, utm.campaign, utm.term, utm.content,
+                extra.ip, context.user_agent, context.locale,
+                library.name, library.version,
+                context.consent.analytics if context.consent else None,
+                device.device_type, device.browser, device.os,
+                place.country, place.city,
+                _json(event.properties), _json(event.traits), _json(raw_context),
+                origin.source, f"{row_ref}{index}" if row_ref else origin.source_ref,
+                ingested_at,
+            )
+        )  # fmt: skip
+
+    files = (
+        land_events(rows_to_table(rows, RAW_EVENT_SCHEMA), event_dates, layout, origin.source)
+        if rows
+        else []
+    )
+    files += quarantine.land(layout)
+    return PipelineResult(accepted=len(rows), rejections=quarantine.rejections, files=files)
+
+
+def _event_time(
+    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """Skew correction (events.md): the client's clock error is ``sent_at - received_at``
+    (transit time is negligible), so ``timestamp`` moves by the same amount."""
+    if timestamp is None:
+        return received_at
+    if sent_at is None:
+        return timestamp
+    return received_at - (sent_at - timestamp)
+
+
+def _json(value: dict[str, Any] | None) -> bytes | None:
+    return orjson.dumps(value) if value is not None else None
+
+
+def _readable_message_id(value: Any) -> str | None:
+    message_id = value.get("messageId") if isinstance(value, dict) else None
+    return message_id if isinstance(message_id, str) and 0 < len(message_id) <= 100 else None
