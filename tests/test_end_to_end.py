@@ -3,6 +3,9 @@ here, independently, from the generated NDJSON lines."""
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -175,3 +178,25 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         after = con.execute("select * from mart_overview_daily order by 1").fetchall()
     assert after == before
+
+
+def test_api_keeps_answering_while_a_build_runs(built: dict):
+    settings = built["settings"]
+    day = landed_range(settings.layout)[1]
+    client = TestClient(create_app())
+    build = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ringside"), "build", "--partition", day.isoformat()],
+        env={**os.environ, "RINGSIDE_HOME": str(settings.home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    statuses: list[int] = []
+    while build.poll() is None:
+        response = client.get(
+            "/api/analytics/overview/", params={"start": day.isoformat(), "end": day.isoformat()}
+        )
+        statuses.append(response.status_code)
+    assert build.returncode == 0, build.stderr.read()
+    assert len(statuses) > 20
+    assert set(statuses) == {200}
