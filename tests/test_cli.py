@@ -1,0 +1,48 @@
+"""The CLI answers wrong input with one clear line, never a traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RINGSIDE = str(Path(sys.executable).parent / "ringside")
+
+
+def ringside(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [RINGSIDE, *args],
+        env={**os.environ, "RINGSIDE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "/no/such/file.ndjson"], "no such file or directory: /no/such/file.ndjson"),
+        (["build"], "no landed events"),
+        (["build", "--partition", "2026-13-01"], "Invalid value for '--partition'"),
+        (["build", "--partition", "2026-08-01", "--all"], "either --partition DAY or --all"),
+        (["status"], "no warehouse published"),
+        (["generate", "--out", "x", "--days", "0"], "Invalid value for '--days'"),
+    ],
+)
+def test_wrong_input_gets_one_clear_error(tmp_path: Path, args: list[str], message: str):
+    result = ringside(tmp_path / "home", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unknown_file_type_is_named(tmp_path: Path):
+    odd = tmp_path / "events.csv"
+    odd.write_text("a,b\n")
+    result = ringside(tmp_path / "home", "ingest", str(odd))
+    assert result.returncode == 2
+    assert str(odd) in result.stderr
+    assert "Traceback" not in result.stderr
