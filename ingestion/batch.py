@@ -18,6 +18,7 @@ import gc
 import gzip
 import hashlib
 import multiprocessing
+import os
 import time
 import uuid
 from collections import Counter
@@ -87,6 +88,27 @@ class IngestReport(BaseModel):
     @property
     def lines_per_second(self) -> float:
         return self.lines / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        """One line per file, then the totals (what `ringside ingest` prints)."""
+        out = []
+        for f in self.files:
+            if f.skipped:
+                out.append(f"skipped      {f.path}: {f.note}")
+                continue
+            why = ", ".join(f"{field} {n:,}" for field, n in sorted(f.quarantined_by_field.items()))
+            out.append(
+                f"{f.kind:<12} {f.path}: {f.lines:,} lines, {f.accepted:,} accepted, "
+                f"{f.quarantined:,} quarantined{f' ({why})' if why else ''} in {f.seconds:.1f}s"
+            )
+        out.extend(f"ignored      {path} (not an NDJSON file)" for path in self.ignored)
+        out.append(
+            f"total: {len(self.files) - self.skipped} files ingested, {self.skipped} skipped as "
+            f"already ingested; {self.lines:,} lines, {self.accepted:,} accepted, "
+            f"{self.quarantined:,} quarantined in {self.seconds:.1f}s "
+            f"({self.lines_per_second:,.0f} lines/s)"
+        )
+        return "\n".join(out)
 
 
 def ingest_paths(
@@ -174,7 +196,7 @@ def _discover(paths: list[Path]) -> tuple[list[tuple[Path, Kind]], list[Path]]:
             if kind is None:
                 ignored.append(path)
             else:
-                found.setdefault(path.resolve(), kind)
+                found.setdefault(Path(os.path.abspath(path)), kind)
     return list(found.items()), ignored
 
 
@@ -215,10 +237,11 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def _numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) for every non-blank line; numbers count from 1 like editors."""
+    """(line number, line without its end-of-line) for every non-blank line; numbers
+    count from 1 like editors."""
     for number, line in enumerate(stream, start=1):
         if line.strip():
-            yield number, line
+            yield number, line.rstrip(b"\r\n")
 
 
 def _chunks(stream: IO[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
@@ -255,10 +278,9 @@ def _ingest_file(
     with _open(path) as stream:
         if kind == "events":
             geo = open_geoip(geoip_db)
-            seen: dict[str, int] = {}
             for chunk in _chunks(stream, chunk_lines):
                 with _gc_paused():
-                    result = process(chunk, origin, layout, geo, seen)
+                    result = process(chunk, origin, layout, geo)
                 report.lines += len(chunk)
                 report.accepted += result.accepted
                 report.quarantined += len(result.rejections)

@@ -45,6 +45,10 @@ def parse_user_agent(user_agent: str) -> Device:
         device_type = "mobile"
     elif parsed.is_pc:
         device_type = "desktop"
+    elif parsed.os.family in ("iOS", "Android"):
+        # Native apps' user agents ("App/5.3 (...; iOS 18.5) Alamofire/5.10") name the OS
+        # but no device.
+        device_type = "mobile"
     else:
         device_type = "other"
     return Device(device_type, parsed.browser.family, parsed.os.family)

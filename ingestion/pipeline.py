@@ -1,9 +1,10 @@
 """The one path every event takes, whichever door it came in by (batch file or HTTP):
-parse -> validate -> de-duplicate within the batch -> skew-correct -> enrich -> land.
+parse -> validate -> skew-correct -> enrich -> land.
 
 Invariant: every input item is either landed (accepted) or quarantined with its reasons;
-``accepted + len(rejections) == number of items``. Duplicates across batches are landed
-and removed in dbt staging (first landed copy wins), so the raw layer is at-least-once.
+``accepted + len(rejections) == number of items``. The raw layer is at-least-once: an
+event repeated with the same messageId (a client retry, a file exported twice) is landed
+again, and dbt staging keeps the first landed copy, so nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -113,20 +114,13 @@ def process(
     origin: Origin,
     layout: Layout,
     geo: GeoIP | None,
-    seen: dict[str, int] | None = None,
 ) -> PipelineResult:
     """Validate, enrich and land ``items`` = (index, raw) pairs, where raw is the JSON text
-    as received (``bytes``, e.g. a file line) or an already-parsed JSON value.
-
-    ``seen`` maps the messageIds accepted so far in this batch to their index; pass the
-    same dict for every chunk of one file so duplicates are caught across chunks.
-    """
-    seen = {} if seen is None else seen
+    as received (``bytes``, e.g. a file line) or an already-parsed JSON value."""
     ingested_at = datetime.now(UTC)
     rows: list[tuple[Any, ...]] = []
     event_dates: list[date] = []
     quarantine = Quarantine(origin)
-    where = "line" if origin.source == "batch" else "index"
     # Batch rows point at their line ("file:line"); HTTP rows at their request.
     row_ref = f"{origin.source_ref}:" if origin.source == "batch" else None
 
@@ -152,12 +146,6 @@ def process(
             quarantine.add(index, raw, checked, _readable_message_id(value) or default_id)
             continue
         event = checked
-        first_index = seen.setdefault(event.message_id, index)
-        if first_index != index:
-            duplicate = FieldError("messageId", f"duplicates the event at {where} {first_index}")
-            quarantine.add(index, raw, [duplicate], event.message_id)
-            continue
-
         received = event.received_at or origin.received_at
         sent = event.sent_at or origin.sent_at
         event_time = _event_time(event.timestamp, sent, received)
