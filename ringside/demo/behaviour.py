@@ -1,0 +1,707 @@
+"""What people do on the site: visits, sessions, page views and the tracked actions.
+
+One :class:`Simulator` walks the period day by day. For every person who visits on a
+day it plays out their sessions page by page and hands each action to the
+:class:`~ringside.demo.sink.Emitter`, in time order per device.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from itertools import accumulate
+from urllib.parse import quote_plus
+
+from ringside.demo import vocab
+from ringside.demo.catalog import DAY_MS, Catalog, Content, DayPools, weekday
+from ringside.demo.people import WEEKDAY_FACTOR, Device, Person, pick_weighted, uuid_like
+from ringside.demo.sink import Emitter
+
+S = 1000  # ms per second
+MIN = 60 * S
+HEARTBEAT_CAP_S = 120  # engaged seconds reported per page view at most (bounds volume)
+EXPERIMENT = "paywall_v2"
+CONVERSION = {"control": 0.09, "treatment": 0.126}  # treatment: +40% relative
+PAGE_NAMES = {
+    "article": "Article",
+    "video": "Video",
+    "fighter": "Fighter",
+    "fight_event": "Fight Event",
+}
+SITE_PAGES = {
+    # path -> (page name, title)
+    "/": ("Home", "Ringside MMA - News, Videos and Fight Nights"),
+    "/news": ("News", "Latest MMA News | Ringside MMA"),
+    "/videos": ("Videos", "MMA Videos and Full Fights | Ringside MMA"),
+    "/events": ("Events", "Upcoming Fight Nights | Ringside MMA"),
+    "/search": ("Search", "Search | Ringside MMA"),
+    "/subscribe": ("Subscribe", "Subscribe to Ringside Premium | Ringside MMA"),
+    "/signup": ("Sign Up", "Create your account | Ringside MMA"),
+    "/account": ("Account", "Your account | Ringside MMA"),
+}
+# Local-time hour of day at which visits start (people read at lunch and in the evening).
+_HOUR_CUM = list(
+    accumulate(
+        (
+            1,
+            0.6,
+            0.4,
+            0.3,
+            0.3,
+            0.5,
+            1.2,
+            2.2,
+            3,
+            3.2,
+            3.3,
+            3.6,
+            4.4,
+            4.2,
+            3.6,
+            3.4,
+            3.6,
+            4,
+            4.6,
+            5.2,
+            5.6,
+            5.2,
+            3.8,
+            2.2,
+        )
+    )
+)
+_SHARE = vocab.SHARE_NETWORKS
+_ORGANIC = tuple(zip(*vocab.ORGANIC_REFERRERS, strict=True))
+_SOCIAL = tuple(zip(*vocab.SOCIAL_REFERRERS, strict=True))
+_REFERRAL = tuple(zip(*vocab.REFERRAL_REFERRERS, strict=True))
+_REF_CUM = {
+    name: (list(pairs[0]), list(accumulate(pairs[1])))
+    for name, pairs in (("organic", _ORGANIC), ("social", _SOCIAL), ("referral", _REFERRAL))
+}
+_SIGNUP = (
+    [m for m, _ in vocab.SIGNUP_METHODS],
+    list(accumulate(w for _, w in vocab.SIGNUP_METHODS)),
+)
+
+
+class Page:
+    """A page (or app screen) about to be viewed."""
+
+    __slots__ = ("content", "path", "query", "results", "search")
+
+    def __init__(self, content: Content | None, path: str = "", search: str = "") -> None:
+        self.content = content
+        self.path = content.path if content is not None else path
+        self.search = search
+        self.query = ""  # search pages: the query and its results, best first
+        self.results: list[Content] = []
+
+
+class Simulator:
+    def __init__(
+        self,
+        rng: random.Random,
+        catalog: Catalog,
+        people: list[Person],
+        emitter: Emitter,
+        users: int,
+    ) -> None:
+        self.rng = rng
+        self.cat = catalog
+        self.waiting = people  # sorted by arrival day; moved to `alive` when they arrive
+        self.next_arrival = 0
+        self.alive: list[Person] = []
+        self.em = emitter
+        self.crawler_hits_per_day = max(1, users // 250)
+        self.orders = 0
+        # per-day state
+        self.day = 0
+        self.pools: DayPools
+        self.fight: Content | None = None  # tonight's fight event
+        self.campaigns: list[dict[str, str]] = []
+
+    # -- the day loop ---------------------------------------------------------------------
+
+    def run_day(self, day: int) -> None:
+        rng = self.rng
+        self.day = day
+        self.pools = self.cat.pools_for(day)
+        self.fight = self.cat.event_on(day)
+        self.campaigns = self._campaigns(day)
+        while (
+            self.next_arrival < len(self.waiting)
+            and self.waiting[self.next_arrival].arrival_day <= day
+        ):
+            self.alive.append(self.waiting[self.next_arrival])
+            self.next_arrival += 1
+
+        factor = WEEKDAY_FACTOR[weekday(day)]
+        if self.fight is not None:
+            fight_boost = 1.6
+        elif self.cat.event_on(day - 1) is not None:
+            fight_boost = 1.4
+        else:
+            fight_boost = 1.0
+        keep: list[Person] = []
+        for person in self.alive:
+            first_day = day == person.arrival_day and not person.returning
+            must = first_day or person.cancel_day == day
+            if not must and (day >= person.churn_day or person.p < 0.0005):
+                if person.cancel_day is not None and person.cancel_day > day:
+                    keep.append(person)  # gone quiet, but will still come back to cancel
+                continue
+            keep.append(person)
+            p = person.p * factor * (1.0 + (fight_boost - 1.0) * person.fan)
+            person.p *= person.decay
+            if must or rng.random() < min(p, 0.97):
+                self._visit_day(person, day, first_day)
+            if person.cancel_day is not None and person.cancel_day <= day:
+                person.cancel_day = day + 1  # no time left for the visit today: tomorrow
+        self.alive = keep
+        self._crawlers(day)
+
+    def _visit_day(self, person: Person, day: int, first_day: bool) -> None:
+        rng = self.rng
+        day_start = day * DAY_MS
+        hour = bisect_right(_HOUR_CUM, rng.random() * _HOUR_CUM[-1])
+        # Start in local time, folded back into this UTC day.
+        t = day_start + ((hour * 60 - person.tz_min) % 1440) * MIN + int(rng.random() * MIN)
+        multi = person.multi + (0.3 if self.fight is not None else 0.0)
+        sessions = 1
+        while sessions < 4 and rng.random() < multi:
+            sessions += 1
+        devices = [d for d in person.devices if d.first_day <= day]
+        utm_restart = False
+        for k in range(sessions):
+            dev = devices[0] if len(devices) == 1 or rng.random() < 0.7 else devices[-1]
+            t = max(t, dev.busy_until + 31 * MIN)
+            if t >= day_start + DAY_MS:
+                break
+            end = self._session(person, dev, t, first_day and k == 0, utm_restart)
+            dev.busy_until = end
+            utm_restart = not dev.is_app and rng.random() < 0.03
+            if utm_restart:
+                # Back within minutes through a newsletter link: a new session by its UTMs.
+                t = end + int((2 + rng.random() * 12) * MIN)
+                dev.busy_until = t - 31 * MIN
+            else:
+                t = end + int((32 + rng.random() * rng.random() * 600) * MIN)
+
+    # -- one session ------------------------------------------------------------------------
+
+    def _session(
+        self, person: Person, dev: Device, t: int, first_visit: bool, utm_restart: bool
+    ) -> int:
+        """Play one session from ``t``; returns the time of its last event."""
+        rng = self.rng
+        em = self.em
+        em.dev = dev
+        em.user_id = person.user_id if dev.logged_in else None
+        em.flush_ms = 0
+        if rng.random() < 0.005:
+            # Offline (plane, subway, flaky Wi-Fi): the queue is sent 1-2 days later.
+            back = (t // DAY_MS + 1 + int(rng.random() * 2)) * DAY_MS
+            em.flush_ms = back + int((0.5 + rng.random() * 20) * 3_600_000)
+
+        campaign, referrer, landing = self._acquisition(person, dev, first_visit, utm_restart)
+        if dev.is_app:
+            # App sessions carry the SDK's client session id on every event.
+            ctx = dict(dev.base_context)
+            ctx["sessionId"] = uuid_like(rng)
+            if campaign:
+                ctx["campaign"] = campaign
+            em.ctx = ctx
+
+        n_pages = 1
+        if landing.path in ("/account", "/subscribe") or rng.random() >= (
+            0.5 if first_visit else 0.3
+        ):
+            n_pages = min(25, 2 + int(rng.expovariate(1.0 / (3.5 if self.fight else 2.5))))
+        login_pending = person.user_id is not None and not dev.logged_in and rng.random() < 0.5
+        page = landing
+        for i in range(30):
+            self._view(page, t, referrer, campaign if i == 0 else None)
+            if login_pending:
+                # Signing in on a device the SDK did not know the user on yet.
+                login_pending = False
+                t += int((3 + rng.random() * 20) * S)
+                self._login(person, t)
+            t, forced = self._on_page(person, page, t, single=n_pages == 1)
+            # A clicked search result is always opened; otherwise the visit may end here.
+            if forced is None and i >= n_pages - 1:
+                break
+            referrer = vocab.SITE + page.path + page.search
+            t += 500 + int(rng.expovariate(1 / 8.0) * S)
+            if dev.is_app and rng.random() < 0.04:
+                # App left open in the background: a gap the SDK's session id spans.
+                t += int((31 + rng.random() * 25) * MIN)
+            page = forced or self._next_page(page, t)
+        return t
+
+    def _acquisition(
+        self, person: Person, dev: Device, first_visit: bool, utm_restart: bool
+    ) -> tuple[dict[str, str] | None, str, Page]:
+        """(campaign, referrer, landing page) of a new session."""
+        rng = self.rng
+        pools = self.pools
+        if person.cancel_day == self.day and person.plan != "free":
+            return None, "", Page(None, "/account")
+        if dev.is_app:
+            if self.fight is not None and rng.random() < 0.25:
+                push = {
+                    "source": "push",
+                    "medium": "push",
+                    "name": f"fight-night-{self.fight.number}",
+                }
+                return push, "", Page(self.fight)
+            return None, "", Page(None, "/")
+        r = rng.random()
+        if utm_restart:
+            r = 0.99
+        if first_visit:
+            source = (
+                "organic"
+                if r < 0.38
+                else "social"
+                if r < 0.6
+                else "referral"
+                if r < 0.68
+                else "direct"
+                if r < 0.86
+                else "campaign"
+            )
+        else:
+            source = (
+                "direct"
+                if r < 0.55
+                else "organic"
+                if r < 0.73
+                else "social"
+                if r < 0.83
+                else "referral"
+                if r < 0.86
+                else "campaign"
+            )
+        if source == "campaign":
+            campaign = self.campaigns[int(rng.random() * len(self.campaigns))]
+            search = "?" + "&".join(
+                f"utm_{k if k != 'name' else 'campaign'}={quote_plus(v)}"
+                for k, v in campaign.items()
+            )
+            if campaign["medium"] == "email":
+                landing = Page(pools.by_type["article"].pick(rng))
+            elif rng.random() < 0.4:
+                landing = Page(None, "/subscribe")
+            else:
+                landing = Page(pools.next_event or pools.settled["fight_event"].pick(rng))
+            landing.search = search
+            return campaign, "", landing
+        if source == "direct":
+            return None, "", Page(None, "/") if rng.random() < 0.7 else self._random_content()
+        values, cum = _REF_CUM[source]
+        referrer = pick_weighted(rng, values, cum)
+        if source == "social" and pools.trending is not None and rng.random() < 0.6:
+            return None, referrer, Page(pools.trending)
+        if source == "organic":
+            return None, referrer, self._random_content(fighter_bias=True)
+        return None, referrer, self._random_content()
+
+    def _campaigns(self, day: int) -> list[dict[str, str]]:
+        """The UTM campaigns running on ``day``."""
+        week = (day + 3) // 7
+        campaigns = [
+            {
+                "source": "newsletter",
+                "medium": "email",
+                "name": f"weekly-roundup-{week}",
+                "content": "top-story",
+            },
+            {
+                "source": "newsletter",
+                "medium": "email",
+                "name": f"weekly-roundup-{week}",
+                "content": "footer",
+            },
+            {"source": "google", "medium": "cpc", "name": "brand-search", "term": "ringside mma"},
+        ]
+        ev = self.pools.next_event
+        if ev is not None and ev.day - day <= 10:
+            promo = f"{vocab.PROMOTION.lower()}-{ev.number}-promo"
+            campaigns += [
+                {"source": "facebook", "medium": "cpc", "name": promo, "content": "video-ad-a"},
+                {"source": "facebook", "medium": "cpc", "name": promo, "content": "carousel-b"},
+                {"source": "twitter", "medium": "social", "name": promo},
+                {
+                    "source": "google",
+                    "medium": "cpc",
+                    "name": promo,
+                    "term": f"watch {vocab.PROMOTION.lower()} {ev.number}",
+                },
+            ]
+        return campaigns
+
+    # -- choosing pages -------------------------------------------------------------------
+
+    def _random_content(self, fighter_bias: bool = False) -> Page:
+        r = self.rng.random()
+        if self.fight is not None and r < 0.3:
+            ctype = "fight_event"
+        elif fighter_bias:  # search engines send people to fighter profiles a lot
+            ctype = (
+                "fighter"
+                if r < 0.35
+                else "article"
+                if r < 0.8
+                else "video"
+                if r < 0.95
+                else "fight_event"
+            )
+        else:
+            ctype = (
+                "article"
+                if r < 0.55
+                else "video"
+                if r < 0.75
+                else "fighter"
+                if r < 0.92
+                else "fight_event"
+            )
+        return Page(self.pools.by_type[ctype].pick(self.rng))
+
+    def _next_page(self, page: Page, t: int) -> Page:
+        rng = self.rng
+        if page.content is not None and rng.random() < 0.4:
+            nxt = self.cat.related(page.content, t, rng)
+            if nxt is not None:
+                return Page(nxt)
+        if rng.random() < 0.06:
+            return Page(None, ("/", "/news", "/videos", "/events")[int(rng.random() * 4)])
+        return self._random_content()
+
+    def _search_page(self, t: int) -> Page:
+        query, results = self.cat.search(self.pools, t, self.rng)
+        page = Page(None, "/search", "?q=" + quote_plus(query))
+        page.query, page.results = query, results
+        return page
+
+    # -- views ----------------------------------------------------------------------------
+
+    def _view(self, page: Page, t: int, referrer: str, campaign: dict[str, str] | None) -> None:
+        """The page view (web) or screen view (app) of ``page``.
+
+        Content not yet published at ``t`` (the day's pools include everything published
+        by the end of the day) is swapped for one that was public in the morning, so only
+        published content is ever viewed.
+        """
+        em = self.em
+        c = page.content
+        if c is not None and c.published_ms > t:
+            c = page.content = self.pools.settled[c.content_type].pick(self.rng)
+            page.path = c.path
+        if c is not None:
+            name = PAGE_NAMES[c.content_type]
+            title = c.page_title
+            props: dict[str, object] = {
+                "content_type": c.content_type,
+                "content_id": c.content_id,
+                "path": c.path,
+            }
+        else:
+            name, title = SITE_PAGES[page.path]
+            props = {"path": page.path}
+        if not em.dev.is_app:
+            url = vocab.SITE + page.path + page.search
+            ctx = dict(em.dev.base_context)
+            ctx["page"] = {
+                "path": page.path,
+                "referrer": referrer,
+                "search": page.search,
+                "title": title,
+                "url": url,
+            }
+            if campaign:
+                ctx["campaign"] = campaign
+            em.ctx = ctx
+            props["referrer"] = referrer
+            props["search"] = page.search
+            props["title"] = title
+            props["url"] = url
+        em.view(t, name, props)
+
+    # -- what happens on a page -------------------------------------------------------------
+
+    def _on_page(self, person: Person, page: Page, t: int, single: bool) -> tuple[int, Page | None]:
+        """Everything done on a page after it loads. Returns when the visitor leaves it and
+        the page an action took them to (search results, a search hit, the paywall)."""
+        if page.content is None:
+            return self._on_site_page(person, page, t)
+        rng = self.rng
+        c = page.content
+        # Engaged (tab visible) seconds: short for bounces, longer for readers.
+        if single:
+            engaged = 2 + int(rng.expovariate(1 / 25.0))
+        elif c.content_type == "article":
+            engaged = 5 + int(rng.lognormvariate(3.4, 0.8))
+        else:
+            engaged = 3 + int(rng.lognormvariate(2.9, 0.8))
+        leave = t + engaged * S
+        actions: list[tuple[int, str, int]] = []  # (time, action, value)
+        forced: Page | None = None
+        if c.content_type == "video":
+            start = t + int((1 + rng.random() * 5) * S)
+            resume = int(c.duration * (0.1 + rng.random() * 0.5)) if rng.random() < 0.1 else 0
+            actions.append((start, "play", resume))
+            left = c.duration - resume
+            if rng.random() < 0.45:
+                actions.append((start + left * S, "complete", left))
+                watched = left
+            else:
+                watched = int(left * (0.05 + rng.random() * 0.8))
+            # Visible time: many switch tabs while the video keeps playing.
+            engaged = (start - t) // S + min(watched, int(rng.expovariate(1 / 45.0)))
+            leave = start + (watched + 1 + int(rng.random() * 20)) * S
+        if not single:
+            registered = person.user_id is not None
+            if rng.random() < (0.06 if registered else 0.025):
+                actions.append((t + int(rng.random() * engaged * S), "like", 0))
+            if rng.random() < 0.015:
+                actions.append((t + int(rng.random() * engaged * S), "share", 0))
+            if rng.random() < (0.02 if registered else 0.008):
+                actions.append((leave - int(rng.random() * 5 * S), "comment", 0))
+            if (
+                c.content_type == "fight_event"
+                and 0 <= c.day - self.day <= 1
+                and c.event not in person.ppv_bought
+                and rng.random() < (0.06 if c.day == self.day else 0.02) * person.fan
+            ):
+                actions.append((leave - int(rng.random() * 10 * S), "ppv", 0))
+            r = rng.random()
+            paywall = (0.015 if person.plan == "free" else 0.0) * (1.5 if self.fight else 1.0)
+            if r < 0.07:
+                forced = self._search_page(leave)
+            elif r < 0.07 + paywall:
+                forced = Page(None, "/subscribe")
+            elif person.user_id is None and r < 0.1:
+                forced = Page(None, "/signup")
+        actions.sort()
+        if not self.em.dev.is_app:
+            self._heartbeats(person, c, t, min(engaged, HEARTBEAT_CAP_S), actions)
+        else:
+            for at, what, value in actions:
+                self._action(person, c, at, what, value)
+        end = max(leave, actions[-1][0]) if actions else leave
+        return end, forced
+
+    def _heartbeats(
+        self, person: Person, c: Content, t: int, engaged: int, actions: list[tuple[int, str, int]]
+    ) -> None:
+        """A heartbeat per 10 s of visible time plus the final partial one, in time order
+        with the page's other actions."""
+        beats = [(t + k * 10 * S, 10) for k in range(1, engaged // 10 + 1)]
+        if engaged % 10:
+            beats.append((t + engaged * S, engaged % 10))
+        a = 0
+        props_id = c.content_id
+        for at, seconds in beats:
+            while a < len(actions) and actions[a][0] < at:
+                self._action(person, c, *actions[a])
+                a += 1
+            self.em.track(at, "Page Heartbeat", {"content_id": props_id, "seconds": seconds})
+        for action in actions[a:]:
+            self._action(person, c, *action)
+
+    def _action(self, person: Person, c: Content, at: int, what: str, value: int) -> None:
+        em = self.em
+        rng = self.rng
+        if what == "play":
+            em.track(at, "Video Playback Started", {"content_id": c.content_id, "position": value})
+        elif what == "complete":
+            em.track(
+                at,
+                "Video Content Completed",
+                {"content_id": c.content_id, "watched_seconds": value},
+            )
+        elif what == "like":
+            em.track(
+                at, "Content Liked", {"content_type": c.content_type, "content_id": c.content_id}
+            )
+        elif what == "share":
+            network = _SHARE[int(rng.random() * len(_SHARE))]
+            em.track(
+                at,
+                "Content Shared",
+                {"content_type": c.content_type, "content_id": c.content_id, "network": network},
+            )
+        elif what == "comment":
+            # Commenting needs an account: some sign up for it, most give up.
+            if person.user_id is None and rng.random() > 0.3:
+                return
+            at = self._ensure_account(person, at)
+            em.track(
+                at, "Comment Posted", {"content_type": c.content_type, "content_id": c.content_id}
+            )
+        elif what == "ppv":
+            at = self._ensure_account(person, at)
+            price = vocab.PPV_PRICES.get(person.currency, vocab.PPV_PRICES["USD"])
+            currency = person.currency if person.currency in vocab.PPV_PRICES else "USD"
+            self.orders += 1
+            assert c.event is not None
+            person.ppv_bought.append(c.event)
+            em.track(
+                at,
+                "Order Completed",
+                {
+                    "order_id": f"ord_{self.orders:07d}",
+                    "revenue": price,
+                    "currency": currency,
+                    "products": [
+                        {
+                            "product_id": c.content_id,
+                            "sku": f"ppv-{c.number}",
+                            "name": f"{c.title} (pay-per-view)",
+                            "price": price,
+                            "quantity": 1,
+                            "category": "pay-per-view",
+                        }
+                    ],
+                },
+            )
+
+    def _on_site_page(self, person: Person, page: Page, t: int) -> tuple[int, Page | None]:
+        """Home, listings, search, paywall, sign-up and account pages."""
+        rng = self.rng
+        em = self.em
+        t += int((1 + rng.random() * 3) * S)
+        if page.path == "/search":
+            em.track(
+                t, "Products Searched", {"query": page.query, "results_count": len(page.results)}
+            )
+            if page.results and rng.random() < 0.75:
+                position = min(len(page.results), 1 + int(rng.expovariate(1 / 1.5)))
+                hit = page.results[position - 1]
+                t += int((2 + rng.random() * 12) * S)
+                em.track(
+                    t,
+                    "Search Result Clicked",
+                    {
+                        "query": page.query,
+                        "position": position,
+                        "content_type": hit.content_type,
+                        "content_id": hit.content_id,
+                    },
+                )
+                return t, Page(hit)
+            return t + int(rng.random() * 15 * S), None
+        if page.path == "/subscribe":
+            if person.plan != "free":
+                return t + int(rng.random() * 10 * S), None
+            em.track(
+                t, "Experiment Viewed", {"experiment_id": EXPERIMENT, "variant": person.variant}
+            )
+            if rng.random() >= CONVERSION[person.variant]:
+                return t + int((3 + rng.random() * 60) * S), None
+            t = self._ensure_account(person, t + int((15 + rng.random() * 90) * S))
+            plan = "annual" if rng.random() < 0.3 else "monthly"
+            prices = vocab.SUBSCRIPTION_PRICES[plan]
+            currency = person.currency if person.currency in prices else "USD"
+            t += int((20 + rng.random() * 60) * S)
+            em.track(
+                t,
+                "Subscription Started",
+                {"plan": plan, "revenue": prices[currency], "currency": currency},
+            )
+            person.plan = plan
+            t += 400
+            em.identify(t, self._traits(person))
+            r = rng.random()
+            if r < 0.2:  # changed their mind within two weeks
+                person.cancel_day = self.day + 1 + int(rng.random() * 13)
+            elif r < 0.4:
+                person.cancel_day = self.day + 21 + int(rng.random() * 50)
+            return t + int(rng.random() * 10 * S), None
+        if page.path == "/signup":
+            if person.user_id is None and rng.random() < 0.5:
+                t = self._signup(person, t + int((15 + rng.random() * 60) * S))
+            return t + int(rng.random() * 10 * S), None
+        if page.path == "/account" and person.cancel_day == self.day and person.plan != "free":
+            t = self._ensure_account(person, t + int((5 + rng.random() * 40) * S))
+            reason = vocab.CANCEL_REASONS[int(rng.random() * len(vocab.CANCEL_REASONS))]
+            em.track(t, "Subscription Cancelled", {"plan": person.plan, "reason": reason})
+            person.plan = "free"
+            person.cancel_day = None
+            t += 400
+            em.identify(t, self._traits(person))
+            return t, None
+        return t + int((2 + rng.random() * 30) * S), None
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def _traits(self, person: Person) -> dict[str, object]:
+        return {
+            "email": person.email,
+            "name": person.name,
+            "country": person.country,
+            "created_at": self.em.iso(person.created_ms),
+            "plan": person.plan,
+        }
+
+    def _ensure_account(self, person: Person, t: int) -> int:
+        """Sign up, or sign in on this device, before an action that needs an account."""
+        if person.user_id is None:
+            return self._signup(person, t)
+        if self.em.user_id is None:
+            self._login(person, t)
+            return t + 2 * S
+        return t
+
+    def _login(self, person: Person, t: int) -> None:
+        self.em.user_id = person.user_id
+        self.em.dev.logged_in = True
+        self.em.identify(t, self._traits(person))
+
+    def _signup(self, person: Person, t: int) -> int:
+        """``Signed Up`` (still anonymous), then the SDK learns the new userId."""
+        rng = self.rng
+        em = self.em
+        em.track(t, "Signed Up", {"method": pick_weighted(rng, *_SIGNUP)})
+        person.user_id = person.new_user_id()
+        person.created_ms = t
+        em.user_id = person.user_id
+        em.dev.logged_in = True
+        t += 300 + int(rng.random() * 700)
+        if em.dev.is_app and rng.random() < 0.3:
+            # Mobile SDKs' alias(newId): ties the install's anonymous id to the new user.
+            em.alias(t, em.dev.anonymous_id)
+            t += 50
+        em.identify(t, self._traits(person))
+        return t
+
+    # -- crawlers ---------------------------------------------------------------------------
+
+    def _crawlers(self, day: int) -> None:
+        """Search-engine crawlers render pages and run analytics.js; each hit is a fresh
+        device (no storage), so they show up as one-page visitors."""
+        rng = self.rng
+        em = self.em
+        em.user_id = None
+        em.flush_ms = 0
+        for _ in range(self.crawler_hits_per_day):
+            ua, prefix = vocab.BOT_AGENTS[int(rng.random() * len(vocab.BOT_AGENTS))]
+            em.dev = Device(
+                anonymous_id=uuid_like(rng),
+                platform="web",
+                form="bot",
+                base_context={
+                    "ip": f"{prefix}{1 + int(rng.random() * 250)}",
+                    "userAgent": ua,
+                    "locale": "en-US",
+                    "library": vocab.LIBRARIES["web"],
+                    "consent": {"analytics": True},
+                },
+                skew_ms=0,
+                offset_min=0,
+                first_day=day,
+            )
+            ctype = "article" if rng.random() < 0.6 else "fighter"
+            t = day * DAY_MS + int(rng.random() * DAY_MS)
+            self._view(Page(self.pools.by_type[ctype].pick(rng)), t, "", None)
