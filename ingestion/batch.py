@@ -122,47 +122,44 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest NDJSON files and directories (searched recursively).
 
-    With ``workers > 1`` files are ingested in parallel processes, one file per task.
-    Raises :class:`IngestError` for a missing path or a named file of unknown type.
+    With ``workers > 1`` files are ingested in parallel processes (spawned: call this from
+    code under ``if __name__ == "__main__":`` or from an installed entry point), one file
+    per task, largest first. Raises :class:`IngestError` for a missing path or a named
+    file of unknown type; files of other types inside directories are listed as ignored.
     """
     started = time.perf_counter()
     found, ignored = _discover(paths)
-    reports: list[FileReport | None] = []
-    tasks: list[tuple[int, Path, Kind, str]] = []
+    reports: dict[Path, FileReport] = {}
+    todo: list[tuple[Path, Kind, str]] = []
     first_with_content: dict[str, Path] = {}
     for path, kind in found:
         digest = _sha256(path)
+        previous = _manifest_entry(layout, digest)
         if digest in first_with_content:
             note = f"same content as {first_with_content[digest]} in this run"
-            reports.append(_skipped(path, kind, digest, note))
-            continue
-        first_with_content[digest] = path
-        previous = _manifest_entry(layout, digest)
-        if previous is not None and not force:
+            reports[path] = _skipped(path, kind, digest, note)
+        elif previous is not None and not force:
             note = f"already ingested from {previous['path']} at {previous['ingested_at']}"
-            reports.append(_skipped(path, kind, digest, note))
-            continue
-        tasks.append((len(reports), path, kind, digest))
-        reports.append(None)
+            reports[path] = _skipped(path, kind, digest, note)
+        else:
+            todo.append((path, kind, digest))
+        first_with_content.setdefault(digest, path)
 
-    arguments = [
-        (path, kind, digest, layout, settings.geoip_db, chunk_lines)
-        for _, path, kind, digest in tasks
-    ]
-    if workers > 1 and len(tasks) > 1:
+    todo.sort(key=lambda task: task[0].stat().st_size, reverse=True)  # balances the pool
+    arguments = [(*task, layout, settings.geoip_db, chunk_lines) for task in todo]
+    if workers > 1 and len(todo) > 1:
         # spawn, not fork: the caller (API, Dagster) may have threads a fork would copy
         # mid-lock.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
             futures = [pool.submit(_ingest_file, *args) for args in arguments]
             done = [future.result() for future in futures]
     else:
         done = [_ingest_file(*args) for args in arguments]
-    for (slot, *_), report in zip(tasks, done, strict=True):
-        reports[slot] = report
+    reports.update((Path(report.path), report) for report in done)
 
     return IngestReport(
-        files=[r for r in reports if r is not None],
+        files=[reports[path] for path, _ in found],
         ignored=[str(p) for p in ignored],
         seconds=round(time.perf_counter() - started, 3),
     )
@@ -283,7 +280,7 @@ def _ingest_file(
                     result = process(chunk, origin, layout, geo)
                 report.lines += len(chunk)
                 report.accepted += result.accepted
-                report.quarantined += len(result.rejections)
+                report.quarantined += result.quarantined
                 report.files_written += len(result.files)
                 reasons.update(r.field for r in result.rejections)
         else:
@@ -349,13 +346,13 @@ def _ingest_snapshot(
             for number, line in chunk:
                 parsed = parse_json(line)
                 if isinstance(parsed, FieldError):
-                    quarantine.add(number, line, [parsed], None)
+                    quarantine.add(number, line, None, [parsed], None)
                     continue
                 try:
                     rows.append(model.model_validate(parsed[0]).row(snapshot_at))
                 except ValidationError as exc:
                     errors = [FieldError(wire_path(e["loc"]), reason(e)) for e in exc.errors()]
-                    quarantine.add(number, line, errors, None)
+                    quarantine.add(number, line, parsed[0], errors, None)
             if rows:
                 writer.write_table(rows_to_table(rows, schema))
             report.lines += len(chunk)

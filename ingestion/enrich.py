@@ -70,6 +70,14 @@ def anonymize_ip(ip: str) -> str | None:
     return str(ipaddress.IPv6Address(int(address) & _IPV6_KEEP))
 
 
+def without_full_ip(context: Any) -> Any:
+    """A raw ``context`` object with its ``ip`` anonymized (a new dict; the same object
+    when there is no IP to hide), for storing the context as JSON."""
+    if isinstance(context, dict) and isinstance(context.get("ip"), str):
+        return {**context, "ip": anonymize_ip(context["ip"])}
+    return context
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     country: str | None  # ISO 3166-1 alpha-2

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ingestion.enrich import NO_CONTEXT, GeoIP, enrich
+from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import Event, EventType, FieldError, Library, validate_event
 from ingestion.landing import land_events, land_quarantine, rows_to_table
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
@@ -57,7 +57,6 @@ class Rejection:
     field: str  # first offending field
     reason: str
     message_id: str | None
-    errors: tuple[FieldError, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +78,17 @@ class Quarantine:
         self.rejections: list[Rejection] = []
         self._rows: list[tuple[Any, ...]] = []
 
-    def add(self, index: int, raw: Any, errors: list[FieldError], message_id: str | None) -> None:
+    def add(
+        self, index: int, raw: Any, value: Any, errors: list[FieldError], message_id: str | None
+    ) -> None:
+        """``raw`` as received, ``value`` its parsed JSON (None when it is not JSON)."""
         first = errors[0]
-        self.rejections.append(
-            Rejection(index, first.field, first.reason, message_id, tuple(errors))
-        )
-        # The payload as received: the original text when we have it, else the parsed value.
-        payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw)
+        self.rejections.append(Rejection(index, first.field, first.reason, message_id))
         errors_json = orjson.dumps([{"field": e.field, "reason": e.reason} for e in errors])
         origin = self.origin
         self._rows.append(
             (origin.received_at, origin.source, origin.source_ref, index, message_id,
-             first.field, first.reason, errors_json, payload)
+             first.field, first.reason, errors_json, _payload(raw, value))
         )  # fmt: skip
 
     def land(self, layout: Layout) -> list[Path]:
@@ -128,7 +126,7 @@ def process(
         if isinstance(raw, bytes):
             parsed = parse_json(raw)
             if isinstance(parsed, FieldError):
-                quarantine.add(index, raw, [parsed], None)
+                quarantine.add(index, raw, None, [parsed], None)
                 continue
             value, size = parsed
         else:
@@ -143,7 +141,8 @@ def process(
             keep_received_at=origin.source == "batch",  # HTTP: the server's clock only
         )
         if not isinstance(checked, Event):
-            quarantine.add(index, raw, checked, _readable_message_id(value) or default_id)
+            message_id = _readable_message_id(value) or default_id
+            quarantine.add(index, raw, value, checked, message_id)
             continue
         event = checked
         received = event.received_at or origin.received_at
@@ -153,9 +152,6 @@ def process(
         page, utm, device, place = extra.page, extra.utm, extra.device, extra.place
         context = event.context or NO_CONTEXT
         library = context.library or NO_LIBRARY
-        raw_context = value.get("context")
-        if raw_context is not None and "ip" in raw_context:
-            raw_context = {**raw_context, "ip": extra.ip}  # never store the full IP
         event_dates.append(event_time.astimezone(UTC).date())
         # In RAW_EVENT_SCHEMA order. Aware datetimes: Arrow stores them as UTC.
         rows.append(
@@ -171,7 +167,8 @@ def process(
                 context.consent.analytics if context.consent else None,
                 device.device_type, device.browser, device.os,
                 place.country, place.city,
-                _json(event.properties), _json(event.traits), _json(raw_context),
+                _json(event.properties), _json(event.traits),
+                _json(without_full_ip(value.get("context"))),
                 origin.source, f"{row_ref}{index}" if row_ref else origin.source_ref,
                 ingested_at,
             )
@@ -200,6 +197,17 @@ def _event_time(
 
 def _json(value: dict[str, Any] | None) -> bytes | None:
     return orjson.dumps(value) if value is not None else None
+
+
+def _payload(raw: Any, value: Any) -> str | bytes:
+    """The event as received for the quarantine -- except that a full IP address is
+    never stored: an event with ``context.ip`` is re-serialized with it anonymized."""
+    if isinstance(value, dict):
+        context = value.get("context")
+        anonymized = without_full_ip(context)
+        if anonymized is not context:
+            return orjson.dumps({**value, "context": anonymized})
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw)
 
 
 def _readable_message_id(value: Any) -> str | None:

@@ -171,12 +171,14 @@ def test_concurrent_writers_never_collide(layout: Layout):
 
 
 def test_rejects_are_quarantined_with_every_reason_and_the_payload(layout: Layout):
-    bad = {"messageId": "m-bad", "type": "track", "timestamp": "2026-08-04T10:00:00"}
+    bad = {"messageId": "m-bad", "type": "track", "timestamp": "2026-08-04T10:00:00",
+           "context": {"ip": "203.0.113.77", "locale": "fr-FR"}}  # fmt: skip
     land(layout, [event("ok"), bad])
     (row,) = quarantined(layout)
     assert (row["batch_index"], row["message_id"], row["source_ref"]) == (1, "m-bad", "req-1")
     assert row["field"] == "timestamp" and "UTC offset" in row["reason"]
-    assert json.loads(row["payload"]) == bad
+    # As received, except that no full IP address is stored anywhere.
+    assert json.loads(row["payload"]) == bad | {"context": {"ip": "203.0.113.0", "locale": "fr-FR"}}
     assert [e["field"] for e in json.loads(row["errors"])] == ["timestamp"]
     assert row["received_at"] == at("2026-08-04T10:00:05Z")
     assert layout.quarantine_partition(RECEIVED.date()).is_dir()
