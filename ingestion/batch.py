@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ingestion.enrich import open_geoip
 from ingestion.events import FieldError, reason, wire_path
 from ingestion.landing import rows_to_table, snapshot_writer
-from ingestion.pipeline import Origin, Quarantine, parse_json, process
+from ingestion.pipeline import Origin, Quarantine, json_text, parse_json, process
 from ingestion.schema import SNAPSHOT_SCHEMAS
 from ringside.layout import SNAPSHOT_NAMES, Layout
 from ringside.settings import Settings
@@ -304,7 +304,7 @@ class ContentRow(BaseModel):
     fight_event_id: str | None = None
 
     def row(self, snapshot_at: datetime) -> tuple[Any, ...]:
-        fighters = orjson.dumps(self.fighters) if self.fighters is not None else None
+        fighters = json_text(self.fighters) if self.fighters is not None else None
         return (
             self.content_id, self.content_type, self.title, self.published_at, self.author,
             fighters, self.weight_class, self.fight_event_id, snapshot_at,

@@ -53,13 +53,14 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse, "description": description}
-    for code, description in (
-        (400, "Malformed body, too many events, or (with the ingest shape) no valid event"),
-        (401, "Missing or wrong write key"),
-        (413, "Body over the size limit (after decompression)"),
-        (415, "Unsupported Content-Encoding"),
-    )
+    400: {
+        "model": IngestResponse | ErrorResponse,
+        "description": "No event was valid (the ingest shape, `success: false`; they are "
+        "quarantined), or a malformed body, too many events, a bad batch `sentAt`",
+    },
+    401: {"model": ErrorResponse, "description": "Missing or wrong write key"},
+    413: {"model": ErrorResponse, "description": "Body over the size limit (decompressed)"},
+    415: {"model": ErrorResponse, "description": "Unsupported Content-Encoding"},
 }
 
 Mode = Literal["batch", "single", "either"]

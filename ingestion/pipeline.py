@@ -84,7 +84,7 @@ class Quarantine:
         """``raw`` as received, ``value`` its parsed JSON (None when it is not JSON)."""
         first = errors[0]
         self.rejections.append(Rejection(index, first.field, first.reason, message_id))
-        errors_json = orjson.dumps([{"field": e.field, "reason": e.reason} for e in errors])
+        errors_json = json_text([{"field": e.field, "reason": e.reason} for e in errors])
         origin = self.origin
         self._rows.append(
             (origin.received_at, origin.source, origin.source_ref, index, message_id,
@@ -195,19 +195,25 @@ def _event_time(
     return received_at - (sent_at - timestamp)
 
 
-def _json(value: dict[str, Any] | None) -> bytes | None:
-    return orjson.dumps(value) if value is not None else None
+def json_text(value: Any) -> str:
+    """JSON as str for storage. Not orjson's bytes: each of those holds a 4 KB block
+    whatever its length, which made row buffers several times larger than the data."""
+    return orjson.dumps(value).decode()
 
 
-def _payload(raw: Any, value: Any) -> str | bytes:
+def _json(value: dict[str, Any] | None) -> str | None:
+    return json_text(value) if value is not None else None
+
+
+def _payload(raw: Any, value: Any) -> str:
     """The event as received for the quarantine -- except that a full IP address is
     never stored: an event with ``context.ip`` is re-serialized with it anonymized."""
     if isinstance(value, dict):
         context = value.get("context")
         anonymized = without_full_ip(context)
         if anonymized is not context:
-            return orjson.dumps({**value, "context": anonymized})
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw)
+            return json_text({**value, "context": anonymized})
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json_text(raw)
 
 
 def _readable_message_id(value: Any) -> str | None:
