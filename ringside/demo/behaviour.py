@@ -14,7 +14,16 @@ from urllib.parse import quote_plus
 
 from ringside.demo import vocab
 from ringside.demo.catalog import DAY_MS, Catalog, Content, DayPools, weekday
-from ringside.demo.people import WEEKDAY_FACTOR, Device, Person, pick_weighted, uuid_like
+from ringside.demo.people import (
+    CONSENT_GIVEN,
+    WEEKDAY_FACTOR,
+    Device,
+    Person,
+    bucket,
+    pick_weighted,
+    uuid_like,
+    weighted,
+)
 from ringside.demo.sink import Emitter
 
 S = 1000  # ms per second
@@ -39,49 +48,38 @@ SITE_PAGES = {
     "/signup": ("Sign Up", "Create your account | Ringside MMA"),
     "/account": ("Account", "Your account | Ringside MMA"),
 }
-# Local-time hour of day at which visits start (people read at lunch and in the evening).
-_HOUR_CUM = list(
-    accumulate(
-        (
-            1,
-            0.6,
-            0.4,
-            0.3,
-            0.3,
-            0.5,
-            1.2,
-            2.2,
-            3,
-            3.2,
-            3.3,
-            3.6,
-            4.4,
-            4.2,
-            3.6,
-            3.4,
-            3.6,
-            4,
-            4.6,
-            5.2,
-            5.6,
-            5.2,
-            3.8,
-            2.2,
-        )
-    )
+# Relative number of visits starting in each local-time hour (lunch and evening peaks).
+# fmt: off
+_HOURLY = (10, 6, 4, 3, 3, 5, 12, 22, 30, 32, 33, 36,  # 00-11
+           44, 42, 36, 34, 36, 40, 46, 52, 56, 52, 38, 22)  # 12-23
+# fmt: on
+_HOUR_CUM = list(accumulate(_HOURLY))
+# Where a session's visitor comes from: (source, cumulative probability).
+_FIRST_VISIT_SOURCES = (
+    ("organic", 0.38),
+    ("social", 0.6),
+    ("referral", 0.68),
+    ("direct", 0.86),
+    ("campaign", 1.0),
 )
+_RETURN_SOURCES = (
+    ("direct", 0.55),
+    ("organic", 0.73),
+    ("social", 0.83),
+    ("referral", 0.86),
+    ("campaign", 1.0),
+)
+# Content type of a page picked from the day's popular items: (type, cumulative probability).
+_BROWSE_TYPES = (("article", 0.55), ("video", 0.75), ("fighter", 0.92), ("fight_event", 1.0))
+# Search engines send people to fighter profiles a lot.
+_SEARCH_LANDING_TYPES = (("fighter", 0.35), ("article", 0.8), ("video", 0.95), ("fight_event", 1.0))
 _SHARE = vocab.SHARE_NETWORKS
-_ORGANIC = tuple(zip(*vocab.ORGANIC_REFERRERS, strict=True))
-_SOCIAL = tuple(zip(*vocab.SOCIAL_REFERRERS, strict=True))
-_REFERRAL = tuple(zip(*vocab.REFERRAL_REFERRERS, strict=True))
-_REF_CUM = {
-    name: (list(pairs[0]), list(accumulate(pairs[1])))
-    for name, pairs in (("organic", _ORGANIC), ("social", _SOCIAL), ("referral", _REFERRAL))
+_REFERRERS = {
+    "organic": weighted(vocab.ORGANIC_REFERRERS),
+    "social": weighted(vocab.SOCIAL_REFERRERS),
+    "referral": weighted(vocab.REFERRAL_REFERRERS),
 }
-_SIGNUP = (
-    [m for m, _ in vocab.SIGNUP_METHODS],
-    list(accumulate(w for _, w in vocab.SIGNUP_METHODS)),
-)
+_SIGNUP = weighted(vocab.SIGNUP_METHODS)
 
 
 class Page:
@@ -112,7 +110,7 @@ class Simulator:
         self.next_arrival = 0
         self.alive: list[Person] = []
         self.em = emitter
-        self.crawler_hits_per_day = max(1, users // 250)
+        self.crawler_hits_per_day = max(1, users // 1000)
         self.orders = 0
         # per-day state
         self.day = 0
@@ -171,21 +169,21 @@ class Simulator:
         while sessions < 4 and rng.random() < multi:
             sessions += 1
         devices = [d for d in person.devices if d.first_day <= day]
+        dev = devices[0]
         utm_restart = False
         for k in range(sessions):
-            dev = devices[0] if len(devices) == 1 or rng.random() < 0.7 else devices[-1]
-            t = max(t, dev.busy_until + 31 * MIN)
+            if not utm_restart:
+                dev = devices[0] if len(devices) == 1 or rng.random() < 0.7 else devices[-1]
+                t = max(t, dev.busy_until + 31 * MIN)
             if t >= day_start + DAY_MS:
                 break
             end = self._session(person, dev, t, first_day and k == 0, utm_restart)
             dev.busy_until = end
+            # Sometimes back within minutes through a newsletter link on the same browser:
+            # a new session only by the campaign rule, not by the timeout.
             utm_restart = not dev.is_app and rng.random() < 0.03
-            if utm_restart:
-                # Back within minutes through a newsletter link: a new session by its UTMs.
-                t = end + int((2 + rng.random() * 12) * MIN)
-                dev.busy_until = t - 31 * MIN
-            else:
-                t = end + int((32 + rng.random() * rng.random() * 600) * MIN)
+            gap_min = 2 + rng.random() * 12 if utm_restart else 32 + rng.random() ** 2 * 600
+            t = end + int(gap_min * MIN)
 
     # -- one session ------------------------------------------------------------------------
 
@@ -255,33 +253,10 @@ class Simulator:
                 }
                 return push, "", Page(self.fight)
             return None, "", Page(None, "/")
-        r = rng.random()
         if utm_restart:
-            r = 0.99
-        if first_visit:
-            source = (
-                "organic"
-                if r < 0.38
-                else "social"
-                if r < 0.6
-                else "referral"
-                if r < 0.68
-                else "direct"
-                if r < 0.86
-                else "campaign"
-            )
+            source = "campaign"
         else:
-            source = (
-                "direct"
-                if r < 0.55
-                else "organic"
-                if r < 0.73
-                else "social"
-                if r < 0.83
-                else "referral"
-                if r < 0.86
-                else "campaign"
-            )
+            source = bucket(rng.random(), _FIRST_VISIT_SOURCES if first_visit else _RETURN_SOURCES)
         if source == "campaign":
             campaign = self.campaigns[int(rng.random() * len(self.campaigns))]
             search = "?" + "&".join(
@@ -298,7 +273,7 @@ class Simulator:
             return campaign, "", landing
         if source == "direct":
             return None, "", Page(None, "/") if rng.random() < 0.7 else self._random_content()
-        values, cum = _REF_CUM[source]
+        values, cum = _REFERRERS[source]
         referrer = pick_weighted(rng, values, cum)
         if source == "social" and pools.trending is not None and rng.random() < 0.6:
             return None, referrer, Page(pools.trending)
@@ -346,26 +321,8 @@ class Simulator:
         r = self.rng.random()
         if self.fight is not None and r < 0.3:
             ctype = "fight_event"
-        elif fighter_bias:  # search engines send people to fighter profiles a lot
-            ctype = (
-                "fighter"
-                if r < 0.35
-                else "article"
-                if r < 0.8
-                else "video"
-                if r < 0.95
-                else "fight_event"
-            )
         else:
-            ctype = (
-                "article"
-                if r < 0.55
-                else "video"
-                if r < 0.75
-                else "fighter"
-                if r < 0.92
-                else "fight_event"
-            )
+            ctype = bucket(r, _SEARCH_LANDING_TYPES if fighter_bias else _BROWSE_TYPES)
         return Page(self.pools.by_type[ctype].pick(self.rng))
 
     def _next_page(self, page: Page, t: int) -> Page:
@@ -696,7 +653,7 @@ class Simulator:
                     "userAgent": ua,
                     "locale": "en-US",
                     "library": vocab.LIBRARIES["web"],
-                    "consent": {"analytics": True},
+                    "consent": CONSENT_GIVEN,
                 },
                 skew_ms=0,
                 offset_min=0,

@@ -40,7 +40,6 @@ class Content:
     event: int | None  # index into Catalog.events (a fight event's own index)
     pop: float  # intrinsic popularity, multiplies the daily weight
     path: str = ""
-    url: str = ""
     page_title: str = ""
     duration: int = 0  # videos: running time in seconds
     # fight events only
@@ -80,7 +79,6 @@ class Catalog:
     about_fighter: dict[int, list[Content]] = field(default_factory=dict)
     about_event: dict[int, list[Content]] = field(default_factory=dict)
     bursts: dict[int, Content] = field(default_factory=dict)  # day -> trending article
-    end_ms: int = 0
 
     def all_items(self) -> list[Content]:
         return self.fighters + self.events + self.articles + self.videos
@@ -93,6 +91,10 @@ class Catalog:
             if e.day == day:
                 return e
         return None
+
+    def coverage(self, event: Content) -> list[Content]:
+        """Articles and videos about a fight event, by publication time."""
+        return self.about_event.get(event.event if event.event is not None else -1, [])
 
     def fighter_name(self, idx: int) -> str:
         return self.fighters[idx].title
@@ -115,7 +117,7 @@ class Catalog:
             if r < 0.6 and item.fighters:
                 f = self.fighters[item.fighters[int(rng.random() * len(item.fighters))]]
                 return f if f.published_ms <= t else None
-            return self.latest(self.about_event.get(item.event or 0, []), t, rng)
+            return self.latest(self.coverage(item), t, rng)
         if r < 0.45 and item.fighters:
             f = self.fighters[item.fighters[int(rng.random() * len(item.fighters))]]
             return f if f.published_ms <= t else None
@@ -143,7 +145,7 @@ class Catalog:
             if e.published_ms > t:
                 e = pools.settled["fight_event"].pick(rng)
             query = f"{vocab.PROMOTION.lower()} {e.number}" if rng.random() < 0.6 else e.title
-            about = self.about_event.get(e.event or 0, [])
+            about = self.coverage(e)
             n = bisect_right([c.published_ms for c in about], t)
             return query, [e, *reversed(about[max(0, n - 29) : n])]
         if r < 0.9:
@@ -152,7 +154,7 @@ class Catalog:
             results: list[Content] = []
             for _ in range(4 + int(rng.random() * 16)):
                 a = pool.pick(rng)
-                if a.published_ms <= t and a not in results and (wc is None or rng.random() < 0.5):
+                if a.published_ms <= t and a not in results and wc in (None, a.weight_class):
                     results.append(a)
             return query, results
         return vocab.SEARCH_TYPOS[int(rng.random() * len(vocab.SEARCH_TYPOS))], []
@@ -238,7 +240,8 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
     on the population size."""
     rng = random.Random(f"ringside-demo-catalog:{seed}")
     last_day = first_day + days - 1
-    cat = Catalog(end_ms=(last_day + 1) * DAY_MS)
+    cat = Catalog()
+    end_ms = (last_day + 1) * DAY_MS
 
     # Fighters: mostly long-standing profiles, a few signed during the period.
     names: set[str] = set()
@@ -287,7 +290,7 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
     veterans = [i for i, f in enumerate(cat.fighters) if f.published_ms < first_day * DAY_MS]
     for n, night in enumerate(nights):
         announced = _at(rng, night - 28 - int(rng.random() * 14), 14, 22)
-        if announced >= cat.end_ms:
+        if announced >= end_ms:  # not announced yet when the period ends
             break
         card: list[int] = []
         for _ in range(5):
@@ -343,7 +346,8 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
         # Results go up during the night; everything else in (European/US) office hours.
         published = _at(rng, day, 21, 23.9) if to_go == 0 else _at(rng, day, 8, 21)
         if kind == "video":
-            tpl, lo, hi = rng.choice(vocab.VIDEO_TITLES)
+            videos = vocab.VIDEO_TITLES if ev_ref is not None else vocab.VIDEO_TITLES_GENERAL
+            tpl, lo, hi = rng.choice(videos)
             title = tpl.format(**fields)
             duration = lo + int(rng.random() * (hi - lo))
         else:
@@ -381,7 +385,6 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
     for c in cat.all_items():
         num = c.content_id.split(":")[1]
         c.path = f"/{section[c.content_type]}/{num}-{_slug(c.title)}"
-        c.url = vocab.SITE + c.path
         c.page_title = f"{c.title} | Ringside MMA"
         for f in c.fighters if c.content_type in ("article", "video") else ():
             cat.about_fighter.setdefault(f, []).append(c)

@@ -58,6 +58,7 @@ def generate(
 
     ``late_events`` counts valid lines (duplicates included) whose event time
     (``receivedAt - (sentAt - timestamp)``) falls on an earlier UTC day than the file's.
+    Event files of an earlier run in ``out`` are replaced.
     """
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
@@ -68,6 +69,9 @@ def generate(
     snapshots_dir = out / "snapshots"
     events_dir.mkdir(parents=True, exist_ok=True)
     snapshots_dir.mkdir(parents=True, exist_ok=True)
+    # Day files of an earlier run into the same directory would be ingested with these.
+    for stale in events_dir.glob("????-??-??.ndjson.gz"):
+        stale.unlink()
 
     first_day = (start - _EPOCH).days
     catalog = build_catalog(seed, first_day, days)

@@ -75,8 +75,17 @@ class Person:
         return f"u_{self.idx + 1}"
 
 
-def _weighted(pairs: tuple[tuple[str, float], ...]) -> tuple[list[str], list[float]]:
+def weighted(pairs: tuple[tuple[str, float], ...]) -> tuple[list[str], list[float]]:
+    """(values, cumulative weights) of a (value, weight) table, for :func:`pick_weighted`."""
     return [p[0] for p in pairs], list(accumulate(p[1] for p in pairs))
+
+
+def bucket(r: float, table: tuple[tuple[str, float], ...]) -> str:
+    """The label of the first (label, cumulative probability) bucket above ``r``."""
+    for label, upto in table:
+        if r < upto:
+            return label
+    return table[-1][0]
 
 
 def pick_weighted(rng: random.Random, values: list[str], cum: list[float]) -> str:
@@ -85,7 +94,7 @@ def pick_weighted(rng: random.Random, values: list[str], cum: list[float]) -> st
 
 _COUNTRY_CODES = list(vocab.COUNTRIES)
 _COUNTRY_CUM = list(accumulate(v[0] for v in vocab.COUNTRIES.values()))
-_WEB_AGENTS = {form: _weighted(agents) for form, agents in vocab.WEB_AGENTS.items()}
+_WEB_AGENTS = {form: weighted(agents) for form, agents in vocab.WEB_AGENTS.items()}
 
 
 def _ip(rng: random.Random, country: str) -> str:
@@ -105,21 +114,13 @@ def make_device(rng: random.Random, person: Person, kind: str, first_day: int) -
     offset = 0
     if kind in ("ios", "android"):
         agents = vocab.IOS_APP_AGENTS if kind == "ios" else vocab.ANDROID_APP_AGENTS
-        ua, model, os_version = agents[int(rng.random() * len(agents))]
+        ua, manufacturer, model, os_version = agents[int(rng.random() * len(agents))]
         ctx["userAgent"] = ua
         ctx["locale"] = person.locale
         ctx["library"] = vocab.LIBRARIES[kind]
         ctx["consent"] = consent
         ctx["app"] = APP_INFO
-        ctx["device"] = {
-            "manufacturer": "Apple"
-            if kind == "ios"
-            else "samsung"
-            if model[:2] == "SM"
-            else "Google",
-            "model": model,
-            "type": kind,
-        }
+        ctx["device"] = {"manufacturer": manufacturer, "model": model, "type": kind}
         ctx["os"] = {"name": "iOS" if kind == "ios" else "Android", "version": os_version}
         # analytics-android writes local time with its offset; the others write UTC.
         offset = person.tz_min if kind == "android" else 0
@@ -144,8 +145,12 @@ def make_device(rng: random.Random, person: Person, kind: str, first_day: int) -
     return Device(anon, platform, form, ctx, skew, offset, first_day)
 
 
+# Activity classes: a few power readers, a core of regulars, many casual or one-off
+# visitors (mostly newcomers from search and social). (class, cumulative probability)
+_RETURNING_CLASSES = (("power", 0.12), ("regular", 0.5), ("casual", 1.0))
+_NEWCOMER_CLASSES = (("oneoff", 0.5), ("casual", 0.82), ("regular", 0.96), ("power", 1.0))
 _FORMS = (("desktop", 40.0), ("mobile", 35.0), ("tablet", 5.0), ("ios", 12.0), ("android", 8.0))
-_FORM_VALUES, _FORM_CUM = _weighted(_FORMS)
+_FORM_VALUES, _FORM_CUM = weighted(_FORMS)
 
 
 def arrival_weights(first_day: int, days: int, fight_days: set[int]) -> list[float]:
@@ -174,24 +179,10 @@ def build_population(
         _, locale, tzs, currency, _, _ = vocab.COUNTRIES[country]
         first = rng.choice(vocab.MEN_FIRST + vocab.WOMEN_FIRST)
         last = rng.choice(vocab.LAST)
-        email_user = f"{first}.{last}".lower().replace("'", "")
-        email = f"{email_user}{idx + 1}@{rng.choice(vocab.EMAIL_DOMAINS)}"
+        email = f"{first}.{last}{idx + 1}@{rng.choice(vocab.EMAIL_DOMAINS)}".lower()
         returning = rng.random() < 0.3
         r = rng.random()
-        # Activity classes: a few power readers, a core of regulars, many casual or
-        # one-off visitors (mostly newcomers from search and social).
-        if returning:
-            klass = "power" if r < 0.12 else "regular" if r < 0.5 else "casual"
-        else:
-            klass = (
-                "oneoff"
-                if r < 0.5
-                else "casual"
-                if r < 0.82
-                else "regular"
-                if r < 0.96
-                else "power"
-            )
+        klass = bucket(r, _RETURNING_CLASSES if returning else _NEWCOMER_CLASSES)
         p0, tau, multi = {
             "power": (0.35 + rng.random() * 0.35, 400.0, 0.3),
             "regular": (0.08 + rng.random() * 0.12, 180.0, 0.15),

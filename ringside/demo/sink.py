@@ -12,18 +12,24 @@ import os
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
-from ringside.demo.catalog import DAY_MS, HOUR_MS
+from ringside.demo.catalog import DAY_MS
 from ringside.demo.people import Device
 
 P_INVALID = 0.005
 P_DUPLICATE = 0.002
 _EPOCH = date(1970, 1, 1)
 _CHUNK = 4096  # lines per compressed write
+_SECONDS_MS = [f"{i // 1000:02d}.{i % 1000:03d}" for i in range(60_000)]  # "SS.mmm"
 
 Event = dict[str, object]
+
+
+# What a written line is, for the summary counts.
+VALID, INVALID, DUPLICATE = 0, 1, 2
 
 
 class Sink:
@@ -36,15 +42,14 @@ class Sink:
 
     def __init__(self, events_dir: Path, first_day: int, days: int) -> None:
         self.dir = events_dir
-        self.first_day = first_day
         self.end_day = first_day + days
         self.day = first_day - 1
         self.files: list[Path] = []
         self.written = self.invalid = self.duplicates = self.late = 0
         self._buf: list[bytes] = []
-        self._deferred: list[bytes] = []  # same-file duplicates, written a little later
+        self._deferred: list[bytes] = []  # same-file duplicates, written a chunk later
         self._carry: dict[int, list[tuple[bytes, int, int]]] = {}
-        self._raw: object = None
+        self._raw: BinaryIO | None = None
         self._gz: gzip.GzipFile | None = None
         self._tmp = self._path = Path()
 
@@ -53,65 +58,60 @@ class Sink:
         name = f"{(_EPOCH + timedelta(days=day)).isoformat()}.ndjson.gz"
         self._path = self.dir / name
         self._tmp = self.dir / f".{name}.tmp"
-        raw = open(self._tmp, "wb")  # noqa: SIM115 - closed in close_day
-        self._raw = raw
+        self._raw = open(self._tmp, "wb")  # noqa: SIM115 - closed in close_day
         # mtime=0 and no file name in the header keep the bytes reproducible.
-        self._gz = gzip.GzipFile(filename="", mode="wb", compresslevel=1, fileobj=raw, mtime=0)
+        self._gz = gzip.GzipFile(
+            filename="", mode="wb", compresslevel=1, fileobj=self._raw, mtime=0
+        )
         for line, event_day, kind in self._carry.pop(day, ()):
             self._write(line, event_day, kind)
 
     def close_day(self) -> None:
         self._flush()
-        if self._deferred:
-            self._buf, self._deferred = self._deferred, []
-            self._flush()
-        assert self._gz is not None
+        assert self._gz is not None and self._raw is not None
         self._gz.close()
-        self._raw.close()  # type: ignore[attr-defined]
+        self._raw.close()
         os.replace(self._tmp, self._path)
         self.files.append(self._path)
 
-    # kind: 0 = valid, 1 = invalid, 2 = duplicate of an earlier line
-    def put(self, line: bytes, arrival_day: int, event_day: int, kind: int = 0) -> None:
+    def put(self, line: bytes, arrival_day: int, event_day: int, kind: int = VALID) -> None:
+        """Write ``line`` to the file of ``arrival_day`` (now, or when that day comes)."""
         if arrival_day == self.day:
             self._write(line, event_day, kind)
         elif arrival_day < self.end_day:
             self._carry.setdefault(arrival_day, []).append((line, event_day, kind))
 
     def put_duplicate(self, line: bytes, arrival_day: int, event_day: int, next_day: bool) -> None:
+        """Write ``line`` once more, later in the same file or in the next day's."""
         if next_day:
-            self.put(line, arrival_day + 1, event_day, 2)
+            self.put(line, arrival_day + 1, event_day, DUPLICATE)
         elif arrival_day == self.day:
+            self._count(event_day, DUPLICATE)
             self._deferred.append(line)
-            self.duplicates += 1
-            self.written += 1
-            if event_day < self.day:
-                self.late += 1
         else:
-            self.put(line, arrival_day, event_day, 2)
+            self.put(line, arrival_day, event_day, DUPLICATE)
+
+    def _count(self, event_day: int, kind: int) -> None:
+        self.written += 1
+        if kind == INVALID:
+            self.invalid += 1
+            return
+        self.duplicates += kind == DUPLICATE
+        self.late += event_day < self.day
 
     def _write(self, line: bytes, event_day: int, kind: int) -> None:
+        self._count(event_day, kind)
         self._buf.append(line)
-        self.written += 1
-        if kind == 1:
-            self.invalid += 1
-        else:
-            if kind == 2:
-                self.duplicates += 1
-            if event_day < self.day:
-                self.late += 1
         if len(self._buf) >= _CHUNK:
             self._flush()
-            if self._deferred:
-                self._buf, self._deferred = self._deferred, []
-                self._flush()
 
     def _flush(self) -> None:
-        if self._buf:
+        buf = self._buf + self._deferred
+        if buf:
             assert self._gz is not None
-            self._buf.append(b"")
-            self._gz.write(b"\n".join(self._buf))
-            self._buf = []
+            buf.append(b"")
+            self._gz.write(b"\n".join(buf))
+        self._buf, self._deferred = [], []
 
 
 class Emitter:
@@ -119,7 +119,8 @@ class Emitter:
 
     The simulation sets ``dev``, ``user_id``, ``ctx`` (the page context) and, for a device
     that is offline, ``flush_ms`` (when it will be back online and send its queue); each
-    ``track``/``view``/... call then emits one event at true time ``t`` (epoch ms).
+    ``track``/``view``/... call then emits one event at true time ``t`` (epoch ms). Events
+    after ``flush_ms`` are sent normally again.
     """
 
     def __init__(self, rng: random.Random, sink: Sink) -> None:
@@ -129,30 +130,32 @@ class Emitter:
         self.user_id: str | None = None
         self.ctx: dict[str, object] = {}
         self.flush_ms = 0
-        self._hours: dict[int, dict[int, str]] = {}
-        self._suffix: dict[int, str] = {}
+        self._minutes: dict[int, tuple[str, str]] = {}  # (text up to the minute, offset)
 
     # -- time formatting (hot path) ---------------------------------------------------
 
     def iso(self, ms: int, offset_min: int = 0) -> str:
-        """ISO-8601 with milliseconds; ``Z`` when ``offset_min`` is 0, else ``±HH:MM``."""
+        """ISO-8601 with milliseconds; ``Z`` when ``offset_min`` is 0, else ``±HH:MM``.
+
+        Three timestamps per event make this the hottest function: the text up to the
+        minute is cached, seconds and milliseconds come from a table.
+        """
         local = ms + offset_min * 60_000
-        hour = local // HOUR_MS
-        cache = self._hours.get(offset_min)
-        if cache is None:
-            cache = self._hours[offset_min] = {}
-            sign = "+" if offset_min >= 0 else "-"
-            a = abs(offset_min)
-            self._suffix[offset_min] = (
-                "Z" if offset_min == 0 else f"{sign}{a // 60:02d}:{a % 60:02d}"
-            )
-        prefix = cache.get(hour)
+        minute = local // 60_000
+        key = minute * 2048 + offset_min  # offsets are within ±14 h = ±840 min
+        prefix = self._minutes.get(key)
         if prefix is None:
-            d, h = divmod(hour, 24)
-            prefix = cache[hour] = f"{(_EPOCH + timedelta(days=d)).isoformat()}T{h:02d}:"
-        rest = local - hour * HOUR_MS
-        m, rest = divmod(rest, 60_000)
-        return f"{prefix}{m:02d}:{rest // 1000:02d}.{rest % 1000:03d}{self._suffix[offset_min]}"
+            if len(self._minutes) > 50_000:
+                self._minutes.clear()
+            d, m = divmod(minute, 1440)
+            day = (_EPOCH + timedelta(days=d)).isoformat()
+            if offset_min == 0:
+                suffix = "Z"
+            else:
+                a = abs(offset_min)
+                suffix = f"{'+' if offset_min > 0 else '-'}{a // 60:02d}:{a % 60:02d}"
+            prefix = self._minutes[key] = (f"{day}T{m // 60:02d}:{m % 60:02d}:", suffix)
+        return prefix[0] + _SECONDS_MS[local - minute * 60_000] + prefix[1]
 
     def message_id(self) -> str:
         dev = self.dev
@@ -165,12 +168,12 @@ class Emitter:
 
     # -- event builders -----------------------------------------------------------------
 
-    def _base(self, t: int, kind: str) -> tuple[Event, int, int]:
+    def _base(self, t: int, event_type: str) -> tuple[Event, int, int]:
         """Common fields of an event at true time ``t``; returns it with its event time and
         arrival time (both server-clock ms)."""
         rng = self.rng
         dev = self.dev
-        if self.flush_ms:
+        if self.flush_ms > t:
             sent = self.flush_ms
         elif dev.platform == "web":
             sent = t + 5 + int(rng.random() * 400)
@@ -181,7 +184,7 @@ class Emitter:
         skew, off = dev.skew_ms, dev.offset_min
         ev: Event = {
             "messageId": self.message_id(),
-            "type": kind,
+            "type": event_type,
             "anonymousId": dev.anonymous_id,
             "userId": self.user_id,
             "timestamp": self.iso(t + skew, off),
@@ -219,14 +222,10 @@ class Emitter:
         ev["context"] = self.ctx
         self._emit(ev, event_ms, received)
 
-    def raw(self, ev: Event, event_ms: int, received: int) -> None:
-        """Emit a prebuilt event (crawler hits, which have no device state)."""
-        self._emit(ev, event_ms, received)
-
     def _emit(self, ev: Event, event_ms: int, received: int) -> None:
         r = self.rng.random()
         if r < P_INVALID:
-            self.sink.put(self._corrupt(ev), received // DAY_MS, -1, 1)
+            self.sink.put(self._corrupt(ev), received // DAY_MS, -1, INVALID)
             return
         line = orjson.dumps(ev)
         arrival, event_day = received // DAY_MS, event_ms // DAY_MS

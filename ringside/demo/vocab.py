@@ -4,7 +4,7 @@ Everything here is fictional (fighters, writers, the site itself) except what ha
 realistic for the warehouse to classify it: user agents, referrer hosts, IP ranges.
 """
 
-# ruff: noqa: E501  (user agents are long literal strings)
+# ruff: noqa: E501, SIM905  (long user-agent literals; word lists read best as text)
 from __future__ import annotations
 
 SITE = "https://ringside.example"
@@ -24,123 +24,27 @@ WEIGHT_CLASSES: tuple[str, ...] = (
     "Women's Bantamweight",
 )
 
-MEN_FIRST: tuple[str, ...] = (
-    "Mateus",
-    "Dmitri",
-    "Kai",
-    "Conor",
-    "Rafael",
-    "Jamal",
-    "Tiago",
-    "Marcus",
-    "Yusuf",
-    "Sean",
-    "Diego",
-    "Kamil",
-    "Arman",
-    "Leon",
-    "Tyson",
-    "Brandon",
-    "Jake",
-    "Paulo",
-    "Dustin",
-    "Alex",
-    "Sergei",
-    "Joaquin",
-    "Ryan",
-    "Henry",
-    "Renato",
-    "Aleksandar",
-    "Caio",
-    "Mauricio",
-    "Johnny",
-    "Tariq",
-    "Emeka",
-    "Viktor",
-    "Andre",
-    "Bruno",
-    "Lukas",
-    "Omar",
-    "Eli",
-    "Nikolai",
-    "Felipe",
+MEN_FIRST: tuple[str, ...] = tuple(
+    """
+    Mateus Dmitri Kai Conor Rafael Jamal Tiago Marcus Yusuf Sean Diego Kamil Arman Leon Tyson
+    Brandon Jake Paulo Dustin Alex Sergei Joaquin Ryan Henry Renato Aleksandar Caio Mauricio
+    Johnny Tariq Emeka Viktor Andre Bruno Lukas Omar Eli Nikolai Felipe
+    """.split()
 )
-WOMEN_FIRST: tuple[str, ...] = (
-    "Tatiana",
-    "Amanda",
-    "Erin",
-    "Rose",
-    "Jessica",
-    "Mackenzie",
-    "Alexa",
-    "Irene",
-    "Julia",
-    "Raquel",
-    "Natalia",
-    "Tracy",
-    "Casey",
-    "Gillian",
-    "Lupita",
-    "Norma",
-    "Karine",
-    "Priscila",
-    "Hana",
-    "Daria",
-    "Mia",
-    "Camila",
-    "Nadia",
-    "Leah",
+WOMEN_FIRST: tuple[str, ...] = tuple(
+    """
+    Tatiana Amanda Erin Rose Jessica Mackenzie Alexa Irene Julia Raquel Natalia Tracy Casey
+    Gillian Lupita Norma Karine Priscila Hana Daria Mia Camila Nadia Leah
+    """.split()
 )
-LAST: tuple[str, ...] = (
-    "Okafor",
-    "Brandao",
-    "Kowalski",
-    "Volkov",
-    "Nakamura",
-    "Reyes",
-    "Mendes",
-    "Petrov",
-    "Santos",
-    "Haddad",
-    "Lindqvist",
-    "Adeyemi",
-    "Moreno",
-    "Kuznetsov",
-    "Duarte",
-    "Fitzgerald",
-    "Tanaka",
-    "Costa",
-    "Novak",
-    "Garcia",
-    "Ivanov",
-    "Jensen",
-    "Abdulov",
-    "Carvalho",
-    "Murphy",
-    "Sokolov",
-    "Hernandez",
-    "Bautista",
-    "Ferreira",
-    "Walsh",
-    "Horvath",
-    "Mwangi",
-    "Castillo",
-    "Lachance",
-    "Rahimov",
-    "Achterberg",
-    "Delgado",
-    "Quinlan",
-    "Szabo",
-    "Tavares",
-    "Vance",
-    "Yilmaz",
-    "Zubairov",
-    "Obi",
-    "Pacheco",
-    "Marchetti",
-    "Dubois",
-    "Kaminski",
-    "Amado",
+LAST: tuple[str, ...] = tuple(
+    """
+    Okafor Brandao Kowalski Volkov Nakamura Reyes Mendes Petrov Santos Haddad Lindqvist
+    Adeyemi Moreno Kuznetsov Duarte Fitzgerald Tanaka Costa Novak Garcia Ivanov Jensen Abdulov
+    Carvalho Murphy Sokolov Hernandez Bautista Ferreira Walsh Horvath Mwangi Castillo Lachance
+    Rahimov Achterberg Delgado Quinlan Szabo Tavares Vance Yilmaz Zubairov Obi Pacheco
+    Marchetti Dubois Kaminski Amado
+    """.split()
 )
 
 AUTHORS: tuple[str, ...] = (
@@ -196,10 +100,15 @@ VIDEO_TITLES: tuple[tuple[str, int, int], ...] = (
     ("{ev} ceremonial weigh-ins", 300, 900),
     ("{a} post-fight interview | {ev}", 180, 600),
     ("Countdown to {ev}: {a} vs. {b}", 600, 1200),
-    ("{a} highlight reel", 120, 300),
     ("Embedded: {ev} vlog, episode {n}", 300, 720),
-    ("Top 10 {wc} knockouts", 300, 600),
     ("{a} open workout | {ev}", 240, 720),
+)
+
+# Videos not tied to a fight night.
+VIDEO_TITLES_GENERAL: tuple[tuple[str, int, int], ...] = (
+    ("{a} highlight reel", 120, 300),
+    ("Top 10 {wc} knockouts", 300, 600),
+    ("Film study: {a}'s striking", 420, 900),
 )
 
 SEARCH_GENERIC: tuple[tuple[str, str | None], ...] = (
@@ -321,28 +230,46 @@ WEB_AGENTS: dict[str, tuple[tuple[str, float], ...]] = {
         ),
     ),
 }
-# (user agent, model, manufacturer, os version)
-IOS_APP_AGENTS: tuple[tuple[str, str, str], ...] = (
+# (user agent, manufacturer, model, os version)
+IOS_APP_AGENTS: tuple[tuple[str, str, str, str], ...] = (
     (
         "Ringside/5.4.1 (com.ringside.app; build:5410; iOS 19.0.1) Alamofire/5.10.2",
+        "Apple",
         "iPhone17,1",
         "19.0.1",
     ),
     (
         "Ringside/5.4.1 (com.ringside.app; build:5410; iOS 18.6.2) Alamofire/5.10.2",
+        "Apple",
         "iPhone16,2",
         "18.6.2",
     ),
     (
         "Ringside/5.3.0 (com.ringside.app; build:5300; iOS 18.5.0) Alamofire/5.10.2",
+        "Apple",
         "iPhone15,3",
         "18.5.0",
     ),
 )
-ANDROID_APP_AGENTS: tuple[tuple[str, str, str], ...] = (
-    ("Dalvik/2.1.0 (Linux; U; Android 16; Pixel 9 Build/BP2A.250705.008)", "Pixel 9", "16"),
-    ("Dalvik/2.1.0 (Linux; U; Android 15; SM-S931B Build/AP3A.240905.015.A2)", "SM-S931B", "15"),
-    ("Dalvik/2.1.0 (Linux; U; Android 14; SM-A546B Build/UP1A.231005.007)", "SM-A546B", "14"),
+ANDROID_APP_AGENTS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "Dalvik/2.1.0 (Linux; U; Android 16; Pixel 9 Build/BP2A.250705.008)",
+        "Google",
+        "Pixel 9",
+        "16",
+    ),
+    (
+        "Dalvik/2.1.0 (Linux; U; Android 15; SM-S931B Build/AP3A.240905.015.A2)",
+        "samsung",
+        "SM-S931B",
+        "15",
+    ),
+    (
+        "Dalvik/2.1.0 (Linux; U; Android 14; SM-A546B Build/UP1A.231005.007)",
+        "samsung",
+        "SM-A546B",
+        "14",
+    ),
 )
 BOT_AGENTS: tuple[tuple[str, str], ...] = (
     # (user agent, IPv4 prefix of the crawler's published ranges)
