@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ringside.layout import Layout
 from ringside.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -143,9 +144,14 @@ def ui(port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000) -> No
     from orchestration.runner import REPO_ROOT, configure_dagster_home
 
     layout = _settings().layout.ensure()
-    configure_dagster_home(layout)
-    os.environ.update(layout.dbt_env())
-    _exec([_venv_bin("dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)])
+    dagster_home = configure_dagster_home(layout)
+    _export_environment(layout)
+    # Started from DAGSTER_HOME so the repo's own dagster.yaml template is not mistaken
+    # for the instance configuration (it is copied into DAGSTER_HOME instead).
+    _exec(
+        [_venv_bin("dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
+        cwd=dagster_home,
+    )
 
 
 @app.command()
@@ -154,7 +160,7 @@ def docs(port: Annotated[int, typer.Option(help="dbt docs port.")] = 8080) -> No
     from orchestration.dbt_project import DBT_PROJECT_DIR
 
     layout = _settings().layout.ensure()
-    os.environ.update(layout.dbt_env())
+    _export_environment(layout)
     dbt = [_venv_bin("dbt"), "--quiet"]
     where = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     subprocess.run([*dbt, "docs", "generate", *where], check=True)
@@ -165,9 +171,23 @@ def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _exec(argv: list[str]) -> None:
+def _export_environment(layout: Layout) -> None:
+    """Environment for child processes (dagster dev, dbt): an absolute RINGSIDE_HOME,
+    dbt's source paths, and this venv's tools first on PATH."""
+    os.environ["RINGSIDE_HOME"] = str(layout.home)
+    os.environ.update(layout.dbt_env())
+    os.environ["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+    )
+
+
+def _exec(argv: list[str], cwd: Path | None = None) -> None:
+    """Replace this process with `argv`, so signals (Ctrl-C, SIGTERM) reach it directly."""
     typer.echo(" ".join(argv))
-    raise typer.Exit(subprocess.run(argv, check=False).returncode)
+    sys.stdout.flush()
+    if cwd is not None:
+        os.chdir(cwd)
+    os.execv(argv[0], argv)
 
 
 def main() -> None:
