@@ -119,6 +119,46 @@ def test_batch_files_trust_their_received_at_else_the_ingestion_time(layout: Lay
     assert rows["e1"]["source_ref"] == "/x/events.ndjson:0"  # file:line
 
 
+def test_every_column_of_a_landed_event(layout: Layout):
+    ua = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
+    rich = {
+        "messageId": "m-1", "type": "page", "name": "Article", "anonymousId": "d1",
+        "userId": "u1", "timestamp": "2026-08-04T09:59:00Z", "sentAt": "2026-08-04T10:00:00Z",
+        "context": {
+            "ip": "203.0.113.77", "userAgent": ua, "locale": "fr-FR", "sessionId": "s-1",
+            "library": {"name": "analytics.js", "version": "5.2.0"},
+            "consent": {"analytics": True},
+            "page": {"url": "https://x.test/a?utm_source=g&utm_medium=cpc", "path": "/a",
+                     "referrer": "https://r.test/", "title": "A", "search": "?utm_source=g"},
+        },
+        "properties": {"content_id": "article:1"},
+        "traits": {"plan": "free"},
+    }  # fmt: skip
+    land(layout, [rich])  # received 10:00:05, so event_time = 10:00:05 - 60 s
+    row = landed(layout)["m-1"]
+    row.pop("event_date")  # the partition directory, not a column of the file
+    ingested_at = row.pop("ingested_at")
+    assert abs(ingested_at - datetime.now(UTC).replace(tzinfo=None)).total_seconds() < 60
+    assert row == {
+        "message_id": "m-1", "type": "page", "event": None, "name": "Article",
+        "anonymous_id": "d1", "user_id": "u1", "previous_id": None,
+        "event_time": at("2026-08-04T09:59:05Z"), "original_timestamp": at("2026-08-04T09:59:00Z"),
+        "sent_at": at("2026-08-04T10:00:00Z"), "received_at": at("2026-08-04T10:00:05Z"),
+        "session_id": "s-1",
+        "page_url": "https://x.test/a?utm_source=g&utm_medium=cpc", "page_path": "/a",
+        "page_referrer": "https://r.test/", "page_title": "A", "page_search": "?utm_source=g",
+        "utm_source": "g", "utm_medium": "cpc", "utm_campaign": None, "utm_term": None,
+        "utm_content": None,
+        "ip": "203.0.113.0", "user_agent": ua, "locale": "fr-FR",
+        "library_name": "analytics.js", "library_version": "5.2.0", "consent_analytics": True,
+        "device_type": "desktop", "browser": "Firefox", "os": "Linux",
+        "country": None, "city": None,
+        "properties": '{"content_id":"article:1"}', "traits": '{"plan":"free"}',
+        "context": json.dumps(rich["context"] | {"ip": "203.0.113.0"}, separators=(",", ":")),
+        "source": "http", "source_ref": "req-1",
+    }  # fmt: skip
+
+
 # -- landing ---------------------------------------------------------------------------
 
 
