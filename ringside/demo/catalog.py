@@ -326,13 +326,15 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
         if to_go > 21 or to_go < -10 or ev.published_ms > day * DAY_MS:
             # Between fight weeks: a general story about anyone.
             fa, fb = rng.sample(veterans, 2)
-            templates, ev_ref = vocab.ARTICLES_GENERAL, None
-        elif to_go > 0:
-            templates, ev_ref = vocab.ARTICLES_PREVIEW, ei
+            templates, videos, ev_ref = vocab.ARTICLES_GENERAL, vocab.VIDEOS_GENERAL, None
+        elif to_go > 1:
+            templates, videos, ev_ref = vocab.ARTICLES_PREVIEW, vocab.VIDEOS_BEFORE, ei
+        elif to_go == 1:
+            templates, videos, ev_ref = vocab.ARTICLES_FIGHT_EVE, vocab.VIDEOS_BEFORE, ei
         elif to_go == 0:
-            templates, ev_ref = vocab.ARTICLES_RESULT, ei
+            templates, videos, ev_ref = vocab.ARTICLES_RESULT, vocab.VIDEOS_AFTER, ei
         else:
-            templates, ev_ref = vocab.ARTICLES_AFTER, ei
+            templates, videos, ev_ref = vocab.ARTICLES_AFTER, vocab.VIDEOS_AFTER, ei
         wc = cat.fighters[fa].weight_class or ""
         fields = {
             "a": cat.fighters[fa].title,
@@ -346,7 +348,6 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
         # Results go up during the night; everything else in (European/US) office hours.
         published = _at(rng, day, 21, 23.9) if to_go == 0 else _at(rng, day, 8, 21)
         if kind == "video":
-            videos = vocab.VIDEO_TITLES if ev_ref is not None else vocab.VIDEO_TITLES_GENERAL
             tpl, lo, hi = rng.choice(videos)
             title = tpl.format(**fields)
             duration = lo + int(rng.random() * (hi - lo))
@@ -396,7 +397,11 @@ def build_catalog(seed: int, first_day: int, days: int) -> Catalog:
     # Trending: every ~2 weeks an article at least ten days old resurfaces on social media.
     for k in range(days // 14):
         day = first_day + 7 + k * 14 + int(rng.random() * 7)
-        old = [a for a in cat.articles if a.published_ms < (day - 10) * DAY_MS]
+        old = [
+            a
+            for a in cat.articles
+            if a.published_ms < (day - 10) * DAY_MS and a not in cat.bursts.values()
+        ]
         if day <= last_day and old:
             cat.bursts[day] = rng.choice(old)
     return cat

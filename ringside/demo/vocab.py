@@ -63,12 +63,16 @@ AUTHORS: tuple[str, ...] = (
 # Article title templates. {a}/{b} fighters, {ev} fight event name, {wc} weight class.
 ARTICLES_PREVIEW: tuple[str, ...] = (
     "{a} vs. {b}: full breakdown and prediction for {ev}",
-    "{ev} fight card announced: {a} vs. {b} headlines",
+    "{ev} fight card: {a} vs. {b} confirmed",
     "Inside {a}'s camp ahead of {ev}",
-    "{a} makes weight for {ev} main event",
     "Betting odds: {a} opens as favourite over {b}",
     "{b} replaces injured opponent, meets {a} at {ev}",
     "{a}: 'I'm going to finish {b} inside two rounds'",
+)
+ARTICLES_FIGHT_EVE: tuple[str, ...] = (
+    "{a} makes weight for {ev}",
+    "{ev} weigh-in results: {a} and {b} on weight",
+    "{ev} final predictions: {a} vs. {b}",
 )
 ARTICLES_RESULT: tuple[str, ...] = (
     "{ev} results: {a} stops {b} in the second round",
@@ -92,20 +96,21 @@ ARTICLES_GENERAL: tuple[str, ...] = (
     "{a} explains move up from {wcl}",
     "Film study: how {a} shuts down wrestlers",
 )
-VIDEO_TITLES: tuple[tuple[str, int, int], ...] = (
-    # (title template, min seconds, max seconds); under 25 min, so a completion always
-    # lands within the 30-minute session timeout of the page view
-    ("{a} vs. {b} | Full fight", 600, 1500),
+# Videos: (title template, min seconds, max seconds). All under 25 min, so a completion
+# always lands within the 30-minute session timeout of its page view.
+VIDEOS_BEFORE: tuple[tuple[str, int, int], ...] = (
     ("{ev} pre-fight press conference", 900, 1500),
     ("{ev} ceremonial weigh-ins", 300, 900),
-    ("{a} post-fight interview | {ev}", 180, 600),
     ("Countdown to {ev}: {a} vs. {b}", 600, 1200),
     ("Embedded: {ev} vlog, episode {n}", 300, 720),
     ("{a} open workout | {ev}", 240, 720),
 )
-
-# Videos not tied to a fight night.
-VIDEO_TITLES_GENERAL: tuple[tuple[str, int, int], ...] = (
+VIDEOS_AFTER: tuple[tuple[str, int, int], ...] = (
+    ("{a} vs. {b} | Full fight | {ev}", 600, 1500),
+    ("{a} post-fight interview | {ev}", 180, 600),
+    ("{ev} post-fight press conference", 900, 1500),
+)
+VIDEOS_GENERAL: tuple[tuple[str, int, int], ...] = (
     ("{a} highlight reel", 120, 300),
     ("Top 10 {wc} knockouts", 300, 600),
     ("Film study: {a}'s striking", 420, 900),
