@@ -84,6 +84,11 @@ def ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def event_time(ev: dict[str, Any]) -> datetime:
+    """Skew-corrected time: receivedAt - (sentAt - timestamp)."""
+    return ts(ev["receivedAt"]) - (ts(ev["sentAt"]) - ts(ev["timestamp"]))
+
+
 @dataclass
 class Line:
     file_day: date
@@ -93,10 +98,8 @@ class Line:
 
     @property
     def event_time(self) -> datetime:
-        """Skew-corrected time: receivedAt - (sentAt - timestamp)."""
         assert self.ev is not None
-        ev = self.ev
-        return ts(ev["receivedAt"]) - (ts(ev["sentAt"]) - ts(ev["timestamp"]))
+        return event_time(self.ev)
 
 
 @dataclass
@@ -191,6 +194,8 @@ def test_same_arguments_same_bytes_other_seed_differs(run: Output, tmp_path: Pat
 
 
 def test_invalid_lines_are_counted_and_varied(run: Output) -> None:
+    for line in run.lines:
+        line.raw.decode()  # even a truncated line is still UTF-8 text
     reasons = Counter(line.reason for line in run.lines if line.reason)
     assert sum(reasons.values()) == run.summary.invalid_events
     assert 0.002 <= run.summary.invalid_events / run.summary.events_written <= 0.015
@@ -317,12 +322,22 @@ def test_fight_nights_spike(run: Output) -> None:
 
 
 def test_identity_links_devices_to_users(run: Output) -> None:
-    identified = {ev["anonymousId"]: ev["userId"] for ev in run.valid if ev["type"] == "identify"}
-    assert identified
-    # Devices anonymous before signing up / in, identified afterwards.
-    before_login = {ev["anonymousId"] for ev in run.valid if "userId" not in ev}
-    assert len(before_login & identified.keys()) >= 5
-    # People on more than one device.
+    by_device: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for ev in run.valid:
+        by_device[ev["anonymousId"]].append(ev)
+    anonymous_then_identified = 0
+    for events in by_device.values():
+        events.sort(key=event_time)
+        identifies = [ev for ev in events if ev["type"] == "identify"]
+        if not identifies:
+            continue
+        # Once the SDK knows the user, every later event of the device carries the userId
+        # (a few seconds of slack: corrected times include network latency).
+        user, since = identifies[0]["userId"], event_time(identifies[0]) + timedelta(seconds=5)
+        assert all(ev.get("userId") == user for ev in events if event_time(ev) > since)
+        anonymous_then_identified += "userId" not in events[0]
+    assert anonymous_then_identified >= 10
+    # People on more than one device, linked by signing in on each.
     devices_of: dict[str, set[str]] = defaultdict(set)
     for ev in run.valid:
         if ev.get("userId"):
@@ -334,10 +349,8 @@ def test_identity_links_devices_to_users(run: Output) -> None:
     assert all("userId" not in ev for ev in signed_up)
     new_accounts = [a for a in run.accounts.values() if a["created_at"] >= "2026-08-01"]
     assert len(new_accounts) >= 0.8 * len(signed_up)
-
-
-def ts_event(ev: dict[str, Any]) -> datetime:
-    return ts(ev["receivedAt"]) - (ts(ev["sentAt"]) - ts(ev["timestamp"]))
+    aliases = [ev for ev in run.valid if ev["type"] == "alias"]
+    assert all(ev["previousId"] == ev["anonymousId"] for ev in aliases)
 
 
 def test_sessions_bounces_and_midnight(run: Output) -> None:
@@ -345,7 +358,7 @@ def test_sessions_bounces_and_midnight(run: Output) -> None:
     by_device: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for ev in run.valid:
         kind = "view" if ev["type"] in ("page", "screen") else ev.get("event", ev["type"])
-        by_device[ev["anonymousId"]].append((ts_event(ev), kind))
+        by_device[ev["anonymousId"]].append((event_time(ev), kind))
     sessions: list[tuple[str, list[tuple[datetime, str]]]] = []
     for device, events in by_device.items():
         events.sort()
@@ -374,7 +387,7 @@ def test_search_clicks_lead_to_the_clicked_page(run: Output) -> None:
         by_device[ev["anonymousId"]].append(ev)
     clicks = followed = 0
     for events in by_device.values():
-        events.sort(key=ts_event)
+        events.sort(key=event_time)
         for i, ev in enumerate(events):
             if ev.get("event") != "Search Result Clicked":
                 continue
@@ -402,7 +415,7 @@ def test_content_exists_and_was_published(run: Output) -> None:
             continue
         assert cid in run.content, cid
         if ev["type"] in ("page", "screen"):
-            assert ts(run.content[cid]["published_at"]) <= ts_event(ev), (cid, ev["timestamp"])
+            assert ts(run.content[cid]["published_at"]) <= event_time(ev), (cid, ev["timestamp"])
 
 
 def test_accounts_snapshot(run: Output) -> None:
@@ -412,7 +425,7 @@ def test_accounts_snapshot(run: Output) -> None:
         assert ISO_WITH_OFFSET.match(account["created_at"])
     # The snapshot's plan is the state after the period's subscription events.
     plan_of: dict[str, str] = {}
-    for ev in sorted(run.valid, key=ts_event):
+    for ev in sorted(run.valid, key=event_time):
         if ev.get("event") == "Subscription Started":
             plan_of[ev["userId"]] = ev["properties"]["plan"]
         elif ev.get("event") == "Subscription Cancelled":
