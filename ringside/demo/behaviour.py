@@ -647,7 +647,6 @@ class Simulator:
             em.dev = Device(
                 anonymous_id=uuid_like(rng),
                 platform="web",
-                form="bot",
                 base_context={
                     "ip": f"{prefix}{1 + int(rng.random() * 250)}",
                     "userAgent": ua,

@@ -34,7 +34,6 @@ def uuid_like(rng: random.Random) -> str:
 class Device:
     anonymous_id: str
     platform: str  # web | ios | android
-    form: str  # desktop | mobile | tablet
     base_context: dict[str, object]
     skew_ms: int  # how far the device clock is off
     offset_min: int  # UTC offset its SDK writes timestamps with (0 = "Z")
@@ -124,7 +123,7 @@ def make_device(rng: random.Random, person: Person, kind: str, first_day: int) -
         ctx["os"] = {"name": "iOS" if kind == "ios" else "Android", "version": os_version}
         # analytics-android writes local time with its offset; the others write UTC.
         offset = person.tz_min if kind == "android" else 0
-        platform, form = kind, "mobile"
+        platform = kind
         anon = uuid_like(rng).upper() if kind == "ios" else uuid_like(rng)
     else:
         values, cum = _WEB_AGENTS[kind]
@@ -132,7 +131,7 @@ def make_device(rng: random.Random, person: Person, kind: str, first_day: int) -
         ctx["locale"] = person.locale
         ctx["library"] = vocab.LIBRARIES["web"]
         ctx["consent"] = consent
-        platform, form = "web", kind
+        platform = "web"
         anon = uuid_like(rng)
     skew = 0
     if rng.random() < 0.05:
@@ -142,7 +141,7 @@ def make_device(rng: random.Random, person: Person, kind: str, first_day: int) -
             skew = sign * int((2 + rng.random() * 40) * 60_000)
         else:
             skew = sign * (1 + int(rng.random() * 3)) * HOUR_MS + int(rng.random() * 30_000)
-    return Device(anon, platform, form, ctx, skew, offset, first_day)
+    return Device(anon, platform, ctx, skew, offset, first_day)
 
 
 # Activity classes: a few power readers, a core of regulars, many casual or one-off

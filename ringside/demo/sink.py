@@ -17,7 +17,7 @@ from typing import BinaryIO
 import orjson
 
 from ringside.demo.catalog import DAY_MS
-from ringside.demo.people import Device
+from ringside.demo.people import Device, uuid_like
 
 P_INVALID = 0.005
 P_DUPLICATE = 0.002
@@ -162,8 +162,7 @@ class Emitter:
         if dev.platform == "web":
             # analytics.js (next) message ids: "ajs-next-" + 32 hex digits.
             return f"ajs-next-{self.rng.getrandbits(128):032x}"
-        h = f"{self.rng.getrandbits(128):032x}"
-        mid = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+        mid = uuid_like(self.rng)
         return mid.upper() if dev.platform == "ios" else mid
 
     # -- event builders -----------------------------------------------------------------
