@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import time
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, Field, ValidationError
@@ -229,22 +230,23 @@ def _skipped(path: Path, kind: Kind, digest: str, note: str) -> FileReport:
     return FileReport(path=str(path), kind=kind, sha256=digest, skipped=True, note=note)
 
 
-def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
-
-
-def _numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without its end-of-line) for every non-blank line; numbers
-    count from 1 like editors."""
-    for number, line in enumerate(stream, start=1):
-        if line.strip():
-            yield number, line.rstrip(b"\r\n")
-
-
-def _chunks(stream: IO[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
-    lines = _numbered_lines(stream)
+def _chunks(path: Path, size: int) -> Iterator[list[tuple[int, bytes]]]:
+    """The file's non-blank lines, ``size`` at a time, as (line number, line without its
+    end-of-line); numbers count from 1 like editors. A damaged file is an IngestError."""
+    lines = _numbered_lines(path)
     while chunk := list(islice(lines, size)):
         yield chunk
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                if line.strip():
+                    yield number, line.rstrip(b"\r\n")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # truncated or corrupt gzip
+        raise IngestError(f"cannot read {path}: {exc}") from exc
 
 
 @contextmanager
@@ -272,19 +274,18 @@ def _ingest_file(
     report = FileReport(path=str(path), kind=kind, sha256=digest)
     origin = Origin(source="batch", source_ref=str(path), received_at=datetime.now(UTC))
     reasons: Counter[str] = Counter()
-    with _open(path) as stream:
-        if kind == "events":
-            geo = open_geoip(geoip_db)
-            for chunk in _chunks(stream, chunk_lines):
-                with _gc_paused():
-                    result = process(chunk, origin, layout, geo)
-                report.lines += len(chunk)
-                report.accepted += result.accepted
-                report.quarantined += result.quarantined
-                report.files_written += len(result.files)
-                reasons.update(r.field for r in result.rejections)
-        else:
-            _ingest_snapshot(stream, kind, origin, layout, chunk_lines, report, reasons)
+    if kind == "events":
+        geo = open_geoip(geoip_db)
+        for chunk in _chunks(path, chunk_lines):
+            with _gc_paused():
+                result = process(chunk, origin, layout, geo)
+            report.lines += len(chunk)
+            report.accepted += result.accepted
+            report.quarantined += result.quarantined
+            report.files_written += len(result.files)
+            reasons.update(r.field for r in result.rejections)
+    else:
+        _ingest_snapshot(_chunks(path, chunk_lines), kind, origin, layout, report, reasons)
     report.quarantined_by_field = dict(reasons)
     report.seconds = round(time.perf_counter() - started, 3)
     _record(layout, report)
@@ -328,11 +329,10 @@ SNAPSHOT_ROWS: dict[str, type[ContentRow] | type[AccountRow]] = {
 
 
 def _ingest_snapshot(
-    stream: IO[bytes],
+    chunks: Iterator[list[tuple[int, bytes]]],
     name: str,
     origin: Origin,
     layout: Layout,
-    chunk_lines: int,
     report: FileReport,
     reasons: Counter[str],
 ) -> None:
@@ -341,7 +341,7 @@ def _ingest_snapshot(
     snapshot_at = origin.received_at
     quarantine = Quarantine(origin)
     with snapshot_writer(name, layout, origin.received_at, schema) as writer:
-        for chunk in _chunks(stream, chunk_lines):
+        for chunk in chunks:
             rows = []
             for number, line in chunk:
                 parsed = parse_json(line)

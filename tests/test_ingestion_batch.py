@@ -385,6 +385,17 @@ def test_a_file_of_unknown_type_is_a_clear_error(tmp_path: Path, settings):
         ingest_paths([path], settings.layout, settings)
 
 
+def test_a_truncated_gzip_file_is_a_clear_error_and_is_not_marked_ingested(tmp_path, settings):
+    good = write_gz(tmp_path / "good.ndjson.gz", [json.dumps(e) for e in VALID])
+    broken = tmp_path / "in" / "broken.ndjson.gz"
+    broken.parent.mkdir()
+    broken.write_bytes(good.read_bytes()[:-12])  # lost its end (and gzip trailer)
+    with pytest.raises(IngestError, match=r"cannot read .*broken\.ndjson\.gz"):
+        ingest_paths([broken], settings.layout, settings)
+    broken.write_bytes(good.read_bytes())  # re-exported whole: ingested normally
+    assert ingest_paths([broken], settings.layout, settings).accepted == 3
+
+
 def test_the_summary_names_every_file_and_the_totals(tmp_path: Path, settings):
     path = write_gz(tmp_path / "in" / "2026-08-04.ndjson.gz", mixed_lines())
     ingest_paths([path], settings.layout, settings)
