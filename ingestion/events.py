@@ -35,10 +35,6 @@ class FieldError:
     field: str  # wire path; "$" is the event as a whole
     reason: str
 
-    @property
-    def message(self) -> str:
-        return f"{self.field} {self.reason}"
-
 
 def json_type(value: object) -> str:
     """The JSON name of a parsed value's type, for messages."""
