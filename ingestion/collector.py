@@ -110,6 +110,8 @@ async def _collect(
         sent_at=sent_at,
         implied_type=implied_type,
         request_id=request_id,
+        # The direct peer only: X-Forwarded-For is not trusted without a configured proxy.
+        client_ip=request.client.host if request.client else None,
     )
     geo = open_geoip(settings.geoip_db)
     result = await run_in_threadpool(process, list(enumerate(events)), origin, settings.layout, geo)

@@ -135,9 +135,11 @@ class Enrichment:
     utm: Utm
 
 
-def enrich(event: Event, geo: GeoIP | None) -> Enrichment:
+def enrich(event: Event, geo: GeoIP | None, fallback_ip: str | None = None) -> Enrichment:
+    """Derived fields of an event. ``fallback_ip`` is the HTTP peer address: browsers do
+    not send context.ip, and Segment fills it from the request the same way."""
     context = event.context or NO_CONTEXT
-    ip = context.ip
+    ip = context.ip or fallback_ip
     session_id = context.session_id
     if session_id is None and event.properties:
         session_id = _text(event.properties.get("session_id"))

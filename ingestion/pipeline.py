@@ -39,6 +39,7 @@ class Origin:
     sent_at: datetime | None = None  # batch-level sentAt, for events without their own
     implied_type: EventType | None = None  # single-event HTTP endpoints
     request_id: uuid.UUID | None = None  # HTTP: seeds messageIds for events without one
+    client_ip: str | None = None  # HTTP: the peer address, for events without context.ip
 
     def default_message_id(self, index: int) -> str | None:
         """A uuid4-shaped id derived from (request, index): the same event of the same
@@ -148,7 +149,7 @@ def process(
         received = event.received_at or origin.received_at
         sent = event.sent_at or origin.sent_at
         event_time = _event_time(event.timestamp, sent, received)
-        extra = enrich(event, geo)
+        extra = enrich(event, geo, fallback_ip=origin.client_ip)
         page, utm, device, place = extra.page, extra.utm, extra.device, extra.place
         context = event.context or NO_CONTEXT
         library = context.library or NO_LIBRARY

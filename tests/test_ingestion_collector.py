@@ -297,3 +297,15 @@ def test_every_route_declares_its_response_model(client):
     for operation in (paths[p]["post"] for p in expected):
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/IngestResponse"}
+
+
+def test_events_without_context_ip_take_the_peer_address_anonymized(settings):
+    app = FastAPI()
+    app.include_router(router)
+    app.dependency_overrides[get_settings] = lambda: settings
+    # Browsers do not send context.ip; Segment fills it from the request's address.
+    peer = TestClient(app, client=("198.51.100.23", 51000))
+    batch = [event("p1"), event("p2", context={"ip": "203.0.113.9"})]
+    assert peer.post("/v1/batch", json={"batch": batch}, auth=AUTH).status_code == 200
+    ips = {row["message_id"]: row["ip"] for row in landed(settings)}
+    assert ips == {"p1": "198.51.100.0", "p2": "203.0.113.0"}
