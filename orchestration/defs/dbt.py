@@ -53,8 +53,14 @@ class RingsideTranslator(DagsterDbtTranslator):
 )
 def ringside_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     first_day, last_day = window_dates(context.partition_time_window)
-    dbt_vars = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
-    layout = get_settings().layout
+    settings = get_settings()
+    dbt_vars = {
+        "min_date": first_day.isoformat(),
+        "max_date": last_day.isoformat(),
+        "session_timeout_minutes": settings.session_timeout_minutes,
+        "late_event_lookback_days": settings.late_event_lookback_days,
+    }
+    layout = settings.layout
     warehouse.ensure_sources(layout)
     # dbt runs as a subprocess that inherits this process's environment; the layout
     # tells it where the landed sources and the database are.

@@ -1,16 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('app', 'accounts') }}
-
-),
-
 latest_snapshot as (
 
-    -- Each ingest lands all accounts; the newest snapshot is the current state.
-    select * from source
-    where snapshot_at = (select max(snapshot_at) from source)
+    {{ latest_snapshot(source('app', 'accounts')) }}
 
 ),
 

@@ -1,16 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('app', 'content') }}
-
-),
-
 latest_snapshot as (
 
-    -- Each ingest lands the whole catalog; the newest snapshot is the current state.
-    select * from source
-    where snapshot_at = (select max(snapshot_at) from source)
+    {{ latest_snapshot(source('app', 'content')) }}
 
 ),
 
