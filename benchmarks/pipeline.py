@@ -11,13 +11,14 @@ memory (this process and its children: dbt, ingestion workers).
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from ringside.settings import Settings
+from ringside.settings import get_settings
 
 
 def peak_rss_mib() -> tuple[float, float]:
@@ -47,7 +48,10 @@ def run(events: int, days: int, seed: int, workers: int, workdir: Path) -> dict[
     summary = generate(workdir / "platform", days=days + 1, users=users, seed=seed, start=start)
     generate_s = time.perf_counter() - t0
 
-    settings = Settings(home=workdir / "home")
+    # Everything, the Dagster assets included, reads RINGSIDE_HOME from the environment.
+    os.environ["RINGSIDE_HOME"] = str(workdir / "home")
+    get_settings.cache_clear()
+    settings = get_settings()
     layout = settings.layout.ensure()
     last_day = start + timedelta(days=days)
     held_back = summary.out / "events" / f"{last_day.isoformat()}.ndjson.gz"
@@ -61,12 +65,12 @@ def run(events: int, days: int, seed: int, workers: int, workdir: Path) -> dict[
     ingest_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    run_build(settings, start, last_day - timedelta(days=1))
+    run_build(start, last_day - timedelta(days=1))
     full_build_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     last_report = ingest_paths([held_back], layout, settings, workers=1)
-    run_build(settings, last_day, last_day)
+    run_build(last_day, last_day)
     incremental_s = time.perf_counter() - t0
 
     own, children = peak_rss_mib()

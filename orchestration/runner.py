@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.settings import get_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,9 +44,14 @@ def landed_range(layout: Layout) -> tuple[date, date]:
     return days[0], days[-1]
 
 
-def run_build(settings: Settings, first_day: date, last_day: date) -> BuildOutcome:
+def run_build(first_day: date, last_day: date) -> BuildOutcome:
     """Materialize landed events and every dbt model for the days [first_day, last_day]
-    in one run (dbt receives them as its min_date/max_date vars)."""
+    in one run (dbt receives them as its min_date/max_date vars).
+
+    Settings come from the environment (``RINGSIDE_HOME`` …), exactly as the Dagster
+    assets read them, so the CLI, `dagster dev` and this runner all see one home.
+    """
+    settings = get_settings()
     if first_day > last_day:
         raise BuildError(f"first day {first_day} is after last day {last_day}")
     if first_day < settings.partitions_start:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ringside.layout import Layout
-from ringside.settings import Settings, get_settings
+from ringside.settings import get_settings
 
 app = typer.Typer(
     help="Ringside analytics warehouse. All state lives under RINGSIDE_HOME (default .ringside/).",
@@ -22,10 +22,6 @@ app = typer.Typer(
 
 class CliError(Exception):
     """An error worth one clear line to the user, not a traceback."""
-
-
-def _settings() -> Settings:
-    return get_settings()
 
 
 @app.command()
@@ -60,7 +56,7 @@ def ingest(
     """Validate, enrich and land events (and content/accounts snapshots)."""
     from ingestion.batch import ingest_paths
 
-    settings = _settings()
+    settings = get_settings()
     report = ingest_paths(paths, settings.layout.ensure(), settings, workers=workers, force=force)
     typer.echo(report.summary())
 
@@ -80,13 +76,13 @@ def build(
 
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
-    settings = _settings()
+    settings = get_settings()
     if partition:
         first = last = partition.date()
     else:
         first, last = landed_range(settings.layout)
     typer.echo(f"building {first} .. {last} into {settings.layout.warehouse_path}")
-    outcome = run_build(settings, first, last)
+    outcome = run_build(first, last)
     typer.echo(
         f"run {outcome.run_id}: {outcome.materialized} asset partitions materialized, "
         f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "
@@ -99,7 +95,7 @@ def status() -> None:
     """Show what has landed and been built, and where to look."""
     from ringside.warehouse import read_serving
 
-    layout = _settings().layout
+    layout = get_settings().layout
     landed = layout.landed_event_files()
     typer.echo(f"RINGSIDE_HOME      {layout.home}")
     typer.echo(
@@ -134,7 +130,7 @@ def serve(
     """Run the collector and the analytics API (FastAPI, uvicorn)."""
     import uvicorn
 
-    _settings().layout.ensure()
+    get_settings().layout.ensure()
     uvicorn.run("api.main:app", host=host, port=port)
 
 
@@ -143,7 +139,7 @@ def ui(port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000) -> No
     """Open the Dagster UI (dagster dev) on Ringside's instance."""
     from orchestration.runner import REPO_ROOT, configure_dagster_home
 
-    layout = _settings().layout.ensure()
+    layout = get_settings().layout.ensure()
     dagster_home = configure_dagster_home(layout)
     _export_environment(layout)
     # Started from DAGSTER_HOME so the repo's own dagster.yaml template is not mistaken
@@ -159,7 +155,7 @@ def docs(port: Annotated[int, typer.Option(help="dbt docs port.")] = 8080) -> No
     """Generate and serve the dbt docs (models, columns, metric definitions, lineage)."""
     from orchestration.dbt_project import DBT_PROJECT_DIR
 
-    layout = _settings().layout.ensure()
+    layout = get_settings().layout.ensure()
     _export_environment(layout)
     dbt = [_venv_bin("dbt"), "--quiet"]
     where = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]

@@ -128,7 +128,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     summary = generate(root / "platform", days=10, users=400, seed=11)
     report = ingest_paths([summary.out], settings.layout.ensure(), settings, workers=2)
     first, last = landed_range(settings.layout)
-    run_build(settings, first, last)
+    run_build(first, last)
     yield {"settings": get_settings(), "summary": summary, "report": report}
     get_settings.cache_clear()
     mp.undo()
@@ -174,7 +174,7 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         before = con.execute("select * from mart_overview_daily order by 1").fetchall()
     day = date.fromisoformat(str(before[len(before) // 2][0]))
-    run_build(settings, day, day)
+    run_build(day, day)
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         after = con.execute("select * from mart_overview_daily order by 1").fetchall()
     assert after == before

@@ -2,7 +2,7 @@
 pipeline: NDJSON file -> ingestion -> Dagster/dbt build -> served warehouse -> API."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -132,7 +132,7 @@ def test_handbuilt_events_give_hand_derived_daily_figures(settings: Settings, tm
     report = ingest_paths([source], settings.layout.ensure(), settings)
     assert report.accepted == 13 and report.quarantined == 1
 
-    run_build(settings, date(2026, 8, 3), date(2026, 8, 4))
+    run_build(date(2026, 8, 3), date(2026, 8, 4))
     assert served_overview(settings) == EXPECTED
 
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
@@ -162,7 +162,7 @@ def test_rebuilding_and_reingesting_is_idempotent(settings: Settings, tmp_path: 
     source = write_ndjson(tmp_path / "events.ndjson", [*EVENTS, DUPLICATE_OF_E2, INVALID])
     layout = settings.layout.ensure()
     ingest_paths([source], layout, settings)
-    run_build(settings, date(2026, 8, 3), date(2026, 8, 4))
+    run_build(date(2026, 8, 3), date(2026, 8, 4))
     first = served_overview(settings)
 
     # The same file again is skipped; forced, every event lands a second time in raw,
@@ -171,7 +171,7 @@ def test_rebuilding_and_reingesting_is_idempotent(settings: Settings, tmp_path: 
     assert again.accepted == 0
     forced = ingest_paths([source], layout, settings, force=True)
     assert forced.accepted == 13
-    run_build(settings, date(2026, 8, 4), date(2026, 8, 4))
+    run_build(date(2026, 8, 4), date(2026, 8, 4))
     assert served_overview(settings) == first == EXPECTED
     with duckdb.connect(str(layout.serving_path), read_only=True) as con:
         staged, distinct = con.execute(
@@ -185,4 +185,28 @@ def test_build_before_first_partition_is_a_clear_error(settings: Settings, bad_d
     from orchestration.runner import BuildError
 
     with pytest.raises(BuildError, match="before the first partition"):
-        run_build(settings, date.fromisoformat(bad_day), date.fromisoformat(bad_day))
+        run_build(date.fromisoformat(bad_day), date.fromisoformat(bad_day))
+
+
+def test_a_batch_posted_twice_is_staged_once(settings: Settings):
+    client = TestClient(create_app())
+    batch = {"batch": [*EVENTS, INVALID]}
+    for _ in range(2):
+        response = client.post("/v1/batch", json=batch, auth=("demo-write-key", ""))
+        assert response.status_code == 200
+        body = response.json()
+        assert body["accepted"] == 12
+        assert [(r["index"], r["field"]) for r in body["rejected"]] == [(12, "event")]
+
+    # Over HTTP receivedAt is the server's clock, so these events happened just now.
+    today = datetime.now(UTC).date()
+    run_build(today - timedelta(days=1), today)
+    with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
+        staged, distinct = con.execute(
+            "select count(*), count(distinct message_id) from stg_tracking__events"
+        ).fetchone()
+        landed = con.execute(
+            f"select count(*) from read_parquet('{settings.layout.raw_events_glob}')"
+        ).fetchone()[0]
+    assert landed == 24
+    assert staged == distinct == 12
