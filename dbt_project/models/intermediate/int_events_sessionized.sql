@@ -37,7 +37,7 @@ timeout_breaks as (
         *,
         case
             when lag(event_time) over device_events is null then 1
-            when {{ dbt.datediff('lag(event_time) over device_events', 'event_time', 'second') }}
+            when {{ seconds_between('lag(event_time) over device_events', 'event_time') }}
                 > {{ timeout_seconds }} then 1
             else 0
         end as is_timeout_start
@@ -146,22 +146,32 @@ final as (
         stitched_user_id,
         anonymous_id,
         user_id,
+        previous_id,
         client_session_id,
         event_type,
         event_name,
+        page_name,
         is_page_view,
         content_type,
         content_id,
+        page_url,
         page_path,
+        page_title,
         page_referrer,
+        page_search,
         utm_source,
         utm_medium,
         utm_campaign,
+        utm_term,
+        utm_content,
         device_type,
         browser,
         os,
         country,
+        city,
+        locale,
         properties,
+        traits,
         event_time,
         event_date
     from session_firsts

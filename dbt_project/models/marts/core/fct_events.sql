@@ -1,0 +1,76 @@
+with
+
+events as (
+
+    select * from {{ ref('int_events_sessionized') }}
+
+),
+
+currency_rates as (
+
+    select * from {{ ref('currency_rates') }}
+
+),
+
+typed as (
+
+    select
+        events.*,
+        {{ url_host('page_referrer') }} as referrer_host,
+        {{ url_host('page_url') }} as page_host,
+        cast({{ json_text('properties', 'revenue') }} as {{ dbt.type_float() }}) as revenue,
+        upper({{ json_text('properties', 'currency') }}) as currency
+    from events
+
+),
+
+final as (
+
+    select
+        typed.message_id,
+        typed.session_id,
+        typed.device_id,
+        typed.stitched_user_id,
+        typed.anonymous_id,
+        typed.user_id,
+        typed.previous_id,
+        typed.client_session_id,
+        typed.event_type,
+        typed.event_name,
+        typed.page_name,
+        typed.is_page_view,
+        -- metrics.md: any event other than Page Heartbeat makes its user active that day.
+        coalesce(typed.event_name, '') <> 'Page Heartbeat' as is_active_event,
+        typed.content_type,
+        typed.content_id,
+        typed.page_url,
+        typed.page_host,
+        typed.page_path,
+        typed.page_title,
+        typed.page_referrer,
+        typed.referrer_host,
+        typed.page_search,
+        typed.utm_source,
+        typed.utm_medium,
+        typed.utm_campaign,
+        typed.utm_term,
+        typed.utm_content,
+        typed.device_type,
+        typed.browser,
+        typed.os,
+        typed.country,
+        typed.city,
+        typed.locale,
+        typed.revenue,
+        typed.currency,
+        typed.revenue * currency_rates.usd_per_unit as revenue_usd,
+        typed.properties,
+        typed.traits,
+        typed.event_time,
+        typed.event_date
+    from typed
+    left join currency_rates on currency_rates.currency = typed.currency
+
+)
+
+select * from final
