@@ -138,12 +138,12 @@ def test_handbuilt_events_give_hand_derived_daily_figures(settings: Settings, tm
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         sessions = dict(
             con.execute(
-                "select message_id, session_id from int_events_sessionized order by message_id"
+                "select message_id, session_id from fct_events order by message_id"
             ).fetchall()
         )
         owners = dict(
             con.execute(
-                "select message_id, stitched_user_id from int_events_sessionized"
+                "select message_id, stitched_user_id from fct_events"
             ).fetchall()
         )
         event_time = con.execute(

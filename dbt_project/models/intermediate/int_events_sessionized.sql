@@ -1,31 +1,138 @@
+{#- Incremental by device: a run re-sessionizes, for each device with events that are
+    not built yet, its events from a "rewind point" on (the start of every built session
+    the new events could join or split), and replaces those rows (delete+insert on
+    message_id). Events before the rewind point cannot be affected, so the result equals
+    a full rebuild; tests/test_incremental.py checks that on a generated platform. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='message_id',
+        on_schema_change='fail',
+    )
+}}
 {%- set timeout_seconds = var('session_timeout_minutes') | int * 60 -%}
 
 with
 
-events as (
+staged as (
 
     select * from {{ ref('stg_tracking__events') }}
 
 ),
 
-identity_map as (
+{% if is_incremental() %}
 
-    select * from {{ ref('int_identity_map') }}
+new_events as (
+
+    -- Staged events not built yet (staging only adds rows inside the event window).
+    select staged.device_id, staged.client_session_id, staged.event_time
+    from staged
+    where {{ event_window_filter('staged.event_date') }}
+        and not exists (
+            select 1 from {{ this }} as built where built.message_id = staged.message_id
+        )
 
 ),
 
-stitched as (
+new_by_device as (
+
+    select device_id, min(event_time) as first_new_at
+    from new_events
+    group by device_id
+
+),
+
+built_sessions as (
+
+    select
+        built.device_id,
+        built.session_id,
+        built.client_session_id,
+        min(built.event_time) as started_at,
+        max(built.event_time) as ended_at
+    from {{ this }} as built
+    inner join new_by_device on new_by_device.device_id = built.device_id
+    group by built.device_id, built.session_id, built.client_session_id
+
+),
+
+first_rewind as (
+
+    -- Sessions the new events can join (ended within the timeout before the first new
+    -- event, or later) and client sessions the new events continue.
+    select
+        new_by_device.device_id,
+        min(
+            case
+                when built_sessions.ended_at
+                    >= {{ dbt.dateadd('second', -timeout_seconds, 'new_by_device.first_new_at') }}
+                    or built_sessions.client_session_id in (
+                        select new_events.client_session_id from new_events
+                        where new_events.device_id = new_by_device.device_id
+                    )
+                    then built_sessions.started_at
+            end
+        ) as reopened_at,
+        new_by_device.first_new_at
+    from new_by_device
+    left join built_sessions on built_sessions.device_id = new_by_device.device_id
+    group by new_by_device.device_id, new_by_device.first_new_at
+
+),
+
+rewind as (
+
+    -- Sessions near the first rewind point too, so that a timeout session interleaved
+    -- with a client session is never cut in the middle.
+    select
+        first_rewind.device_id,
+        min(
+            case
+                when built_sessions.ended_at >= {{ dbt.dateadd(
+                    'second', -timeout_seconds,
+                    'coalesce(first_rewind.reopened_at, first_rewind.first_new_at)') }}
+                    then built_sessions.started_at
+            end
+        ) as near_at,
+        coalesce(first_rewind.reopened_at, first_rewind.first_new_at) as reopened_at,
+        first_rewind.first_new_at
+    from first_rewind
+    left join built_sessions on built_sessions.device_id = first_rewind.device_id
+    group by first_rewind.device_id, first_rewind.reopened_at, first_rewind.first_new_at
+
+),
+
+events as (
+
+    select staged.*
+    from staged
+    inner join rewind on rewind.device_id = staged.device_id
+    where staged.event_time >= least(
+        rewind.first_new_at, rewind.reopened_at, coalesce(rewind.near_at, rewind.reopened_at)
+    )
+
+),
+
+{% else %}
+
+events as (
+
+    select * from staged
+
+),
+
+{% endif %}
+
+keyed as (
 
     select
         events.*,
-        -- A device's last known user owns all its events, retroactively (metrics.md).
-        coalesce(identity_map.user_id, events.user_id, events.device_id) as stitched_user_id,
         case
             when events.utm_source is not null or events.utm_campaign is not null
                 then coalesce(events.utm_source, '') || '|' || coalesce(events.utm_campaign, '')
         end as utm_key
     from events
-    left join identity_map on identity_map.device_id = events.device_id
 
 ),
 
@@ -41,7 +148,7 @@ timeout_breaks as (
                 > {{ timeout_seconds }} then 1
             else 0
         end as is_timeout_start
-    from stitched
+    from keyed
     window device_events as (
         partition by device_id, client_session_id
         order by event_time, message_id
@@ -143,7 +250,6 @@ final as (
         message_id,
         {{ surrogate_key(['device_id', 'session_first_message_id']) }} as session_id,
         device_id,
-        stitched_user_id,
         anonymous_id,
         user_id,
         previous_id,

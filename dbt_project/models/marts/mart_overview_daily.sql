@@ -2,7 +2,13 @@ with
 
 events as (
 
-    select * from {{ ref('int_events_sessionized') }}
+    select * from {{ ref('fct_events') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('fct_sessions') }}
 
 ),
 
@@ -11,26 +17,18 @@ daily_events as (
     select
         event_date,
         count(*) as events,
-        count(distinct case when event_name is null or event_name <> 'Page Heartbeat' then stitched_user_id end) as active_users,
+        count(distinct case when is_active_event then stitched_user_id end) as active_users,
         count(case when is_page_view then 1 end) as page_views
     from events
     group by event_date
 
 ),
 
-session_starts as (
-
-    -- A session belongs to the day of its first event.
-    select session_id, min(event_date) as session_date
-    from events
-    group by session_id
-
-),
-
 daily_sessions as (
 
-    select session_date as event_date, count(*) as sessions
-    from session_starts
+    -- A session belongs to the day of its first event.
+    select session_date, count(*) as sessions
+    from sessions
     group by session_date
 
 ),
@@ -44,7 +42,7 @@ final as (
         coalesce(daily_sessions.sessions, 0) as sessions,
         daily_events.page_views
     from daily_events
-    left join daily_sessions on daily_sessions.event_date = daily_events.event_date
+    left join daily_sessions on daily_sessions.session_date = daily_events.event_date
 
 )
 

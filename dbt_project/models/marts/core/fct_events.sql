@@ -6,6 +6,12 @@ events as (
 
 ),
 
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+
+),
+
 currency_rates as (
 
     select * from {{ ref('currency_rates') }}
@@ -16,11 +22,15 @@ typed as (
 
     select
         events.*,
+        -- A device's last known user owns all its events, retroactively (metrics.md);
+        -- applied here, on every build, so a login re-attributes the device's history.
+        coalesce(identity_map.user_id, events.user_id, events.device_id) as stitched_user_id,
         {{ url_host('page_referrer') }} as referrer_host,
         {{ url_host('page_url') }} as page_host,
         cast({{ json_text('properties', 'revenue') }} as {{ dbt.type_float() }}) as revenue,
         upper({{ json_text('properties', 'currency') }}) as currency
     from events
+    left join identity_map on identity_map.device_id = events.device_id
 
 ),
 
