@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from api.routes import health, overview
+from api.routes import health, overview, realtime
 from ingestion.collector import router as collector_router
 
 
@@ -15,6 +15,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(collector_router)
     app.include_router(overview.router)
+    app.include_router(realtime.router)
     return app
 
 
