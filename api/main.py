@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from api.routes import health, overview, realtime
+from api.routes import content, health, overview, realtime, users
 from ingestion.collector import router as collector_router
 
 
@@ -16,6 +16,8 @@ def create_app() -> FastAPI:
     app.include_router(collector_router)
     app.include_router(overview.router)
     app.include_router(realtime.router)
+    app.include_router(users.router)
+    app.include_router(content.router)
     return app
 
 

@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -63,8 +64,19 @@ def campaign_key(context: dict) -> str | None:
     return f"{source or ''}|{name or ''}" if source or name else None
 
 
-def expected_daily(events: dict[str, dict]) -> dict[str, dict[str, int]]:
-    """metrics.md, computed in plain Python: stitching, sessions, activity."""
+@dataclass
+class Reference:
+    """metrics.md recomputed in plain Python over the landed events."""
+
+    daily: dict[str, dict[str, int]]  # overview figures per day
+    sessions_per_day: dict[str, int]
+    bounces_per_day: dict[str, int]
+    dau: dict[str, int]
+    mau: dict[str, int]
+    content_views: dict[tuple[str, str], tuple[int, int]]  # (content, day) -> views, unique
+
+
+def reference(events: dict[str, dict]) -> Reference:
     ordered = sorted(events.values(), key=lambda e: (e["_time"], e["messageId"]))
     device_of = {id(e): e.get("anonymousId") or f"user:{e['userId']}" for e in ordered}
     owner: dict[str, str] = {}
@@ -85,13 +97,23 @@ def expected_daily(events: dict[str, dict]) -> dict[str, dict[str, int]]:
     daily: dict[str, dict] = defaultdict(
         lambda: {"events": 0, "users": set(), "sessions": 0, "page_views": 0}
     )
-    last_seen: dict[tuple[str, str | None], tuple[datetime, str | None]] = {}
+    active: dict[date, set[str]] = defaultdict(set)
+    viewers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    # session state per (device, client session id): last time, campaign, session number
+    last_seen: dict[tuple[str, str | None], tuple[datetime, str | None, int]] = {}
+    sessions: list[dict] = []
     for e in ordered:
-        day = daily[e["_time"].date().isoformat()]
+        day_key = e["_time"].date().isoformat()
+        day = daily[day_key]
         day["events"] += 1
-        day["page_views"] += e["type"] in ("page", "screen")
+        is_view = e["type"] in ("page", "screen")
+        day["page_views"] += is_view
         if e.get("event") != "Page Heartbeat":
             day["users"].add(stitched(e))
+            active[e["_time"].date()].add(stitched(e))
+        content_id = (e.get("properties") or {}).get("content_id")
+        if is_view and content_id:
+            viewers[(content_id, day_key)].append(stitched(e))
         context = e.get("context") or {}
         client_session = context.get("sessionId") or (e.get("properties") or {}).get("session_id")
         key = (device_of[id(e)], client_session)
@@ -107,9 +129,34 @@ def expected_daily(events: dict[str, dict]) -> dict[str, dict[str, int]]:
                 starts = True
             if utm is not None:
                 session_utm = utm
+        if starts:
+            sessions.append({"day": day_key, "views": 0, "interactions": 0})
+            number = len(sessions) - 1
+        else:
+            number = previous[2]
+        sessions[number]["views"] += is_view
+        sessions[number]["interactions"] += (
+            e["type"] == "track" and e.get("event") != "Page Heartbeat"
+        )
         day["sessions"] += starts
-        last_seen[key] = (e["_time"], session_utm)
-    return {d: {**v, "users": len(v["users"])} for d, v in sorted(daily.items())}
+        last_seen[key] = (e["_time"], session_utm, number)
+
+    days = sorted(active)
+    first, last = days[0], days[-1]
+    every_day = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return Reference(
+        daily={d: {**v, "users": len(v["users"])} for d, v in sorted(daily.items())},
+        sessions_per_day=dict(Counter(s["day"] for s in sessions)),
+        bounces_per_day=dict(
+            Counter(s["day"] for s in sessions if s["views"] == 1 and s["interactions"] == 0)
+        ),
+        dau={d.isoformat(): len(active[d]) for d in every_day},
+        mau={
+            d.isoformat(): len(set().union(*(active[d - timedelta(days=k)] for k in range(28))))
+            for d in every_day
+        },
+        content_views={key: (len(users), len(set(users))) for key, users in viewers.items()},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +200,7 @@ def test_nothing_is_lost(built: dict):
 def test_marts_match_figures_computed_from_the_generated_files(built: dict):
     settings = built["settings"]
     events = landed_events(built["summary"].out, quarantined_lines(settings))
-    expected = expected_daily(events)
+    expected = reference(events).daily
     first, last = min(expected), max(expected)
     response = TestClient(create_app()).get(
         "/api/analytics/overview/", params={"start": first, "end": last}
@@ -200,3 +247,80 @@ def test_api_keeps_answering_while_a_build_runs(built: dict):
     assert build.returncode == 0, build.stderr.read()
     assert len(statuses) > 20
     assert set(statuses) == {200}
+
+
+def test_behaviour_marts_match_an_independent_recomputation(built: dict):
+    settings = built["settings"]
+    expected = reference(landed_events(built["summary"].out, quarantined_lines(settings)))
+    with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
+        sessions = dict(
+            con.execute(
+                "select cast(session_date as varchar), count(*) from fct_sessions group by 1"
+            ).fetchall()
+        )
+        bounces = dict(
+            con.execute(
+                "select cast(session_date as varchar), count(*) from fct_sessions "
+                "where is_bounce group by 1"
+            ).fetchall()
+        )
+        views = {
+            (content, str(day)): (n, unique)
+            for content, day, n, unique in con.execute(
+                "select content_id, view_date, count(*), count(distinct stitched_user_id) "
+                "from fct_page_views where content_id is not null group by 1, 2"
+            ).fetchall()
+        }
+    assert sessions == expected.sessions_per_day
+    assert bounces == expected.bounces_per_day
+    assert views == expected.content_views
+
+
+def test_content_api_totals_match_the_recomputation(built: dict):
+    settings = built["settings"]
+    expected = reference(landed_events(built["summary"].out, quarantined_lines(settings)))
+    days = sorted({day for _, day in expected.content_views})
+    views: Counter[str] = Counter()
+    for (content, _), (n, _) in expected.content_views.items():
+        views[content] += n
+    client = TestClient(create_app())
+    params = {"start": days[0], "end": days[-1], "limit": 1000}
+    body = client.get("/api/analytics/content/", params=params).json()
+    assert body["total"] == len(views)
+    assert {item["content_id"]: item["views"] for item in body["items"]} == dict(views)
+    served = [item["views"] for item in body["items"]]
+    assert served == sorted(served, reverse=True)
+
+    videos = client.get(
+        "/api/analytics/content/", params={**params, "content_type": "video", "order": "asc"}
+    ).json()["items"]
+    assert videos and {item["content_type"] for item in videos} == {"video"}
+    assert [i["views"] for i in videos] == sorted(i["views"] for i in videos)
+
+
+def test_users_api_pages_through_every_active_user(built: dict):
+    settings = built["settings"]
+    expected = reference(landed_events(built["summary"].out, quarantined_lines(settings)))
+    first, last = min(expected.dau), max(expected.dau)
+    client = TestClient(create_app())
+    seen: list[str] = []
+    scores: list[float] = []
+    offset = 0
+    while True:
+        body = client.get(
+            "/api/analytics/users/",
+            params={"start": first, "end": last, "limit": 100, "offset": offset},
+        ).json()
+        if not body["items"]:
+            break
+        seen += [item["stitched_user_id"] for item in body["items"]]
+        scores += [item["engagement_score"] for item in body["items"]]
+        offset += 100
+    assert len(seen) == len(set(seen)) == body["total"]
+    assert scores == sorted(scores, reverse=True)
+    assert (
+        client.get(
+            "/api/analytics/users/", params={"start": first, "end": last, "sort": "password"}
+        ).status_code
+        == 422
+    )
