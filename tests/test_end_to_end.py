@@ -264,6 +264,17 @@ def test_behaviour_marts_match_an_independent_recomputation(built: dict):
                 "where is_bounce group by 1"
             ).fetchall()
         )
+        dau_mau = con.execute(
+            "select cast(activity_date as varchar), daily_active_users, monthly_active_users "
+            "from mart_active_users_daily where device_type = 'all'"
+        ).fetchall()
+        content_daily = {
+            (content, str(day)): (n, unique)
+            for content, day, n, unique in con.execute(
+                "select content_id, activity_date, views, unique_views "
+                "from mart_content_performance_daily where views > 0"
+            ).fetchall()
+        }
         views = {
             (content, str(day)): (n, unique)
             for content, day, n, unique in con.execute(
@@ -274,6 +285,9 @@ def test_behaviour_marts_match_an_independent_recomputation(built: dict):
     assert sessions == expected.sessions_per_day
     assert bounces == expected.bounces_per_day
     assert views == expected.content_views
+    assert content_daily == expected.content_views
+    assert {day: dau for day, dau, _ in dau_mau} == expected.dau
+    assert {day: mau for day, _, mau in dau_mau} == expected.mau
 
 
 def test_content_api_totals_match_the_recomputation(built: dict):
