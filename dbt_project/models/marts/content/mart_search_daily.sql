@@ -1,0 +1,113 @@
+with
+
+events as (
+
+    select * from {{ ref('fct_events') }}
+
+),
+
+search_events as (
+
+    -- Queries are compared lower-cased and trimmed; a missing or blank query is
+    -- '(not set)', as GA labels absent dimension values.
+    select
+        event_date as search_date,
+        event_name,
+        stitched_user_id,
+        coalesce(
+            nullif(lower(trim({{ json_text('properties', 'query') }})), ''), '(not set)'
+        ) as query,
+        {{ dbt.safe_cast(json_text('properties', 'results_count'), dbt.type_int()) }}
+            as results_count,
+        {{ dbt.safe_cast(json_text('properties', 'position'), dbt.type_int()) }} as position
+    from events
+    where event_type = 'track'
+        and event_name in ('Products Searched', 'Search Result Clicked')
+
+),
+
+searches as (
+
+    select
+        search_date,
+        query,
+        count(*) as searches,
+        count(distinct stitched_user_id) as searchers,
+        count(case when results_count = 0 then 1 end) as zero_result_searches,
+        avg(results_count) as avg_results_count
+    from search_events
+    where event_name = 'Products Searched'
+    group by search_date, query
+
+),
+
+clicks as (
+
+    select
+        search_date,
+        query,
+        count(*) as result_clicks,
+        count(distinct stitched_user_id) as clickers,
+        -- Positions are 1-based; a missing or non-positive one is left out of the mean.
+        avg(case when position >= 1 then position end) as avg_clicked_position
+    from search_events
+    where event_name = 'Search Result Clicked'
+    group by search_date, query
+
+),
+
+query_days as (
+
+    select search_date, query from searches
+    union
+    select search_date, query from clicks
+
+),
+
+joined as (
+
+    select
+        query_days.search_date,
+        query_days.query,
+        coalesce(searches.searches, 0) as searches,
+        coalesce(searches.searchers, 0) as searchers,
+        coalesce(searches.zero_result_searches, 0) as zero_result_searches,
+        searches.avg_results_count,
+        coalesce(clicks.result_clicks, 0) as result_clicks,
+        coalesce(clicks.clickers, 0) as clickers,
+        clicks.avg_clicked_position
+    from query_days
+    left join searches
+        on searches.search_date = query_days.search_date
+        and searches.query = query_days.query
+    left join clicks
+        on clicks.search_date = query_days.search_date
+        and clicks.query = query_days.query
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['search_date', 'query']) }} as search_query_day_id,
+        search_date,
+        query,
+        row_number() over (
+            partition by search_date
+            order by searches desc, searchers desc, result_clicks desc, query
+        ) as query_rank,
+        searches,
+        searchers,
+        zero_result_searches,
+        cast(zero_result_searches as {{ dbt.type_float() }}) / nullif(searches, 0)
+            as zero_result_rate,
+        avg_results_count,
+        result_clicks,
+        clickers,
+        cast(result_clicks as {{ dbt.type_float() }}) / nullif(searches, 0) as ctr,
+        avg_clicked_position
+    from joined
+
+)
+
+select * from final
