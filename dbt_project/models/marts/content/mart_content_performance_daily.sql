@@ -202,18 +202,20 @@ joined as (
 
 rates as (
 
+    -- double precision, not dbt.type_float(): that renders `float`, which is a 4-byte
+    -- REAL on DuckDB.
     select
         *,
-        cast(bounced_sessions as {{ dbt.type_float() }})
+        cast(bounced_sessions as double precision)
             / nullif(landing_sessions, 0) as bounce_rate,
-        cast(video_completions as {{ dbt.type_float() }})
+        cast(video_completions as double precision)
             / nullif(video_starts, 0) as video_completion_rate,
         -- Known appearances only: the tracking plan does not say which items a search
         -- listed, so an appearance is a `Search Result Clicked` for the item.
         search_clicks as search_appearances,
-        cast(search_clicks as {{ dbt.type_float() }})
+        cast(search_clicks as double precision)
             / nullif(search_clicks, 0) as search_ctr,
-        cast(prior_7d_views as {{ dbt.type_float() }}) / {{ prior_days }}
+        cast(prior_7d_views as double precision) / {{ prior_days }}
             as mean_prior_daily_views
     from joined
 
@@ -248,7 +250,7 @@ quality as (
     -- renormalized over the non-NULL ones), scaled to 0-100; NULL without views.
     select
         *,
-        case when views > 0 then round(cast(
+        case when views > 0 then cast(round(cast(
             100 * (
                 0.35 * coalesce(engaged_component, 0)
                 + 0.25 * coalesce(retention_component, 0)
@@ -261,7 +263,7 @@ quality as (
                 + case when completion_component is not null then 0.15 else 0 end
             ) as {{ dbt.type_numeric() }}),
             1
-        ) end as quality_score
+        ) as double precision) end as quality_score
     from scored
 
 ),

@@ -34,7 +34,7 @@ searches as (
         count(*) as searches,
         count(distinct stitched_user_id) as searchers,
         count(case when results_count = 0 then 1 end) as zero_result_searches,
-        avg(results_count) as avg_results_count
+        cast(avg(results_count) as double precision) as avg_results_count
     from search_events
     where event_name = 'Products Searched'
     group by search_date, query
@@ -49,7 +49,8 @@ clicks as (
         count(*) as result_clicks,
         count(distinct stitched_user_id) as clickers,
         -- Positions are 1-based; a missing or non-positive one is left out of the mean.
-        avg(case when position >= 1 then position end) as avg_clicked_position
+        cast(avg(case when position >= 1 then position end) as double precision)
+            as avg_clicked_position
     from search_events
     where event_name = 'Search Result Clicked'
     group by search_date, query
@@ -99,12 +100,12 @@ final as (
         searches,
         searchers,
         zero_result_searches,
-        cast(zero_result_searches as {{ dbt.type_float() }}) / nullif(searches, 0)
+        cast(zero_result_searches as double precision) / nullif(searches, 0)
             as zero_result_rate,
         avg_results_count,
         result_clicks,
         clickers,
-        cast(result_clicks as {{ dbt.type_float() }}) / nullif(searches, 0) as ctr,
+        cast(result_clicks as double precision) / nullif(searches, 0) as ctr,
         avg_clicked_position
     from joined
 

@@ -1,3 +1,6 @@
+{#- Positions reported even without clicks (a results page of this many). -#}
+{%- set listed_positions = 20 -%}
+
 with
 
 events as (
@@ -38,11 +41,16 @@ daily_clicks as (
 
 ),
 
-positions as (
+listed_positions as (
 
-    -- Every position clicked on any day, so a day also shows positions that were
-    -- listed but not clicked (0 clicks).
-    select distinct position from clicks
+    -- Positions 1..{{ listed_positions }} are reported for every day with searches listing
+    -- them, clicked or not (0 clicks); deeper positions only where clicked.
+    {% for position in range(1, listed_positions + 1) -%}
+    select {{ position }} as position
+    {%- if not loop.last %}
+    union all
+    {% endif -%}
+    {%- endfor %}
 
 ),
 
@@ -55,24 +63,30 @@ searches as (
 
 ),
 
+grid as (
+
+    -- The day's positions 1..{{ listed_positions }} that some search listed, and every
+    -- position clicked that day.
+    select distinct searches.search_date, listed_positions.position
+    from searches
+    inner join listed_positions on listed_positions.position <= searches.results_count
+    union
+    select search_date, position from clicks
+
+),
+
 reach as (
 
     -- A search with n results lists positions 1..n.
     select
-        searches.search_date,
-        positions.position,
+        grid.search_date,
+        grid.position,
         cast(sum(searches.searches) as {{ dbt.type_bigint() }}) as searches_reaching_position
-    from searches
-    inner join positions on positions.position <= searches.results_count
-    group by searches.search_date, positions.position
-
-),
-
-grid as (
-
-    select search_date, position from clicks
-    union
-    select search_date, position from reach
+    from grid
+    inner join searches
+        on searches.search_date = grid.search_date
+        and searches.results_count >= grid.position
+    group by grid.search_date, grid.position
 
 ),
 
@@ -83,10 +97,10 @@ final as (
         grid.search_date,
         grid.position,
         coalesce(clicks.clicks, 0) as clicks,
-        cast(coalesce(clicks.clicks, 0) as {{ dbt.type_float() }})
+        cast(coalesce(clicks.clicks, 0) as double precision)
             / nullif(daily_clicks.day_clicks, 0) as share_of_clicks,
         coalesce(reach.searches_reaching_position, 0) as searches_reaching_position,
-        cast(coalesce(clicks.clicks, 0) as {{ dbt.type_float() }})
+        cast(coalesce(clicks.clicks, 0) as double precision)
             / nullif(reach.searches_reaching_position, 0) as position_ctr
     from grid
     left join clicks

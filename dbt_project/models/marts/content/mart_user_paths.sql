@@ -105,7 +105,7 @@ shared as (
     -- all 3+-view sessions landing on step 1 that day (landing paths).
     select
         *,
-        cast(occurrences as {{ dbt.type_float() }}) / sum(occurrences) over (
+        cast(occurrences as double precision) / sum(occurrences) over (
             partition by path_date, path_type, step_1_path
         ) as share_of_step_1
     from paths
