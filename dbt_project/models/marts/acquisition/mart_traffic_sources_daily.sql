@@ -1,0 +1,76 @@
+with
+
+sessions as (
+
+    select * from {{ ref('fct_sessions') }}
+
+),
+
+ranked_sessions as (
+
+    -- A user's first session is their earliest one, ordered as dim_users orders first
+    -- touch, so new users here add up to dim_users' first_touch_* attribution.
+    select
+        *,
+        coalesce(campaign, '(none)') as campaign_key,
+        row_number() over (
+            partition by stitched_user_id order by started_at, session_id
+        ) as user_session_number
+    from sessions
+
+),
+
+daily as (
+
+    select
+        session_date,
+        channel,
+        source,
+        medium,
+        campaign_key as campaign,
+        count(*) as sessions,
+        count(distinct stitched_user_id) as users,
+        count(case when user_session_number = 1 then 1 end) as new_users,
+        count(case when is_bounce then 1 end) as bounced_sessions,
+        sum(page_views) as page_views,
+        sum(duration_seconds) as total_duration_seconds,
+        count(case when is_converted then 1 end) as conversions,
+        count(case when has_signup then 1 end) as sessions_with_signup,
+        count(case when has_subscription then 1 end) as sessions_with_subscription,
+        count(case when has_order then 1 end) as sessions_with_order,
+        sum(revenue_usd) as revenue_usd
+    from ranked_sessions
+    group by session_date, channel, source, medium, campaign_key
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['session_date', 'channel', 'source', 'medium', 'campaign']) }}
+            as traffic_source_day_id,
+        session_date,
+        channel,
+        source,
+        medium,
+        campaign,
+        sessions,
+        users,
+        new_users,
+        bounced_sessions,
+        {{ proportion('bounced_sessions', 'sessions') }} as bounce_rate,
+        page_views,
+        {{ proportion('page_views', 'sessions') }} as page_views_per_session,
+        total_duration_seconds,
+        {{ proportion('total_duration_seconds', 'sessions') }} as avg_session_duration_seconds,
+        conversions,
+        {{ proportion('conversions', 'sessions') }} as conversion_rate,
+        sessions_with_signup,
+        sessions_with_subscription,
+        sessions_with_order,
+        revenue_usd
+    from daily
+
+)
+
+select * from final
