@@ -44,7 +44,7 @@ def landed_range(layout: Layout) -> tuple[date, date]:
     return days[0], days[-1]
 
 
-def run_build(first_day: date, last_day: date) -> BuildOutcome:
+def run_build(first_day: date, last_day: date, *, full_refresh: bool = False) -> BuildOutcome:
     """Materialize landed events and every dbt model for the days [first_day, last_day]
     in one run (dbt receives them as its min_date/max_date vars).
 
@@ -77,7 +77,10 @@ def run_build(first_day: date, last_day: date) -> BuildOutcome:
     }
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                "ops": {"ringside_dbt_models": {"config": {"full_refresh": full_refresh}}},
+            },
             instance=instance,
             tags=tags,
             raise_on_error=False,

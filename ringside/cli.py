@@ -70,6 +70,9 @@ def build(
     all_days: Annotated[
         bool, typer.Option("--all", help="Build every day that has landed events (default).")
     ] = False,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental models from scratch (after upgrades).")
+    ] = False,
 ) -> None:
     """Materialize landed events and every dbt model through Dagster."""
     from orchestration.runner import landed_range, run_build
@@ -82,7 +85,7 @@ def build(
     else:
         first, last = landed_range(settings.layout)
     typer.echo(f"building {first} .. {last} into {settings.layout.warehouse_path}")
-    outcome = run_build(first, last)
+    outcome = run_build(first, last, full_refresh=full_refresh)
     typer.echo(
         f"run {outcome.run_id}: {outcome.materialized} asset partitions materialized, "
         f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "

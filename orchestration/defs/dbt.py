@@ -9,6 +9,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
+    Config,
     Definitions,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
@@ -43,6 +44,11 @@ class RingsideTranslator(DagsterDbtTranslator):
         return AssetKey(["warehouse", dbt_resource_props["name"]])
 
 
+class DbtBuildConfig(Config):
+    full_refresh: bool = False
+    """Rebuild incremental models from scratch (after a model's schema changed)."""
+
+
 @dbt_assets(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
@@ -51,7 +57,9 @@ class RingsideTranslator(DagsterDbtTranslator):
     backfill_policy=BackfillPolicy.single_run(),
     dagster_dbt_translator=RingsideTranslator(),
 )
-def ringside_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def ringside_dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+) -> Iterator[Any]:
     first_day, last_day = window_dates(context.partition_time_window)
     settings = get_settings()
     dbt_vars = {
@@ -65,7 +73,10 @@ def ringside_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> 
     # dbt runs as a subprocess that inherits this process's environment; the layout
     # tells it where the landed sources and the database are.
     os.environ.update(layout.dbt_env())
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    args = ["build", "--vars", json.dumps(dbt_vars)]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    yield from dbt.cli(args, context=context).stream()
     # Only a successful build is served (a failed one raised above).
     warehouse.publish(layout)
 

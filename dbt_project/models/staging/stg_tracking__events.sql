@@ -52,7 +52,8 @@ renamed as (
 
         -- page and campaign
         page_url,
-        page_path,
+        -- App screens carry no context.page; their SDKs put the path in properties.
+        coalesce(page_path, {{ json_text('properties', 'path') }}) as page_path,
         page_referrer,
         page_title,
         page_search,

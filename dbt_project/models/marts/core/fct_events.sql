@@ -27,7 +27,7 @@ typed as (
         coalesce(identity_map.user_id, events.user_id, events.device_id) as stitched_user_id,
         {{ url_host('page_referrer') }} as referrer_host,
         {{ url_host('page_url') }} as page_host,
-        cast({{ json_text('properties', 'revenue') }} as {{ dbt.type_float() }}) as revenue,
+        cast({{ json_text('properties', 'revenue') }} as {{ type_double() }}) as revenue,
         upper({{ json_text('properties', 'currency') }}) as currency
     from events
     left join identity_map on identity_map.device_id = events.device_id
