@@ -141,11 +141,7 @@ def test_handbuilt_events_give_hand_derived_daily_figures(settings: Settings, tm
                 "select message_id, session_id from fct_events order by message_id"
             ).fetchall()
         )
-        owners = dict(
-            con.execute(
-                "select message_id, stitched_user_id from fct_events"
-            ).fetchall()
-        )
+        owners = dict(con.execute("select message_id, stitched_user_id from fct_events").fetchall())
         event_time = con.execute(
             "select event_time from stg_tracking__events where message_id = 'e9'"
         ).fetchone()[0]

@@ -17,7 +17,10 @@ with
 
 staged as (
 
+    -- Crawler traffic (a fresh device per hit) is not people: like GA and PostHog,
+    -- Ringside leaves it out of sessions, users and every mart. It stays in staging.
     select * from {{ ref('stg_tracking__events') }}
+    where device_type is null or device_type <> 'bot'
 
 ),
 
