@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from api.deps import Page
 from ringside.settings import Settings
 from ringside.warehouse import WarehouseNotBuiltError, read_serving
 
@@ -17,3 +18,31 @@ def fetch_rows(settings: Settings, sql: str, params: dict[str, Any]) -> list[dic
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     except WarehouseNotBuiltError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
+
+
+def fetch_page(
+    settings: Settings,
+    ctes: str,
+    params: dict[str, Any],
+    *,
+    sort: str,
+    tie_breaker: str,
+    page: Page,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Total count and one sorted page of the `filtered` relation that ``ctes`` define.
+
+    ``sort`` and ``tie_breaker`` are column names from the router's allow-list, never
+    client text; every value travels as a bound parameter."""
+    (count,) = fetch_rows(settings, ctes + "select count(*) as total from filtered", params)
+    direction = "desc" if page.descending else "asc"
+    rows = fetch_rows(
+        settings,
+        ctes
+        + f"""
+        select * from filtered
+        order by {sort} {direction} nulls last, {tie_breaker}
+        limit $limit offset $offset
+        """,
+        {**params, "limit": page.limit, "offset": page.offset},
+    )
+    return count["total"], rows

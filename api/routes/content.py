@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, PageDep, SettingsDep
-from api.queries import fetch_rows
+from api.queries import fetch_page
 
 router = APIRouter(prefix="/api/analytics/content", tags=["analytics"])
 
@@ -99,16 +99,7 @@ def content(
         "content_type": content_type,
         "trending_only": trending_only,
     }
-    direction = "desc" if page.descending else "asc"
-    (count,) = fetch_rows(settings, per_item + "select count(*) as total from filtered", params)
-    rows = fetch_rows(
-        settings,
-        per_item
-        + f"""
-        select * from filtered
-        order by {sort.value} {direction} nulls last, content_id
-        limit $limit offset $offset
-        """,
-        {**params, "limit": page.limit, "offset": page.offset},
+    total, rows = fetch_page(
+        settings, per_item, params, sort=sort.value, tie_breaker="content_id", page=page
     )
-    return ContentPage(total=count["total"], items=[ContentPerformance(**row) for row in rows])
+    return ContentPage(total=total, items=[ContentPerformance(**row) for row in rows])

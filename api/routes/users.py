@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, PageDep, SettingsDep
-from api.queries import fetch_rows
+from api.queries import fetch_page
 
 router = APIRouter(prefix="/api/analytics/users", tags=["analytics"])
 
@@ -97,16 +97,7 @@ def users(
         )
     """
     params = {"start": days.start, "end": days.end, "country": country, "level": activity_level}
-    direction = "desc" if page.descending else "asc"
-    (count,) = fetch_rows(settings, ranked + "select count(*) as total from filtered", params)
-    rows = fetch_rows(
-        settings,
-        ranked
-        + f"""
-        select * from filtered
-        order by {sort.value} {direction} nulls last, stitched_user_id
-        limit $limit offset $offset
-        """,
-        {**params, "limit": page.limit, "offset": page.offset},
+    total, rows = fetch_page(
+        settings, ranked, params, sort=sort.value, tie_breaker="stitched_user_id", page=page
     )
-    return UserPage(total=count["total"], items=[UserEngagement(**row) for row in rows])
+    return UserPage(total=total, items=[UserEngagement(**row) for row in rows])
