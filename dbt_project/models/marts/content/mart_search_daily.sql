@@ -8,18 +8,11 @@ events as (
 
 search_events as (
 
-    -- Queries are compared lower-cased and trimmed; a missing or blank query is
-    -- '(not set)', as GA labels absent dimension values.
     select
         event_date as search_date,
         event_name,
         stitched_user_id,
-        coalesce(
-            nullif(lower(trim({{ json_text('properties', 'query') }})), ''), '(not set)'
-        ) as query,
-        {{ dbt.safe_cast(json_text('properties', 'results_count'), dbt.type_int()) }}
-            as results_count,
-        {{ dbt.safe_cast(json_text('properties', 'position'), dbt.type_int()) }} as position
+        {{ search_event_fields() }}
     from events
     where event_type = 'track'
         and event_name in ('Products Searched', 'Search Result Clicked')

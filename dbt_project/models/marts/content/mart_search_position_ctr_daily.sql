@@ -14,9 +14,7 @@ search_events as (
     select
         event_date as search_date,
         event_name,
-        {{ dbt.safe_cast(json_text('properties', 'results_count'), dbt.type_int()) }}
-            as results_count,
-        {{ dbt.safe_cast(json_text('properties', 'position'), dbt.type_int()) }} as position
+        {{ search_event_fields() }}
     from events
     where event_type = 'track'
         and event_name in ('Products Searched', 'Search Result Clicked')
