@@ -17,9 +17,8 @@ from contextlib import contextmanager
 from glob import glob
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ingestion.landing import write_table
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
 from ringside.layout import PLACEHOLDER_DAY, Layout
 
@@ -35,15 +34,14 @@ def ensure_sources(layout: Layout) -> None:
     reads as zero rows instead of failing the build with 'no files found'."""
     layout.ensure()
     if not glob(layout.raw_events_glob):
-        _write_empty(layout.raw_events_partition(PLACEHOLDER_DAY), RAW_EVENT_SCHEMA)
+        write_table(
+            RAW_EVENT_SCHEMA.empty_table(),
+            layout.raw_events_partition(PLACEHOLDER_DAY),
+            PLACEHOLDER_NAME,
+        )
     for name, schema in SNAPSHOT_SCHEMAS.items():
         if not glob(layout.snapshot_glob(name)):
-            _write_empty(layout.snapshot_dir(name), schema)
-
-
-def _write_empty(directory: os.PathLike[str], schema: pa.Schema) -> None:
-    os.makedirs(directory, exist_ok=True)
-    pq.write_table(schema.empty_table(), os.path.join(directory, PLACEHOLDER_NAME))
+            write_table(schema.empty_table(), layout.snapshot_dir(name), PLACEHOLDER_NAME)
 
 
 def publish(layout: Layout) -> None:
