@@ -13,6 +13,7 @@ Everything is below one root (``RINGSIDE_HOME``)::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,10 +38,16 @@ class Layout:
     def raw_events_glob(self) -> str:
         return str(self.raw_events_dir / "*" / "*.parquet")
 
-    def landed_event_files(self) -> dict[date, list[Path]]:
-        """Landed event files by UTC event day, sorted (empty placeholder files excluded)."""
+    def landed_event_files(self, days: Iterable[date] | None = None) -> dict[date, list[Path]]:
+        """Landed event files by UTC event day, sorted (the placeholder day excluded);
+        only the given days when ``days`` is set, without listing the others."""
+        directories = (
+            sorted(self.raw_events_dir.glob("event_date=*"))
+            if days is None
+            else [self.raw_events_partition(day) for day in sorted(set(days))]
+        )
         by_day: dict[date, list[Path]] = {}
-        for directory in sorted(self.raw_events_dir.glob("event_date=*")):
+        for directory in directories:
             files = sorted(p for p in directory.glob("*.parquet") if p.stat().st_size > 0)
             day = date.fromisoformat(directory.name.removeprefix("event_date="))
             if files and day != PLACEHOLDER_DAY:

@@ -45,9 +45,9 @@ def real_time(
 ) -> RealTime:
     now = (at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     since = now - timedelta(minutes=max(WINDOWS_MINUTES))
-    landed = settings.layout.landed_event_files()
-    # Only the days the window touches are read.
-    files = [str(p) for day in {since.date(), now.date()} for p in landed.get(day, [])]
+    # Only the days the window touches are listed and read.
+    landed = settings.layout.landed_event_files(days={since.date(), now.date()})
+    files = [str(path) for paths in landed.values() for path in paths]
     rows: list[tuple] = []
     per_minute: list[tuple] = []
     if files:

@@ -7,7 +7,7 @@ row and file counts as metadata — and lets everything downstream rebuild.
 
 import json
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 from dagster import (
@@ -42,10 +42,9 @@ RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
 def register_landed_events(context: AssetExecutionContext) -> MaterializeResult:
     layout = get_settings().layout
     first_day, last_day = window_dates(context.partition_time_window)
-    landed = layout.landed_event_files()
-    files = [
-        str(path) for day, paths in landed.items() if first_day <= day <= last_day for path in paths
-    ]
+    window = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    landed = layout.landed_event_files(days=window)
+    files = [str(path) for paths in landed.values() for path in paths]
     rows = duckdb.sql(f"select count(*) from read_parquet({files!r})").fetchone()[0] if files else 0
     return MaterializeResult(
         metadata={
@@ -107,10 +106,9 @@ def landed_events_sensor(context: SensorEvaluationContext):
     changed = sorted(day for day, mtime in state.items() if mtime > seen.get(day, 0.0))
     valid = set(daily_partitions.get_partition_keys())
     changed = [day for day in changed if day in valid]
-    if not changed:
-        context.update_cursor(json.dumps(state))
-        return SkipReason("no new landed event files")
     context.update_cursor(json.dumps(state))
+    if not changed:
+        return SkipReason("no new landed event files")
     # One run over the whole changed range: dbt assets use a single-run backfill policy.
     return RunRequest(
         run_key=f"{changed[0]}..{changed[-1]}@{max(state[d] for d in changed)}",
