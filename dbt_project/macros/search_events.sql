@@ -1,12 +1,19 @@
-{#- Typed fields of `Products Searched` / `Search Result Clicked` events (from
-    fct_events.properties), shared by the search marts so the query normalization lives
+{#- The `Products Searched` / `Search Result Clicked` events of an events relation with
+    their typed properties, shared by the search marts so the query normalization lives
     in one place: queries are compared lower-cased and trimmed; a missing or blank
     query is '(not set)', as GA labels absent dimension values. -#}
-{% macro search_event_fields() -%}
+{% macro search_events(events) -%}
+    select
+        event_date as search_date,
+        event_name,
+        stitched_user_id,
         coalesce(
             nullif(lower(trim({{ json_text('properties', 'query') }})), ''), '(not set)'
         ) as query,
         {{ dbt.safe_cast(json_text('properties', 'results_count'), dbt.type_int()) }}
             as results_count,
         {{ dbt.safe_cast(json_text('properties', 'position'), dbt.type_int()) }} as position
+    from {{ events }}
+    where event_type = 'track'
+        and event_name in ('Products Searched', 'Search Result Clicked')
 {%- endmacro %}

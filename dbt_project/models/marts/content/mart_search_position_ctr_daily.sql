@@ -11,13 +11,7 @@ events as (
 
 search_events as (
 
-    select
-        event_date as search_date,
-        event_name,
-        {{ search_event_fields() }}
-    from events
-    where event_type = 'track'
-        and event_name in ('Products Searched', 'Search Result Clicked')
+    {{ search_events('events') }}
 
 ),
 
