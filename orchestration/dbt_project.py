@@ -7,9 +7,9 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from ringside.layout import DBT_PROJECT_DIR
 from ringside.settings import get_settings
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 # The dbt installed beside this interpreter, whether or not the venv is on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+# The dbt project ships with the code (not under RINGSIDE_HOME): its models, seeds and
+# the saved funnel definitions in dbt_project.yml.
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 SNAPSHOT_NAMES = ("content", "accounts")
 # The partition that holds the empty placeholder file dbt needs before any event landed.
 PLACEHOLDER_DAY = date(1970, 1, 1)

@@ -1,0 +1,130 @@
+"""Funnel definitions: one schema for the saved funnels (``vars.funnels`` in
+``dbt_project/dbt_project.yml``, rendered by the dbt funnel models) and for ad-hoc
+funnels sent to the API.
+
+metrics.md: a funnel is an ordered list of steps (an event name, or a page view with a
+path or content type, plus optional property filters), a conversion window (default
+7 days) and optional exclusion steps.
+"""
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from ringside.layout import DBT_PROJECT_DIR
+
+MAX_STEPS = 20
+WINDOW_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3_600, "day": 86_400, "week": 604_800}
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+PropertyValue = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventMatcher(_Strict):
+    """Which events a step (or an exclusion) matches. Exactly one of ``event`` (a
+    ``track`` event name) or ``page_view: true`` (a page or screen view); the other
+    fields narrow it further and must all hold."""
+
+    event: NonEmpty | None = None
+    page_view: bool = False
+    path: NonEmpty | None = Field(None, description="Page path, equal.")
+    path_prefix: NonEmpty | None = Field(None, description="Page path starts with this.")
+    content_type: NonEmpty | None = None
+    properties: dict[NonEmpty, PropertyValue] = Field(
+        default_factory=dict,
+        description="Event properties that must equal these values (compared as text; "
+        "booleans as true/false).",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.event is None) == (not self.page_view):
+            raise ValueError("a step needs exactly one of `event` or `page_view: true`")
+        return self
+
+    def label(self) -> str:
+        """A readable default name for the step."""
+        base = self.event or "Page view"
+        details = [
+            f"{name} {value}"
+            for name, value in (
+                ("path", self.path),
+                ("path starts", self.path_prefix),
+                ("content type", self.content_type),
+            )
+            if value
+        ] + [f"{key}={value}" for key, value in self.properties.items()]
+        return f"{base} ({', '.join(details)})" if details else base
+
+    def property_filters(self) -> list[tuple[str, str]]:
+        """(key, text value) pairs; booleans spelled as JSON spells them."""
+        return [
+            (key, str(value).lower() if isinstance(value, bool) else str(value))
+            for key, value in self.properties.items()
+        ]
+
+
+class FunnelStep(EventMatcher):
+    name: NonEmpty | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.label()
+
+
+class Exclusion(EventMatcher):
+    """An event that voids an attempt when it happens after step ``from_step`` and
+    before step ``to_step`` (1-based; default: the whole funnel), inside the window."""
+
+    from_step: int = Field(1, ge=1)
+    to_step: int | None = Field(None, ge=2)
+
+
+class ConversionWindow(_Strict):
+    value: int = Field(7, gt=0, description="Must be positive.")
+    unit: Literal["second", "minute", "hour", "day", "week"] = "day"
+
+    @property
+    def seconds(self) -> int:
+        return self.value * WINDOW_UNIT_SECONDS[self.unit]
+
+
+class FunnelDefinition(_Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "ad_hoc"
+    description: str = ""
+    steps: list[FunnelStep] = Field(min_length=2, max_length=MAX_STEPS)
+    conversion_window: ConversionWindow = ConversionWindow()
+    exclusions: list[Exclusion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _exclusion_steps(self) -> Self:
+        last = len(self.steps)
+        for exclusion in self.exclusions:
+            to_step = exclusion.to_step or last
+            if not exclusion.from_step < to_step <= last:
+                raise ValueError(
+                    f"exclusion between steps {exclusion.from_step} and {to_step}: "
+                    f"needs 1 <= from_step < to_step <= {last}"
+                )
+        return self
+
+    def exclusion_range(self, exclusion: Exclusion) -> tuple[int, int]:
+        return exclusion.from_step, exclusion.to_step or len(self.steps)
+
+
+DBT_PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
+
+
+@cache
+def saved_funnels(project_file: Path = DBT_PROJECT_FILE) -> dict[str, FunnelDefinition]:
+    """The saved funnels by name, as the dbt funnel models build them."""
+    config = yaml.safe_load(project_file.read_text())
+    funnels = [FunnelDefinition.model_validate(raw) for raw in config["vars"]["funnels"]]
+    return {funnel.name: funnel for funnel in funnels}
