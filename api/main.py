@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from api.routes import content, health, overview, realtime, users
+from api.routes import cohorts, content, funnels, health, overview, realtime, retention, users
 from ingestion.collector import router as collector_router
 
 
@@ -18,6 +18,9 @@ def create_app() -> FastAPI:
     app.include_router(realtime.router)
     app.include_router(users.router)
     app.include_router(content.router)
+    app.include_router(funnels.router)
+    app.include_router(cohorts.router)
+    app.include_router(retention.router)
     return app
 
 

@@ -1,23 +1,37 @@
 """Reads from the published warehouse, for the routers."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 from fastapi import HTTPException
 
 from api.deps import Page
+from ringside.insights.sql import QueryError
 from ringside.settings import Settings
 from ringside.warehouse import WarehouseNotBuiltError, read_serving
 
 
-def fetch_rows(settings: Settings, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of a parameterized query as dicts; 503 while nothing has been built."""
+@contextmanager
+def warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published warehouse: 503 while nothing has been
+    built, 422 with the engine's reason when a query is invalid."""
     try:
         with read_serving(settings.layout) as con:
-            cursor = con.execute(sql, params)
-            columns = [d[0] for d in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            yield con
     except WarehouseNotBuiltError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
+    except QueryError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+def fetch_rows(settings: Settings, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a parameterized query as dicts."""
+    with warehouse(settings) as con:
+        cursor = con.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 def fetch_page(

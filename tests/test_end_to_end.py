@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,10 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ingestion.batch import ingest_paths
 from orchestration.runner import landed_range, run_build
-from ringside.demo.generator import generate
 from ringside.settings import Settings
+from tests.platforms import built_platform
 
 TIMEOUT = timedelta(minutes=30)
 
@@ -169,25 +169,15 @@ def reference(events: dict[str, dict]) -> Reference:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     # Built once for the module; its own RINGSIDE_HOME, restored afterwards.
-    mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("e2e")
-    settings = Settings(home=root / "home")
-    from ringside.settings import get_settings
-
-    mp.setenv("RINGSIDE_HOME", str(settings.home))
-    mp.setenv("DAGSTER_HOME", str(settings.home / "dagster"))
-    for name, value in settings.layout.dbt_env().items():
-        mp.setenv(name, value)
-    get_settings.cache_clear()
-    summary = generate(root / "platform", days=10, users=400, seed=11)
-    report = ingest_paths([summary.out], settings.layout.ensure(), settings, workers=2)
-    first, last = landed_range(settings.layout)
-    run_build(first, last)
-    yield {"settings": get_settings(), "summary": summary, "report": report}
-    get_settings.cache_clear()
-    mp.undo()
+    with built_platform(root, days=10, users=400, seed=11) as platform:
+        yield {
+            "settings": platform.settings,
+            "summary": platform.summary,
+            "report": platform.report,
+        }
 
 
 def quarantined_lines(settings: Settings) -> set[tuple[str, int]]:

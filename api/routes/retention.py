@@ -1,0 +1,53 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import DateRangeDep, SettingsDep
+from api.queries import warehouse
+from ringside.insights.retention import RetentionQuery, RetentionResult, run_retention
+
+router = APIRouter(prefix="/api/analytics/retention", tags=["analytics"])
+
+EVENT_HELP = "A track event name, `$any_activity` (any event but heartbeats) or `$pageview`."
+
+
+@router.get("/", response_model=RetentionResult)
+def retention(
+    settings: SettingsDep,
+    days: DateRangeDep,
+    target_event: Annotated[str, Query(description="Defines the cohorts. " + EVENT_HELP)],
+    return_event: Annotated[
+        str, Query(description="Counts as retained. " + EVENT_HELP)
+    ] = "$any_activity",
+    period: Annotated[Literal["day", "week", "month"], Query()] = "day",
+    cohort_mode: Annotated[
+        Literal["first_time", "recurring"],
+        Query(
+            description="`first_time`: cohort = period of a person's first-ever target event "
+            "(first ones before `start` are left out); `recurring`: every period with a "
+            "target event starts a cohort row."
+        ),
+    ] = "first_time",
+    counting: Annotated[
+        Literal["n_day", "rolling"],
+        Query(description="`n_day`: returned in exactly period N; `rolling`: in N or later."),
+    ] = "n_day",
+    periods: Annotated[
+        int | None, Query(ge=1, le=400, description="Highest period number (default: all).")
+    ] = None,
+) -> RetentionResult:
+    """Ad-hoc retention (metrics.md "Retention"), computed on request over `fct_events`
+    by the query engine: cohorts whose defining event falls in [start, end]; period 0 is
+    the cohort size, periods not fully elapsed are null."""
+    query = RetentionQuery(
+        target_event=target_event,
+        return_event=return_event,
+        period=period,
+        cohort_mode=cohort_mode,
+        counting=counting,
+        start=days.start,
+        end=days.end,
+        periods=periods,
+    )
+    with warehouse(settings) as con:
+        return run_retention(con, query)
