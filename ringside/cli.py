@@ -120,7 +120,9 @@ def status() -> None:
         "  ringside ui      Dagster UI at http://127.0.0.1:3000 (assets, runs, checks)\n"
         "  ringside docs    dbt docs at http://127.0.0.1:8080 (models, definitions, lineage)\n"
         "  ringside serve   API at http://127.0.0.1:8000/docs, e.g. /api/analytics/overview/"
-        "?start=YYYY-MM-DD&end=YYYY-MM-DD\n"
+        "?start=YYYY-MM-DD&end=YYYY-MM-DD,\n"
+        "                   /api/analytics/funnels/?name=visitor_to_subscriber&start=…&end=…,\n"
+        "                   /api/analytics/retention/?target_event=Signed Up&period=week&start=…\n"
         f"  duckdb -readonly {layout.serving_path}   SQL over the marts"
     )
 
