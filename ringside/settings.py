@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ringside.layout import Layout
@@ -23,7 +23,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RINGSIDE_", extra="ignore")
 
     home: Path = Field(default=Path(".ringside"), description="Root of all Ringside state.")
-    warehouse: Literal["duckdb", "postgres"] = "duckdb"
+    warehouse: Literal["duckdb", "postgres"] = Field(
+        default="duckdb",
+        description="Where dbt builds the marts and the API reads them: the embedded DuckDB "
+        "file below `home`, or the PostgreSQL server of the `pg_*` settings.",
+    )
+    # PostgreSQL warehouse (warehouse=postgres). dbt and the loader connect as `pg_user`;
+    # the API connects as `pg_reader_user`, a role that may only read the marts.
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5432
+    pg_user: str = "postgres"
+    pg_password: SecretStr = SecretStr("")
+    pg_database: str = "ringside"
+    pg_schema: str = Field(default="analytics", description="Schema dbt builds into.")
+    pg_raw_schema: str = Field(default="raw", description="Schema of the loaded raw data.")
+    pg_reader_user: str = "ringside_reader"
+    pg_reader_password: SecretStr = SecretStr("")
     write_keys: Annotated[list[str], NoDecode] = Field(
         default=["demo-write-key"],
         description="Accepted Segment write keys (comma-separated in the environment).",
