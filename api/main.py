@@ -1,13 +1,24 @@
 """The Ringside HTTP app: the event collector and the analytics API in one FastAPI app."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from api.queries import close_pools
 from api.routes import cohorts, content, funnels, health, overview, realtime, retention, users
 from ingestion.collector import router as collector_router
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    close_pools()
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="Ringside",
         summary="Segment-compatible event collector and analytics API over the marts.",
         version="0.1.0",

@@ -35,6 +35,8 @@ from ringside.insights.sql import (
     Dialect,
     Params,
     QueryError,
+    Reader,
+    as_reader,
     check_event_names,
     matcher_predicate,
 )
@@ -101,11 +103,12 @@ def check_funnel(query: FunnelQuery) -> None:
         raise QueryError(f"end ({query.end}) is before start ({query.start})")
 
 
-def run_funnel(con: duckdb.DuckDBPyConnection, query: FunnelQuery) -> FunnelResult:
+def run_funnel(source: Reader | duckdb.DuckDBPyConnection, query: FunnelQuery) -> FunnelResult:
+    reader = as_reader(source)
     check_funnel(query)
     definition = query.definition
     check_event_names(
-        con,
+        reader,
         [(step.event, f"step {k}") for k, step in enumerate(definition.steps, 1) if step.event]
         + [
             (exclusion.event, f"exclusion {j}")
@@ -113,10 +116,7 @@ def run_funnel(con: duckdb.DuckDBPyConnection, query: FunnelQuery) -> FunnelResu
             if exclusion.event
         ],
     )
-    sql, params = compile_funnel(query)
-    cursor = con.execute(sql, params)
-    columns = [d[0] for d in cursor.description]
-    rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    rows = reader.rows(*compile_funnel(query, reader.dialect))
     (everyone,) = (row for row in rows if not row["is_breakdown"])
     groups = sorted(
         (row for row in rows if row["is_breakdown"]),

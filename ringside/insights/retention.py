@@ -39,6 +39,8 @@ from ringside.insights.sql import (
     Dialect,
     Params,
     QueryError,
+    Reader,
+    as_reader,
     check_event_names,
     event_token_predicate,
 )
@@ -120,21 +122,30 @@ def period_number(cohort_start: date, start: date, period: Period) -> int:
     return days // 7 if period == "week" else days
 
 
-def run_retention(con: duckdb.DuckDBPyConnection, query: RetentionQuery) -> RetentionResult:
+def run_retention(
+    source: Reader | duckdb.DuckDBPyConnection, query: RetentionQuery
+) -> RetentionResult:
+    reader = as_reader(source)
     check_retention(query)
     check_event_names(
-        con,
+        reader,
         [
             (name, where)
             for name, where in ((query.target_event, "target"), (query.return_event, "return"))
             if name not in EVENT_TOKENS
         ],
     )
-    (as_of_date,) = con.execute("select max(event_date) from fct_events").fetchone()
+    (latest,) = reader.rows("select max(event_date) as as_of_date from fct_events", {})
+    as_of_date = latest["as_of_date"]
     cohorts: list[RetentionCohort] = []
     if as_of_date is not None:
-        sql, params = compile_retention(query, as_of_date)
-        cohorts = _cohorts(query, as_of_date, con.execute(sql, params).fetchall())
+        sql, params = compile_retention(query, as_of_date, reader.dialect)
+        rows = reader.rows(sql, params)
+        cohorts = _cohorts(
+            query,
+            as_of_date,
+            [(row["cohort_start"], row["returned_in"], row["users"]) for row in rows],
+        )
     return RetentionResult(
         target_event=query.target_event,
         return_event=query.return_event,

@@ -1,20 +1,26 @@
 """Shared pieces of the ad-hoc query engine: bound parameters, event matchers as SQL
 predicates, and the catalog of event names a query may use.
 
-The engine writes standard SQL that DuckDB and PostgreSQL 15 both run. The few places
-where engines differ (how a bound parameter is written, JSON access) live in
-:class:`Dialect`. Every value a client sends travels as a bound parameter; the SQL text
-holds only what the engine chooses itself: table and column names, CTE names numbered by
-step, and a period unit from a closed list.
+The engine writes standard SQL that DuckDB and PostgreSQL 15 both run. The one place
+where the engines' SQL differs (JSON access) lives in :class:`Dialect`. Every value a
+client sends travels as a bound parameter; the SQL text holds only what the engine
+chooses itself: table and column names, CTE names numbered by step, and a period unit
+from a closed list.
+
+All of Ringside's read SQL (the engine's and the API routes') writes parameters as
+DuckDB's ``$name``; a :class:`Reader` runs it on one engine, and the PostgreSQL reader
+rewrites the placeholders into psycopg's ``%(name)s``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import duckdb
+from psycopg2.extensions import connection as PgConnection
 
 from ringside.insights.definitions import EventMatcher
 
@@ -30,19 +36,73 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Dialect:
-    """How one engine spells a bound parameter and a JSON key lookup."""
+    """The SQL engine a query runs on (it decides how JSON keys are read)."""
 
     name: Literal["duckdb", "postgres"]
-    placeholder_format: str
-
-    def placeholder(self, name: str) -> str:
-        return self.placeholder_format.format(name=name)
 
 
-# DuckDB's Python client takes named parameters as `$name`; psycopg as `%(name)s` (so the
-# generated SQL holds no other `%`).
-DUCKDB = Dialect("duckdb", "${name}")
-POSTGRES = Dialect("postgres", "%({name})s")
+DUCKDB = Dialect("duckdb")
+POSTGRES = Dialect("postgres")
+
+
+class Reader(Protocol):
+    """Read-only access to the warehouse on one engine."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
+        """Rows of ``sql`` (parameters written ``$name``) as dicts by column name."""
+        ...
+
+
+class DuckDBReader:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    @property
+    def dialect(self) -> Dialect:
+        return DUCKDB
+
+    def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
+        cursor = self.con.execute(sql, dict(params))
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+# `$name` not preceded by a word character or another `$` (so not `$1`-style or `$$`).
+_DOLLAR_PARAMETER = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def to_pyformat(sql: str) -> str:
+    """``$name`` placeholders as psycopg's ``%(name)s``; a literal ``%`` (the modulo
+    operator, a LIKE pattern) doubled so psycopg leaves it alone. Ringside's SQL binds
+    every value, so no ``$`` appears inside a string literal."""
+    return _DOLLAR_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class PostgresReader:
+    """Runs `$name` SQL on a psycopg2 connection; the caller owns the transaction."""
+
+    def __init__(self, con: PgConnection) -> None:
+        self.con = con
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRES
+
+    def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
+        with self.con.cursor() as cursor:
+            cursor.execute(to_pyformat(sql), dict(params))
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def as_reader(source: Reader | duckdb.DuckDBPyConnection) -> Reader:
+    """A reader for ``source``; a bare DuckDB connection (tests, benchmarks) is wrapped."""
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return DuckDBReader(source)
+    return source
 
 
 class Params:
@@ -58,7 +118,7 @@ class Params:
         while name in self.values:
             name, suffix = f"{hint}_{suffix}", suffix + 1
         self.values[name] = value
-        return self.dialect.placeholder(name)
+        return f"${name}"
 
     def json_text(self, column: str, key: str) -> str:
         """Text of the top-level key ``key`` of the JSON text ``column`` (NULL when
@@ -101,7 +161,7 @@ def event_token_predicate(token: str, params: Params) -> str:
     return f"(event_name = {params.bind(token, 'event')})"
 
 
-def check_event_names(con: duckdb.DuckDBPyConnection, uses: Iterable[tuple[str, str]]) -> None:
+def check_event_names(reader: Reader, uses: Iterable[tuple[str, str]]) -> None:
     """Raise :class:`QueryError` unless every event name is a known `event_name` of
     `fct_events`. ``uses`` pairs each name with where it was used (for the message).
     Only the names asked about are looked up, in one scan of one column."""
@@ -109,10 +169,10 @@ def check_event_names(con: duckdb.DuckDBPyConnection, uses: Iterable[tuple[str, 
     names = sorted({name for name, _ in uses})
     if not names:
         return
-    params = Params()
+    params = Params(reader.dialect)
     placeholders = ", ".join(params.bind(name, "name") for name in names)
     sql = f"select distinct event_name from fct_events where event_name in ({placeholders})"
-    known = {row[0] for row in con.execute(sql, params.values).fetchall()}
+    known = {row["event_name"] for row in reader.rows(sql, params.values)}
     unknown = [f"{where}: unknown event {name!r}" for name, where in uses if name not in known]
     if unknown:
         raise QueryError("; ".join(unknown) + " (no such event_name in fct_events)")
