@@ -25,6 +25,7 @@ from psycopg2 import sql
 from api import queries
 from api.main import create_app
 from ringside.insights.definitions import saved_funnels
+from ringside.insights.sql import PostgresReader, to_pyformat
 from ringside.postgres import connect
 from ringside.settings import Settings, get_settings
 from tests.platforms import BuiltPlatform, built_platform
@@ -226,6 +227,20 @@ def requests(first: str, last: str, monday: str) -> list[tuple[str, dict[str, An
         ),
         ("/api/analytics/retention/", {**span, "target_event": "$any_activity", "period": "month"}),
     ]
+
+
+def test_dollar_parameters_become_pyformat_and_a_literal_percent_stays_literal():
+    assert (
+        to_pyformat("select $start_1, x % 2 from t where y = $end and z = $1 and w = a$b")
+        == "select %(start_1)s, x %% 2 from t where y = %(end)s and z = $1 and w = a$b"
+    )
+
+
+def test_the_postgres_reader_binds_dollar_parameters(postgres: Settings):
+    with connect(postgres, reader=True) as con:
+        rows = PostgresReader(con).rows("select 17 % $m as r, $text as t", {"m": 5, "text": "50%"})
+    con.close()
+    assert rows == [{"r": 2, "t": "50%"}]
 
 
 def test_every_endpoint_answers_the_same_from_postgresql_as_from_duckdb(
