@@ -2,6 +2,6 @@
 
 from dagster import Definitions
 
-from orchestration.defs import dbt, ingestion
+from orchestration.defs import dbt, ingestion, quality
 
-defs = Definitions.merge(ingestion.defs, dbt.defs)
+defs = Definitions.merge(ingestion.defs, dbt.defs, quality.defs)

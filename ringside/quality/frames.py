@@ -1,0 +1,121 @@
+"""The DataFrames the suites validate: one run's landed events and quarantine rates (read
+from the landed Parquet with DuckDB, whichever warehouse is configured) and queries of
+the built warehouse (DuckDB read-only, or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+from psycopg2 import sql as pgsql
+
+from ringside import postgres
+from ringside.layout import Layout
+from ringside.settings import Settings
+
+# Landed columns the raw suites look at, plus the ones they derive.
+_EVENT_COLUMNS = """
+    message_id, type, event, previous_id, anonymous_id, user_id, event_time, received_at,
+    coalesce(user_id, anonymous_id) as user_or_anonymous_id,
+    date_diff('second', received_at, event_time) as seconds_ahead_of_receipt,
+    case when type = 'track' then event end as track_event,
+    source, source_ref
+"""
+
+
+def read_frame(settings: Settings, sql: str) -> pd.DataFrame:
+    """Run a query over the built warehouse (unqualified model names) into a DataFrame.
+
+    DuckDB is opened read-only: the checks run after dbt closed the file. On PostgreSQL
+    the query sees the committed build (MVCC) through dbt's schema on the search path.
+    """
+    if settings.warehouse == "duckdb":
+        with duckdb.connect(str(settings.layout.warehouse_path), read_only=True) as con:
+            return con.sql(sql).df()
+    con = postgres.connect(settings)
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
+            )
+            cur.execute(sql)
+            columns = [column.name for column in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+    finally:
+        con.close()
+
+
+def days_between(first_day: date, last_day: date) -> list[date]:
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def landed_events(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
+    """The events landed for the given event days, with the derived columns the raw
+    suites need (``user_or_anonymous_id``, ``seconds_ahead_of_receipt``, ``track_event``)."""
+    files = [str(path) for paths in layout.landed_event_files(days=days).values() for path in paths]
+    if not files:
+        return duckdb.sql(
+            f"select {_EVENT_COLUMNS} from (select null::varchar as message_id, null::varchar "
+            "as type, null::varchar as event, null::varchar as previous_id, null::varchar as "
+            "anonymous_id, null::varchar as user_id, null::timestamp as event_time, "
+            "null::timestamp as received_at, null::varchar as source, null::varchar as "
+            "source_ref) where false"
+        ).df()
+    return duckdb.sql(f"select {_EVENT_COLUMNS} from read_parquet({files!r})").df()
+
+
+def quarantine_rates(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
+    """Quarantine rate of the arrivals that fed the given event days: for each UTC day on
+    which their events were ingested, quarantined / (landed + quarantined) of everything
+    ingested that day (``received`` = landed + quarantined).
+
+    Arrival is counted by ingestion time on both sides: quarantined lines only have the
+    time Ringside received them (a rejected line's own receivedAt is not trusted), which
+    is a batch file's ingestion time, not the receivedAt its valid lines carry.
+    """
+    files = [str(path) for paths in layout.landed_event_files(days=days).values() for path in paths]
+    ingest_days = (
+        [
+            row[0]
+            for row in duckdb.sql(
+                f"select distinct cast(ingested_at as date) from read_parquet({files!r}) order by 1"
+            ).fetchall()
+        ]
+        if files
+        else []
+    )
+    all_landed = [str(p) for paths in layout.landed_event_files().values() for p in paths]
+    rows = []
+    for day in ingest_days:
+        landed = _count(all_landed, "ingested_at", day)
+        quarantined = _count(
+            [str(p) for p in sorted(layout.quarantine_partition(day).glob("*.parquet"))],
+            "received_at",
+            day,
+        )
+        rows.append(
+            {
+                "ingested_date": day.isoformat(),
+                "landed": landed,
+                "quarantined": quarantined,
+                "received": landed + quarantined,
+                "quarantine_rate": quarantined / (landed + quarantined),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["ingested_date", "landed", "quarantined", "received", "quarantine_rate"]
+    )
+
+
+def _count(files: list[str], column: str, day: date) -> int:
+    """Rows of ``files`` whose ``column`` falls on ``day`` (DuckDB skips row groups
+    outside the day by their statistics)."""
+    if not files:
+        return 0
+    return duckdb.execute(
+        f"select count(*) from read_parquet({files!r}) "
+        f"where {column} >= cast(? as timestamp) and {column} < cast(? as timestamp)",
+        [day.isoformat(), (day + timedelta(days=1)).isoformat()],
+    ).fetchone()[0]
