@@ -60,6 +60,10 @@ class _Pool:
                 self.connections.putconn(con, close=broken)
 
 
+class WarehouseUnavailableError(RuntimeError):
+    """The PostgreSQL warehouse does not accept the reader's connections."""
+
+
 _pools: dict[tuple[tuple[str, object], ...], _Pool] = {}
 _pools_lock = Lock()
 
@@ -86,15 +90,18 @@ def close_pools() -> None:
 
 @contextmanager
 def _postgres(settings: Settings) -> Iterator[Reader]:
-    with _pool(settings).connection() as con:
-        try:
+    try:
+        with _pool(settings).connection() as con:
             yield PostgresReader(con)
-        except psycopg2.errors.UndefinedTable as exc:
-            raise WarehouseNotBuiltError(
-                f"the marts are not in schema {settings.pg_schema!r} of PostgreSQL database "
-                f"{settings.pg_database!r} ({exc.diag.message_primary}); "
-                "run `ringside build` first"
-            ) from exc
+    except psycopg2.errors.UndefinedTable as exc:
+        raise WarehouseNotBuiltError(
+            f"the marts are not in schema {settings.pg_schema!r} of PostgreSQL database "
+            f"{settings.pg_database!r} ({exc.diag.message_primary}); run `ringside build` first"
+        ) from exc
+    except psycopg2.OperationalError as exc:
+        raise WarehouseUnavailableError(
+            f"the PostgreSQL warehouse is unavailable: {str(exc).strip()}"
+        ) from exc
 
 
 @contextmanager
@@ -108,7 +115,7 @@ def warehouse(settings: Settings) -> Iterator[Reader]:
         else:
             with read_serving(settings.layout) as con:
                 yield DuckDBReader(con)
-    except WarehouseNotBuiltError as exc:
+    except (WarehouseNotBuiltError, WarehouseUnavailableError) as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
     except QueryError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc

@@ -314,3 +314,12 @@ def test_before_the_marts_are_built_the_api_answers_503(postgres: Settings):
     )
     assert response.status_code == 503
     assert "ringside build" in response.json()["detail"]
+
+
+def test_when_the_reader_cannot_connect_the_api_answers_503(postgres: Settings):
+    unknown = postgres.model_copy(update={"pg_reader_user": "ringside_no_such_role"})
+    response = client(unknown).get(
+        "/api/analytics/overview/", params={"start": "2026-08-01", "end": "2026-08-02"}
+    )
+    assert response.status_code == 503
+    assert "ringside_no_such_role" in response.json()["detail"]
