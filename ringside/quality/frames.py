@@ -42,7 +42,8 @@ def read_frame(settings: Settings, sql: str) -> pd.DataFrame:
             )
             cur.execute(sql)
             columns = [column.name for column in cur.description]
-            return pd.DataFrame(cur.fetchall(), columns=columns)
+            # coerce_float: numeric columns arrive as Decimal, which GE compares poorly.
+            return pd.DataFrame.from_records(cur.fetchall(), columns=columns, coerce_float=True)
     finally:
         con.close()
 
