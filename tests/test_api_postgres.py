@@ -323,3 +323,8 @@ def test_when_the_reader_cannot_connect_the_api_answers_503(postgres: Settings):
     )
     assert response.status_code == 503
     assert "ringside_no_such_role" in response.json()["detail"]
+
+
+def test_health_shows_no_published_copy_on_postgresql(platform: BuiltPlatform, postgres: Settings):
+    assert client(platform.settings).get("/health").json()["warehouse_published_at"] is not None
+    assert client(postgres).get("/health").json()["warehouse_published_at"] is None
