@@ -15,7 +15,7 @@ from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ingestion.batch import IngestReport, ingest_paths
 from orchestration.runner import BuildError, landed_range, run_build
-from ringside.quality.frames import read_frame
+from ringside.quality.frames import day_chunks, read_frame
 from ringside.quality.suites import (
     WAREHOUSE_CHECKS,
     QualitySettings,
@@ -23,7 +23,7 @@ from ringside.quality.suites import (
     event_suites,
     quarantine_suite,
 )
-from ringside.quality.validate import validate
+from ringside.quality.validate import combine, validate
 from ringside.settings import Settings
 from tests.platforms import BuiltPlatform, built_platform
 
@@ -172,6 +172,25 @@ def test_funnel_steps_read_from_a_duckdb_warehouse(tmp_path: Path):
         "breakdown_value": "mobile",
         "step_number": 3,
     }
+
+
+def test_runs_are_checked_a_week_at_a_time_and_the_parts_combined():
+    assert day_chunks((date(2026, 8, 1), date(2026, 8, 16))) == [
+        (date(2026, 8, 1), date(2026, 8, 7)),
+        (date(2026, 8, 8), date(2026, 8, 14)),
+        (date(2026, 8, 15), date(2026, 8, 16)),
+    ]
+    assert day_chunks((date(2026, 8, 1), date(2026, 8, 1))) == [(date(2026, 8, 1),) * 2]
+    suite = EVENT_SUITES["event_types_in_tracking_plan"]
+    parts = [
+        validate(pd.DataFrame({"type": ["page", "click"]}), suite),
+        validate(pd.DataFrame({"type": pd.Series([], dtype=str)}), suite),
+        validate(pd.DataFrame({"type": ["tap", "tap", "track"]}), suite),
+    ]
+    result = combine(parts)
+    assert (result.rows, result.failing_rows) == (5, 3)
+    assert [row["type"] for row in result.sample] == ["click", "tap", "tap"]
+    assert result.failures == {"expect_column_values_to_be_in_set(column=type)": 3}
 
 
 # -- the asset checks on a generated platform ------------------------------------------------

@@ -36,7 +36,7 @@ from ringside.quality.suites import (
     event_suites,
     quarantine_suite,
 )
-from ringside.quality.validate import SuiteResult, validate
+from ringside.quality.validate import SuiteResult, combine, validate
 from ringside.settings import get_settings
 
 EVENT_SUITES = event_suites(QualitySettings())
@@ -98,11 +98,16 @@ def run_days(context: AssetCheckExecutionContext, layout: Layout) -> tuple[date,
 def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     layout = get_settings().layout
     window = run_days(context, layout)
-    days = frames.days_between(*window) if window else []
-    events = frames.landed_events(layout, days)
+    # A week at a time: a run over every landed day (`ringside build --all`) must not
+    # hold all events in memory at once, and GE's per-call overhead stays small.
+    results: dict[str, list[SuiteResult]] = {suite.name: [] for suite in EVENT_SUITES}
+    for first_day, last_day in frames.day_chunks(window):
+        events = frames.landed_events(layout, frames.days_between(first_day, last_day))
+        for suite in EVENT_SUITES:
+            results[suite.name].append(validate(events, suite))
     for suite in EVENT_SUITES:
-        yield check_result(RAW_EVENTS_KEY, suite, validate(events, suite), window)
-    rates = frames.quarantine_rates(layout, days)
+        yield check_result(RAW_EVENTS_KEY, suite, combine(results[suite.name]), window)
+    rates = frames.quarantine_rates(layout, frames.days_between(*window) if window else [])
     yield check_result(RAW_EVENTS_KEY, QUARANTINE_SUITE, validate(rates, QUARANTINE_SUITE), window)
 
 
@@ -114,13 +119,17 @@ def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[Asset
 def warehouse_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     settings = get_settings()
     window = run_days(context, settings.layout)
-    # With nothing landed there is no day to bound staging by: check an empty range.
-    first_day, last_day = window or (date.max, date.min)
     for check in WAREHOUSE_CHECKS:
-        frame = frames.read_frame(settings, check.query(first_day, last_day))
-        yield check_result(
-            warehouse_key(check.table), check.suite, validate(frame, check.suite), window
+        # Staging and sessions are read a week of the run at a time, like the landed
+        # events; the marts' queries have no day bounds.
+        parts = frames.day_chunks(window) if check.by_day else [(date.min, date.max)]
+        result = combine(
+            [
+                validate(frames.read_frame(settings, check.query(*part)), check.suite)
+                for part in parts
+            ]
         )
+        yield check_result(warehouse_key(check.table), check.suite, result, window)
 
 
 # Dagster 1.13 supersedes these builders with FreshnessPolicy on the asset specs; that

@@ -52,6 +52,16 @@ def days_between(first_day: date, last_day: date) -> list[date]:
     return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
 
 
+def day_chunks(window: tuple[date, date] | None, *, days: int = 7) -> list[tuple[date, date]]:
+    """[first, last] split into inclusive ranges of at most ``days`` days; one empty range
+    (first after last) when there is no window, so a suite still runs once, on no rows."""
+    if window is None:
+        return [(date.max, date.min)]
+    first_day, last_day = window
+    starts = days_between(first_day, last_day)[::days]
+    return [(start, min(start + timedelta(days=days - 1), last_day)) for start in starts]
+
+
 def landed_events(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
     """The events landed for the given event days, with the derived columns the raw
     suites need (``user_or_anonymous_id``, ``seconds_ahead_of_receipt``, ``track_event``)."""

@@ -219,6 +219,11 @@ class WarehouseCheck:
     sql: str
     suite: Suite
 
+    @property
+    def by_day(self) -> bool:
+        """Whether the query is bounded by the run's days (and can be run day by day)."""
+        return "{first_day}" in self.sql
+
     def query(self, first_day: date, last_day: date) -> str:
         return self.sql.format(
             first_day=f"cast('{first_day.isoformat()}' as date)",

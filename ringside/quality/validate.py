@@ -105,3 +105,23 @@ def _error_message(info: Any) -> str | None:
         if isinstance(entry, dict) and entry.get("raised_exception"):
             return str(entry.get("exception_message"))
     return None
+
+
+def combine(results: list[SuiteResult], *, sample_rows: int = SAMPLE_ROWS) -> SuiteResult:
+    """One result for a suite validated in parts (e.g. day by day, to bound memory)."""
+    if not results:
+        raise ValueError("no results to combine")
+    failures: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for result in results:
+        for label, count in result.failures.items():
+            failures[label] = failures.get(label, 0) + count
+        errors |= result.errors
+    return SuiteResult(
+        suite=results[0].suite,
+        rows=sum(r.rows for r in results),
+        failing_rows=sum(r.failing_rows for r in results),
+        failures=failures,
+        errors=errors,
+        sample=[row for r in results for row in r.sample][:sample_rows],
+    )
