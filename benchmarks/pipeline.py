@@ -2,6 +2,11 @@
 
     python -m benchmarks.pipeline                  # 10M events (the default)
     python -m benchmarks.pipeline --events 1000000 # a quicker run
+    python -m benchmarks.pipeline --events 1000000 --warehouse postgres
+
+With ``--warehouse postgres`` the build goes to a fresh database on the RINGSIDE_PG_*
+server (``ringside_bench_<hex>``), dropped afterwards; the full build then includes
+loading the landed files into it.
 
 The demo generator is given one extra day; that last day's file is held back, then
 ingested and built on its own to measure the incremental path. Prints events/s for
@@ -10,15 +15,21 @@ memory (this process and its children: dbt, ingestion workers).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-from ringside.settings import get_settings
+import psycopg2
+
+from ringside.postgres import connection_kwargs
+from ringside.settings import Settings, get_settings
 
 
 def peak_rss_mib() -> tuple[float, float]:
@@ -36,7 +47,30 @@ def users_for(target_events: int, days: int, seed: int, workdir: Path) -> int:
     return max(1, round(target_events * probe_users / probe.events_written))
 
 
-def run(events: int, days: int, seed: int, workers: int, workdir: Path) -> dict[str, float]:
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database for one benchmark run, dropped afterwards."""
+    name = f"ringside_bench_{uuid.uuid4().hex[:12]}"
+
+    def execute(statement: str) -> None:
+        con = psycopg2.connect(**(connection_kwargs(Settings()) | {"dbname": "postgres"}))
+        con.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+        try:
+            with con.cursor() as cur:
+                cur.execute(statement)
+        finally:
+            con.close()
+
+    execute(f'create database "{name}"')
+    try:
+        yield name
+    finally:
+        execute(f'drop database if exists "{name}" with (force)')
+
+
+def run(
+    events: int, days: int, seed: int, workers: int, workdir: Path
+) -> dict[str, float | int | str]:
     from ingestion.batch import ingest_paths
     from orchestration.runner import run_build
     from ringside.demo.generator import generate
@@ -76,6 +110,7 @@ def run(events: int, days: int, seed: int, workers: int, workdir: Path) -> dict[
     own, children = peak_rss_mib()
     ingested_lines = first_report.lines
     return {
+        "warehouse": settings.warehouse,
         "events_generated": summary.events_written,
         "users": users,
         "days": days + 1,
@@ -99,16 +134,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None, help="Kept when given.")
+    parser.add_argument("--warehouse", choices=["duckdb", "postgres"], default="duckdb")
     args = parser.parse_args()
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        figures = run(args.events, args.days, args.seed, args.workers, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="ringside-bench-") as tmp:
-            figures = run(args.events, args.days, args.seed, args.workers, Path(tmp))
+    os.environ["RINGSIDE_WAREHOUSE"] = args.warehouse
+    with contextlib.ExitStack() as stack:
+        if args.warehouse == "postgres":
+            os.environ["RINGSIDE_PG_DATABASE"] = stack.enter_context(fresh_postgres_database())
+        if args.workdir:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            workdir = args.workdir
+        else:
+            temporary = tempfile.TemporaryDirectory(prefix="ringside-bench-")
+            workdir = Path(stack.enter_context(temporary))
+        figures = run(args.events, args.days, args.seed, args.workers, workdir)
     width = max(map(len, figures))
     for name, value in figures.items():
-        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+        shown = (
+            f"{value:,.1f}"
+            if isinstance(value, float)
+            else f"{value:,}"
+            if isinstance(value, int)
+            else value
+        )
         print(f"{name:<{width}}  {shown}")
     print(json.dumps(figures))
 

@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ringside.layout import Layout
-from ringside.settings import get_settings
+from ringside.settings import Settings, get_settings
 
 app = typer.Typer(
     help="Ringside analytics warehouse. All state lives under RINGSIDE_HOME (default .ringside/).",
@@ -84,12 +83,17 @@ def build(
         first = last = partition.date()
     else:
         first, last = landed_range(settings.layout)
-    typer.echo(f"building {first} .. {last} into {settings.layout.warehouse_path}")
+    typer.echo(f"building {first} .. {last} into {_warehouse_name(settings)}")
     outcome = run_build(first, last, full_refresh=full_refresh)
+    served = (
+        settings.layout.serving_path
+        if settings.warehouse == "duckdb"
+        else _warehouse_name(settings)
+    )
     typer.echo(
         f"run {outcome.run_id}: {outcome.materialized} asset partitions materialized, "
         f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "
-        f"serving {settings.layout.serving_path}"
+        f"serving {served}"
     )
 
 
@@ -98,7 +102,8 @@ def status() -> None:
     """Show what has landed and been built, and where to look."""
     from ringside.warehouse import read_serving
 
-    layout = get_settings().layout
+    settings = get_settings()
+    layout = settings.layout
     landed = layout.landed_event_files()
     typer.echo(f"RINGSIDE_HOME      {layout.home}")
     typer.echo(
@@ -107,14 +112,21 @@ def status() -> None:
     )
     quarantined = sorted(layout.quarantine_dir.glob("*/*.parquet"))
     typer.echo(f"quarantine         {len(quarantined)} files in {layout.quarantine_dir}")
-    with read_serving(layout) as con:
-        tables = con.execute(
-            "select table_name from information_schema.tables order by table_name"
-        ).fetchall()
+    if settings.warehouse == "postgres":
+        typer.echo(f"warehouse          {_warehouse_name(settings)}")
+        counts = _postgres_row_counts(settings)
+    else:
         typer.echo(f"warehouse          {layout.serving_path} (served copy, read-only)")
-        for (table,) in tables:
-            rows = con.execute(f'select count(*) from "{table}"').fetchone()[0]
-            typer.echo(f"  {table:<32} {rows:>12,} rows")
+        with read_serving(layout) as con:
+            tables = con.execute(
+                "select table_name from information_schema.tables order by table_name"
+            ).fetchall()
+            counts = {
+                table: con.execute(f'select count(*) from "{table}"').fetchone()[0]
+                for (table,) in tables
+            }
+    for table, rows in counts.items():
+        typer.echo(f"  {table:<32} {rows:>12,} rows")
     typer.echo(
         "\nwhere to look:\n"
         "  ringside ui      Dagster UI at http://127.0.0.1:3000 (assets, runs, checks)\n"
@@ -123,7 +135,12 @@ def status() -> None:
         "?start=YYYY-MM-DD&end=YYYY-MM-DD,\n"
         "                   /api/analytics/funnels/?name=visitor_to_subscriber&start=…&end=…,\n"
         "                   /api/analytics/retention/?target_event=Signed Up&period=week&start=…\n"
-        f"  duckdb -readonly {layout.serving_path}   SQL over the marts"
+        + (
+            f"  psql -h {settings.pg_host} -p {settings.pg_port} -U {settings.pg_reader_user} "
+            f"{settings.pg_database}   SQL over the marts (schema {settings.pg_schema})"
+            if settings.warehouse == "postgres"
+            else f"  duckdb -readonly {layout.serving_path}   SQL over the marts"
+        )
     )
 
 
@@ -144,9 +161,9 @@ def ui(port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000) -> No
     """Open the Dagster UI (dagster dev) on Ringside's instance."""
     from orchestration.runner import REPO_ROOT, configure_dagster_home
 
-    layout = get_settings().layout.ensure()
-    dagster_home = configure_dagster_home(layout)
-    _export_environment(layout)
+    settings = get_settings()
+    dagster_home = configure_dagster_home(settings.layout.ensure())
+    _export_environment(settings)
     # Started from DAGSTER_HOME so the repo's own dagster.yaml template is not mistaken
     # for the instance configuration (it is copied into DAGSTER_HOME instead).
     _exec(
@@ -160,8 +177,9 @@ def docs(port: Annotated[int, typer.Option(help="dbt docs port.")] = 8080) -> No
     """Generate and serve the dbt docs (models, columns, metric definitions, lineage)."""
     from orchestration.dbt_project import DBT_PROJECT_DIR
 
-    layout = get_settings().layout.ensure()
-    _export_environment(layout)
+    settings = get_settings()
+    settings.layout.ensure()
+    _export_environment(settings)
     dbt = [_venv_bin("dbt"), "--quiet"]
     where = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     subprocess.run([*dbt, "docs", "generate", *where], check=True)
@@ -172,11 +190,42 @@ def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _export_environment(layout: Layout) -> None:
+def _warehouse_name(settings: Settings) -> str:
+    if settings.warehouse == "postgres":
+        return (
+            f"PostgreSQL {settings.pg_host}:{settings.pg_port}/{settings.pg_database} "
+            f"(schema {settings.pg_schema})"
+        )
+    return str(settings.layout.warehouse_path)
+
+
+def _postgres_row_counts(settings: Settings) -> dict[str, int]:
+    """Rows per table of the built schema, read as the read-only role."""
+    from ringside.postgres import connect
+
+    con = connect(settings, reader=True)
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = %s order by table_name",
+                (settings.pg_schema,),
+            )
+            tables = [name for (name,) in cur.fetchall()]
+            counts = {}
+            for table in tables:
+                cur.execute(f'select count(*) from "{settings.pg_schema}"."{table}"')
+                counts[table] = cur.fetchone()[0]
+            return counts
+    finally:
+        con.close()
+
+
+def _export_environment(settings: Settings) -> None:
     """Environment for child processes (dagster dev, dbt): an absolute RINGSIDE_HOME,
-    dbt's source paths, and this venv's tools first on PATH."""
-    os.environ["RINGSIDE_HOME"] = str(layout.home)
-    os.environ.update(layout.dbt_env())
+    what dbt reads (target, sources, connection), and this venv's tools first on PATH."""
+    os.environ["RINGSIDE_HOME"] = str(settings.layout.home)
+    os.environ.update(settings.dbt_env())
     os.environ["PATH"] = os.pathsep.join(
         [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
     )

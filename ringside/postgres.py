@@ -7,6 +7,7 @@ environment use the owner (``pg_user``), the API the read-only ``pg_reader_user`
 from __future__ import annotations
 
 import psycopg2
+from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
 from ringside.settings import Settings
@@ -33,3 +34,44 @@ def connection_kwargs(settings: Settings, *, reader: bool = False) -> dict[str, 
 def connect(settings: Settings, *, reader: bool = False) -> Connection:
     """A new connection to the warehouse database (the caller closes it)."""
     return psycopg2.connect(**connection_kwargs(settings, reader=reader))
+
+
+def grant_reader(settings: Settings) -> None:
+    """Make sure the read-only role exists and may read everything dbt builds in
+    ``pg_schema``, now (tables built so far) and later (default privileges for tables
+    ``pg_user`` creates). It may not write or create anything. Run after each build."""
+    reader = sql.Identifier(settings.pg_reader_user)
+    schema = sql.Identifier(settings.pg_schema)
+    password = settings.pg_reader_password.get_secret_value()
+    create = sql.SQL("create role {} login").format(reader) + (
+        sql.SQL(" password {}").format(sql.Literal(password)) if password else sql.SQL("")
+    )
+    con = connect(settings)
+    try:
+        with con, con.cursor() as cur:
+            # Roles are shared by every database of the server: it may exist already, or
+            # be created at this moment by a build into another database.
+            cur.execute(
+                sql.SQL(
+                    "do $$ begin {}; "
+                    "exception when duplicate_object or unique_violation then null; end $$"
+                ).format(create)
+            )
+            for statement in (
+                "create schema if not exists {schema}",
+                "grant connect on database {database} to {reader}",
+                "grant usage on schema {schema} to {reader}",
+                "grant select on all tables in schema {schema} to {reader}",
+                "alter default privileges for role {owner} in schema {schema} "
+                "grant select on tables to {reader}",
+            ):
+                cur.execute(
+                    sql.SQL(statement).format(
+                        schema=schema,
+                        reader=reader,
+                        owner=sql.Identifier(settings.pg_user),
+                        database=sql.Identifier(settings.pg_database),
+                    )
+                )
+    finally:
+        con.close()

@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     def layout(self) -> Layout:
         return Layout(self.home.resolve())
 
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for the dbt project: the target (profiles.yml picks it from
+        RINGSIDE_WAREHOUSE), where the landed sources are, and the PostgreSQL connection."""
+        return {
+            **self.layout.dbt_env(),
+            "RINGSIDE_WAREHOUSE": self.warehouse,
+            "RINGSIDE_PG_HOST": self.pg_host,
+            "RINGSIDE_PG_PORT": str(self.pg_port),
+            "RINGSIDE_PG_USER": self.pg_user,
+            "RINGSIDE_PG_PASSWORD": self.pg_password.get_secret_value(),
+            "RINGSIDE_PG_DATABASE": self.pg_database,
+            "RINGSIDE_PG_SCHEMA": self.pg_schema,
+            "RINGSIDE_PG_RAW_SCHEMA": self.pg_raw_schema,
+        }
+
 
 @lru_cache
 def get_settings() -> Settings:

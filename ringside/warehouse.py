@@ -1,4 +1,9 @@
-"""The embedded (DuckDB) warehouse: source placeholders, publishing, read-only access.
+"""The warehouse around a dbt build: sources before it, serving after it.
+
+:func:`prepare_sources` and :func:`serve` pick the engine from the settings; on
+PostgreSQL the loaded raw tables are the sources and MVCC lets readers (the read-only
+role) query while dbt writes, so there is nothing to copy. The rest of this module is
+the embedded (DuckDB) warehouse: source placeholders, publishing, read-only access.
 
 dbt is the only writer of ``layout.warehouse_path``. DuckDB locks a database file
 exclusively across processes (stack.md, trap 4), so readers never open that file:
@@ -19,14 +24,35 @@ from glob import glob
 import duckdb
 
 from ingestion.landing import write_table
+from ingestion.postgres_load import load_snapshots
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
 from ringside.layout import PLACEHOLDER_DAY, Layout
+from ringside.postgres import grant_reader
+from ringside.settings import Settings
 
 PLACEHOLDER_NAME = "_empty.parquet"
 
 
 class WarehouseNotBuiltError(RuntimeError):
     """The served warehouse does not exist yet (nothing has been built)."""
+
+
+def prepare_sources(settings: Settings) -> None:
+    """Make every dbt source readable before a build. Event days are loaded into
+    PostgreSQL by the ``tracking/events`` asset; snapshots are loaded here."""
+    if settings.warehouse == "postgres":
+        load_snapshots(settings)
+    else:
+        ensure_sources(settings.layout)
+
+
+def serve(settings: Settings) -> None:
+    """Hand a successful build to the readers: publish the DuckDB copy, or grant the
+    PostgreSQL reader role SELECT on what dbt (re)created."""
+    if settings.warehouse == "postgres":
+        grant_reader(settings)
+    else:
+        publish(settings.layout)
 
 
 def ensure_sources(layout: Layout) -> None:

@@ -4,7 +4,6 @@ from pathlib import Path
 import pytest
 from dagster import Definitions
 
-from ringside.layout import Layout
 from ringside.settings import Settings, get_settings
 
 
@@ -15,7 +14,7 @@ def ringside_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("RINGSIDE_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     # The dbt asset exports these into the process; monkeypatch restores them afterwards.
-    for name, value in Layout(home.resolve()).dbt_env().items():
+    for name, value in Settings(home=home).dbt_env().items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     yield home

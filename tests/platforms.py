@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -22,21 +23,37 @@ class BuiltPlatform:
 
 
 @contextmanager
-def built_platform(root: Path, *, days: int, users: int, seed: int) -> Iterator[BuiltPlatform]:
-    """Generate, ingest and build everything; the environment points at this platform's
-    home until the context exits."""
+def platform_environment(settings: Settings) -> Iterator[Settings]:
+    """Point the environment (RINGSIDE_*, DAGSTER_HOME, what dbt reads) at these
+    settings until the context exits; yields them as `get_settings()` sees them."""
     mp = pytest.MonkeyPatch()
-    settings = Settings(home=root / "home")
     mp.setenv("RINGSIDE_HOME", str(settings.home))
     mp.setenv("DAGSTER_HOME", str(settings.home / "dagster"))
-    for name, value in settings.layout.dbt_env().items():
+    # dbt_env() holds RINGSIDE_WAREHOUSE and RINGSIDE_PG_* too.
+    for name, value in settings.dbt_env().items():
         mp.setenv(name, value)
     get_settings.cache_clear()
     try:
-        summary = generate(root / "platform", days=days, users=users, seed=seed)
-        report = ingest_paths([summary.out], settings.layout.ensure(), settings, workers=2)
-        run_build(*landed_range(settings.layout))
-        yield BuiltPlatform(get_settings(), summary, report)
+        yield get_settings()
     finally:
         get_settings.cache_clear()
         mp.undo()
+
+
+@contextmanager
+def built_platform(
+    root: Path,
+    *,
+    days: int,
+    users: int,
+    seed: int,
+    warehouse: Literal["duckdb", "postgres"] = "duckdb",
+) -> Iterator[BuiltPlatform]:
+    """Generate, ingest and build everything into the given warehouse (PostgreSQL: the
+    database of the RINGSIDE_PG_* environment); the environment points at this
+    platform until the context exits."""
+    with platform_environment(Settings(home=root / "home", warehouse=warehouse)) as settings:
+        summary = generate(root / "platform", days=days, users=users, seed=seed)
+        report = ingest_paths([summary.out], settings.layout.ensure(), settings, workers=2)
+        run_build(*landed_range(settings.layout))
+        yield BuiltPlatform(settings, summary, report)

@@ -1,5 +1,6 @@
 {#- Elapsed seconds (fractional) from one timestamp to another. dbt.datediff counts
-    second *boundaries* crossed, which misjudges sub-second gaps at the session timeout. -#}
+    second *boundaries* crossed, which misjudges sub-second gaps at the session timeout.
+    Cast because PostgreSQL's extract returns numeric where DuckDB's returns a double. -#}
 {% macro seconds_between(start, end) -%}
-    extract(epoch from ({{ end }} - {{ start }}))
+    cast(extract(epoch from ({{ end }} - {{ start }})) as {{ type_double() }})
 {%- endmacro %}

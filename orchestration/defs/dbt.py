@@ -21,9 +21,12 @@ from ringside.settings import get_settings
 
 
 def dbt_resource() -> DbtCliResource:
+    # No fixed target: profiles.yml picks it from RINGSIDE_WAREHOUSE, which the asset
+    # exports from the settings of each run (a process may build both warehouses).
+    project = dbt_project()
     return DbtCliResource(
-        project_dir=dbt_project(),
-        target=get_settings().warehouse,
+        project_dir=str(project.project_dir),
+        profiles_dir=str(project.profiles_dir),
         dbt_executable=DBT_EXECUTABLE,
     )
 
@@ -68,17 +71,16 @@ def ringside_dbt_models(
         "session_timeout_minutes": settings.session_timeout_minutes,
         "late_event_lookback_days": settings.late_event_lookback_days,
     }
-    layout = settings.layout
-    warehouse.ensure_sources(layout)
-    # dbt runs as a subprocess that inherits this process's environment; the layout
-    # tells it where the landed sources and the database are.
-    os.environ.update(layout.dbt_env())
+    warehouse.prepare_sources(settings)
+    # dbt runs as a subprocess that inherits this process's environment; the settings
+    # tell it the target, where the landed sources are and how to reach the database.
+    os.environ.update(settings.dbt_env())
     args = ["build", "--vars", json.dumps(dbt_vars)]
     if config.full_refresh:
         args.append("--full-refresh")
     yield from dbt.cli(args, context=context).stream()
     # Only a successful build is served (a failed one raised above).
-    warehouse.publish(layout)
+    warehouse.serve(settings)
 
 
 defs = Definitions(assets=[ringside_dbt_models], resources={"dbt": dbt_resource()})

@@ -2,7 +2,8 @@
 
 Events are landed by `ringside ingest` and the HTTP collector (never by Dagster), so
 materializing a day of ``tracking/events`` registers what has landed for that day —
-row and file counts as metadata — and lets everything downstream rebuild.
+row and file counts as metadata — and, on PostgreSQL, loads it into the raw events
+table dbt reads; then everything downstream rebuilds.
 """
 
 import json
@@ -32,6 +33,7 @@ from dagster import (
     sensor,
 )
 
+from ingestion.postgres_load import load_partitions
 from orchestration.defs.partitions import daily_partitions, window_dates
 from ringside.layout import Layout
 from ringside.settings import get_settings
@@ -40,17 +42,29 @@ RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
 
 
 def register_landed_events(context: AssetExecutionContext) -> MaterializeResult:
-    layout = get_settings().layout
+    settings = get_settings()
+    layout = settings.layout
     first_day, last_day = window_dates(context.partition_time_window)
     window = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
-    landed = layout.landed_event_files(days=window)
-    files = [str(path) for paths in landed.values() for path in paths]
-    rows = duckdb.sql(f"select count(*) from read_parquet({files!r})").fetchone()[0] if files else 0
+    if settings.warehouse == "postgres":
+        report = load_partitions(settings, window)
+        files, rows = report.files, report.rows
+        location = MetadataValue.text(f"{settings.pg_database}.{settings.pg_raw_schema}.events")
+    else:
+        landed = layout.landed_event_files(days=window)
+        paths = [str(path) for day_paths in landed.values() for path in day_paths]
+        files = len(paths)
+        rows = (
+            duckdb.sql(f"select count(*) from read_parquet({paths!r})").fetchone()[0]
+            if paths
+            else 0
+        )
+        location = MetadataValue.path(str(layout.raw_events_dir))
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,
-            "files": len(files),
-            "location": MetadataValue.path(str(layout.raw_events_dir)),
+            "files": files,
+            "location": location,
         }
     )
 
@@ -64,7 +78,8 @@ with warnings.catch_warnings():
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         group_name="landed",
-        description="Validated, enriched events landed as Parquet, one folder per UTC event day.",
+        description="Validated, enriched events landed as Parquet, one folder per UTC event "
+        "day; on PostgreSQL also loaded into the raw events table.",
         kinds={"parquet"},
     )(register_landed_events)
 
