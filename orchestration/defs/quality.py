@@ -83,7 +83,8 @@ def run_days(context: AssetCheckExecutionContext, layout: Layout) -> tuple[date,
     """The event days of the run (its partition range), or the newest landed day when
     the check runs on its own; None when nothing has landed."""
     op_context = context.op_execution_context
-    if op_context.has_partition_key_range:
+    # One day (the hourly schedule) or a range of days (sensor, `ringside build`).
+    if op_context.has_partition_key or op_context.has_partition_key_range:
         keys = op_context.partition_key_range
         return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
     landed = sorted(layout.landed_event_files())
@@ -129,7 +130,8 @@ def warehouse_quality(context: AssetCheckExecutionContext) -> Iterator[AssetChec
                 for part in parts
             ]
         )
-        yield check_result(warehouse_key(check.table), check.suite, result, window)
+        days = window if check.by_day else None  # the marts are checked whole
+        yield check_result(warehouse_key(check.table), check.suite, result, days)
 
 
 # Dagster 1.13 supersedes these builders with FreshnessPolicy on the asset specs; that
