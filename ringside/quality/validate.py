@@ -34,8 +34,8 @@ class SuiteResult:
 
 
 def validate(frame: pd.DataFrame, suite: Suite, *, sample_rows: int = SAMPLE_ROWS) -> SuiteResult:
-    """Run every expectation of ``suite`` on ``frame`` (an ephemeral GE context: nothing
-    is written to disk)."""
+    """Run every expectation of ``suite`` on ``frame`` in an ephemeral GE context (no GE
+    project on disk)."""
     # Imported here: importing great_expectations takes ~3 s and ~260 MB, which loading
     # the Dagster definitions or the CLI must not pay.
     import great_expectations as gx
