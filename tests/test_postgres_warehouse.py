@@ -12,9 +12,11 @@ import psycopg2
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from ingestion.landing import write_table
 from ingestion.postgres_load import load_partitions, load_snapshots
+from ringside.cli import app
 from ringside.postgres import connect
 from ringside.settings import Settings
 from tests.platforms import BuiltPlatform, built_platform
@@ -154,3 +156,17 @@ def test_reader_role_reads_marts_but_cannot_write(platform: BuiltPlatform):
                 cur.execute("select count(*) from raw.events")
     finally:
         con.close()
+
+
+def test_status_counts_rows_in_postgres(platform: BuiltPlatform):
+    settings = platform.settings
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    overview = scalar(settings, "select count(*) from analytics.mart_overview_daily")
+    assert f"PostgreSQL {settings.pg_host}:{settings.pg_port}/{settings.pg_database}" in (
+        result.output
+    )
+    assert any(
+        line.split() == ["mart_overview_daily", f"{overview:,}", "rows"]
+        for line in result.output.splitlines()
+    )
