@@ -28,9 +28,11 @@ class BuildOutcome:
 
 
 def configure_dagster_home(layout: Layout) -> Path:
-    """Point DAGSTER_HOME at RINGSIDE_HOME/dagster with the repo's dagster.yaml in it."""
+    """Point DAGSTER_HOME at RINGSIDE_HOME/dagster with the repo's instance config in it:
+    dagster_postgres.yaml when RINGSIDE_DAGSTER_PG_URL is set, else dagster.yaml."""
+    config = "dagster_postgres.yaml" if get_settings().dagster_pg_url else "dagster.yaml"
     layout.dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO_ROOT / "dagster.yaml", layout.dagster_home / "dagster.yaml")
+    shutil.copyfile(REPO_ROOT / config, layout.dagster_home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(layout.dagster_home)
     return layout.dagster_home
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     pg_raw_schema: str = Field(default="raw", description="Schema of the loaded raw data.")
     pg_reader_user: str = "ringside_reader"
     pg_reader_password: SecretStr = SecretStr("")
+    dagster_pg_url: SecretStr | None = Field(
+        default=None,
+        description="Dagster's own runs/event log/schedules in PostgreSQL "
+        "(postgresql+psycopg2://…; dagster_postgres.yaml). Unset: SQLite under home.",
+    )
     write_keys: Annotated[list[str], NoDecode] = Field(
         default=["demo-write-key"],
         description="Accepted Segment write keys (comma-separated in the environment).",

@@ -1,7 +1,6 @@
 """Dagster's own storage on PostgreSQL (dagster_postgres.yaml): a materialization through
 the instance lands in PostgreSQL's runs and event-log tables, and nothing in SQLite."""
 
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,10 +9,10 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, materialize
 
 from ingestion.batch import ingest_paths
-from orchestration.runner import REPO_ROOT
+from orchestration.runner import configure_dagster_home
 from ringside.demo.generator import generate
 from ringside.postgres import connect
-from ringside.settings import Settings
+from ringside.settings import Settings, get_settings
 from tests.postgres import throwaway_database
 
 
@@ -40,10 +39,11 @@ def test_a_materialization_is_stored_in_postgresql(
 
     with throwaway_database() as database:
         storage = settings.model_copy(update={"pg_database": database})
-        dagster_home = settings.layout.dagster_home
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / "dagster_postgres.yaml", dagster_home / "dagster.yaml")
         monkeypatch.setenv("RINGSIDE_DAGSTER_PG_URL", storage_url(storage))
+        get_settings.cache_clear()
+        # What every `ringside` command does: the setting selects dagster_postgres.yaml.
+        dagster_home = configure_dagster_home(settings.layout)
+        assert "postgres" in (dagster_home / "dagster.yaml").read_text()
 
         with DagsterInstance.get() as instance:
             result = materialize([raw_events], partition_key=day, instance=instance)
