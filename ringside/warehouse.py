@@ -22,10 +22,13 @@ from contextlib import contextmanager
 from glob import glob
 
 import duckdb
+import pandas as pd
+from psycopg2 import sql as pgsql
 
 from ingestion.landing import write_table
 from ingestion.postgres_load import load_snapshots
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
+from ringside import postgres
 from ringside.layout import PLACEHOLDER_DAY, Layout
 from ringside.postgres import grant_reader
 from ringside.settings import Settings
@@ -100,5 +103,29 @@ def read_serving(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(layout.serving_path), read_only=True)
     try:
         yield con
+    finally:
+        con.close()
+
+
+def read_frame(settings: Settings, sql: str) -> pd.DataFrame:
+    """Run a query over the built warehouse (unqualified model names) into a DataFrame.
+
+    DuckDB is opened read-only: quality checks and models run after dbt closed the file.
+    On PostgreSQL the query sees the committed build (MVCC) through dbt's schema on the
+    search path.
+    """
+    if settings.warehouse == "duckdb":
+        with duckdb.connect(str(settings.layout.warehouse_path), read_only=True) as con:
+            return con.sql(sql).df()
+    con = postgres.connect(settings)
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
+            )
+            cur.execute(sql)
+            columns = [column.name for column in cur.description]
+            # coerce_float: numeric columns arrive as Decimal, which GE compares poorly.
+            return pd.DataFrame.from_records(cur.fetchall(), columns=columns, coerce_float=True)
     finally:
         con.close()

@@ -9,11 +9,8 @@ from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
-from psycopg2 import sql as pgsql
 
-from ringside import postgres
 from ringside.layout import Layout
-from ringside.settings import Settings
 
 # Landed columns the raw suites look at, plus the ones they derive.
 _EVENT_COLUMNS = """
@@ -23,29 +20,6 @@ _EVENT_COLUMNS = """
     case when type = 'track' then event end as track_event,
     source, source_ref
 """
-
-
-def read_frame(settings: Settings, sql: str) -> pd.DataFrame:
-    """Run a query over the built warehouse (unqualified model names) into a DataFrame.
-
-    DuckDB is opened read-only: the checks run after dbt closed the file. On PostgreSQL
-    the query sees the committed build (MVCC) through dbt's schema on the search path.
-    """
-    if settings.warehouse == "duckdb":
-        with duckdb.connect(str(settings.layout.warehouse_path), read_only=True) as con:
-            return con.sql(sql).df()
-    con = postgres.connect(settings)
-    try:
-        with con.cursor() as cur:
-            cur.execute(
-                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
-            )
-            cur.execute(sql)
-            columns = [column.name for column in cur.description]
-            # coerce_float: numeric columns arrive as Decimal, which GE compares poorly.
-            return pd.DataFrame.from_records(cur.fetchall(), columns=columns, coerce_float=True)
-    finally:
-        con.close()
 
 
 def days_between(first_day: date, last_day: date) -> list[date]:
