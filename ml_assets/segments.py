@@ -1,0 +1,242 @@
+"""User segmentation: behavioural features, k-means with k chosen by silhouette, readable names.
+
+Pure functions over DataFrames (no I/O). The lead wires them into the `ml_user_segments` and
+`ml_segment_profiles` assets.
+
+Choices:
+- Features are per stitched user over the events passed in (the caller picks the window).
+- Count features are heavy-tailed, so they are `log1p`-transformed before standardizing;
+  shares (0..1) are standardized as they are.
+- k-means (`n_init=10`, `random_state=SEED`) for every k in `K_RANGE`; k with the highest
+  silhouette wins (ties: the smaller k). Silhouette is computed on a seeded sample of
+  `SILHOUETTE_SAMPLE` users when there are more.
+- Segment ids are ordered by size (largest = 0), so reruns on the same input give the same ids
+  and names. Names come from the centroid's z-scores through the small rule set `NAME_RULES`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+K_RANGE = range(3, 9)
+SEED = 7
+MIN_USERS = 100
+SILHOUETTE_SAMPLE = 20_000
+USER = "stitched_user_id"
+CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
+MOBILE_DEVICES = frozenset({"mobile", "ios", "android"})
+SATURDAY = 5  # pandas dayofweek: Monday = 0
+
+COUNT_FEATURES = (
+    "active_days",
+    "page_views",
+    "video_completions",
+    "searches",
+    "social_actions",
+    "purchases",
+)
+SHARE_FEATURES = (
+    *(f"{ctype}_share" for ctype in CONTENT_TYPES),
+    "saturday_share",
+    "mobile_share",
+)
+FEATURES = (*COUNT_FEATURES, *SHARE_FEATURES)
+
+# A name applies when every one of its features has a centroid z-score of at least
+# NAME_THRESHOLD; the first applicable rule (most specific first) wins. A segment whose name is
+# taken by a larger segment gets its next applicable name.
+NAME_THRESHOLD = 0.5
+NAME_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fight-night video watchers", ("video_share", "saturday_share")),
+    ("daily news readers", ("article_share", "active_days")),
+    ("paying fans", ("purchases",)),
+    ("video watchers", ("video_share", "video_completions")),
+    ("fight-night fans", ("saturday_share",)),
+    ("news readers", ("article_share",)),
+    ("fighter followers", ("fighter_share",)),
+    ("event followers", ("fight_event_share",)),
+    ("searchers", ("searches",)),
+    ("social engagers", ("social_actions",)),
+    ("loyal regulars", ("active_days", "page_views")),
+    ("mobile-first fans", ("mobile_share",)),
+)
+LOW_ACTIVITY = ("active_days", "page_views")
+
+EVENT_SEARCH = "Products Searched"
+EVENT_VIDEO_DONE = "Video Content Completed"
+EVENT_PURCHASE = "Order Completed"
+EVENTS_SOCIAL = ("Content Liked", "Content Shared", "Comment Posted")
+
+
+class NotEnoughData(ValueError):
+    """Raised when there are too few users (< MIN_USERS) to segment meaningfully."""
+
+
+def behaviour_features(events: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """One row per stitched user with at least one active event; columns `USER` + `FEATURES`.
+
+    Counts: distinct active days, page views, video completions, searches (`Products
+    Searched`), social actions (likes + shares + comments), purchases (`Order Completed`).
+    Shares: page views per content type / page views; active events on Saturdays (fight
+    nights, UTC) / active events; events on mobile devices (mobile, ios, android) / events.
+    Heartbeats are not activity. `users` restricts the rows to known users when it has any.
+    """
+    ev = events.loc[events["is_active_event"].fillna(False).astype(bool)]
+    if len(users):
+        ev = ev.loc[ev[USER].isin(users[USER])]
+    name = ev["event_name"]
+    pv = ev["is_page_view"].fillna(False).astype(bool)
+    when = pd.to_datetime(ev["event_time"])
+    flags = pd.DataFrame(
+        {
+            USER: ev[USER],
+            "page_views": pv,
+            "video_completions": name.eq(EVENT_VIDEO_DONE),
+            "searches": name.eq(EVENT_SEARCH),
+            "social_actions": name.isin(EVENTS_SOCIAL),
+            "purchases": name.eq(EVENT_PURCHASE),
+            "saturday": when.dt.day_of_week.eq(SATURDAY),
+            "mobile": ev["device_type"].isin(MOBILE_DEVICES),
+            **{f"pv_{c}": pv & ev["content_type"].eq(c) for c in CONTENT_TYPES},
+        }
+    ).astype({c: "int64" for c in ("page_views", "saturday", "mobile")})
+    grouped = flags.groupby(USER, sort=True)
+    sums = grouped.sum()
+    out = pd.DataFrame(index=sums.index)
+    out["active_days"] = ev.groupby(USER, sort=True)["event_date"].nunique()
+    for col in ("page_views", "video_completions", "searches", "social_actions", "purchases"):
+        out[col] = sums[col].astype("int64")
+    views = sums["page_views"].where(sums["page_views"] > 0)
+    for ctype in CONTENT_TYPES:
+        out[f"{ctype}_share"] = (sums[f"pv_{ctype}"] / views).fillna(0.0)
+    n_events = grouped.size()
+    out["saturday_share"] = sums["saturday"] / n_events
+    out["mobile_share"] = sums["mobile"] / n_events
+    return out.reset_index()[[USER, *FEATURES]]
+
+
+def _design_matrix(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Numeric feature matrix: count features `log1p`-ed (signed), then standardized."""
+    cols = [c for c in features.columns if c != USER and pd.api.types.is_numeric_dtype(features[c])]
+    raw = features[cols].astype("float64").fillna(0.0)
+    for col in cols:
+        if col in COUNT_FEATURES:
+            raw[col] = np.sign(raw[col]) * np.log1p(raw[col].abs())
+    return StandardScaler().fit_transform(raw.to_numpy()), cols
+
+
+def _choose_k(x: np.ndarray) -> tuple[int, dict[int, float], dict[int, np.ndarray]]:
+    """Fit k-means for each k in K_RANGE (k < n); return best k, silhouette by k, labels by k."""
+    rng = np.random.default_rng(SEED)
+    sample = (
+        np.sort(rng.choice(len(x), SILHOUETTE_SAMPLE, replace=False))
+        if len(x) > SILHOUETTE_SAMPLE
+        else np.arange(len(x))
+    )
+    scores: dict[int, float] = {}
+    labels: dict[int, np.ndarray] = {}
+    for k in K_RANGE:
+        if k >= len(x):
+            break
+        fitted = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit(x)
+        labels[k] = fitted.labels_
+        if len(np.unique(fitted.labels_[sample])) < 2:
+            continue
+        scores[k] = float(silhouette_score(x[sample], fitted.labels_[sample]))
+    best = max(scores, key=lambda k: (round(scores[k], 12), -k))
+    return best, scores, labels
+
+
+def _order_by_size(labels: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Relabel clusters 0.. by size (largest first; ties by centroid, lexicographically)."""
+    keys = []
+    for lab in np.unique(labels):
+        centroid = x[labels == lab].mean(axis=0)
+        keys.append((-int((labels == lab).sum()), *np.round(centroid, 9).tolist(), lab))
+    mapping = {key[-1]: new for new, key in enumerate(sorted(keys))}
+    return np.array([mapping[lab] for lab in labels], dtype="int64")
+
+
+def _applicable_names(z: pd.Series) -> list[str]:
+    """Names whose features all reach NAME_THRESHOLD in a centroid's z-scores, in rule order."""
+    return [
+        name
+        for name, feats in NAME_RULES
+        if all(f in z.index for f in feats) and float(z[list(feats)].min()) >= NAME_THRESHOLD
+    ]
+
+
+def name_segments(centroid_z: pd.DataFrame) -> dict[int, str]:
+    """Unique readable names for segments (rows = segment ids in size order, cols = z-scores).
+
+    Larger segments choose first. Activity (mean z of active days and page views) at or below
+    -NAME_THRESHOLD names a segment "casual browsers" before any rule; otherwise the first
+    applicable rule not yet taken. With none left: "casual browsers" (activity below average)
+    or "all-round fans", with a numeric suffix on a clash ("casual browsers 2").
+    """
+    names: dict[int, str] = {}
+    used: set[str] = set()
+    for seg_id, z in centroid_z.iterrows():
+        activity = [c for c in LOW_ACTIVITY if c in z.index]
+        level = float(z[activity].mean()) if activity else 0.0
+        first = ["casual browsers"] if level <= -NAME_THRESHOLD else []
+        choice = next((n for n in [*first, *_applicable_names(z)] if n not in used), None)
+        if choice is None:
+            base = "casual browsers" if level < 0 else "all-round fans"
+            choice, i = base, 2
+            while choice in used:
+                choice, i = f"{base} {i}", i + 1
+        names[int(seg_id)] = choice
+        used.add(choice)
+    return names
+
+
+def _describe(z: pd.Series, users: int, share: float) -> str:
+    """Text profile: size and the three most distinctive features (|z|, in sd units)."""
+    top = z.reindex(z.abs().sort_values(ascending=False, kind="stable").index)[:3]
+    parts = ", ".join(f"{f.replace('_', ' ')} {v:+.1f} sd" for f, v in top.items())
+    return f"{users} users ({share:.1%}); most distinctive: {parts}"
+
+
+def segment_users(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Cluster users on standardized features; returns (assignments, profiles, metrics).
+
+    assignments: `USER`, segment_id, segment_name. profiles: segment_id, segment_name, users,
+    share, the raw feature means, description. metrics: k, silhouette, silhouette_by_k.
+    Deterministic: rows are sorted by user first, k-means is seeded, ids are ordered by size.
+    Raises NotEnoughData under MIN_USERS users.
+    """
+    if len(features) < MIN_USERS:
+        raise NotEnoughData(
+            f"segmentation needs at least {MIN_USERS} users, got {len(features)}; skipped"
+        )
+    feats = features.sort_values(USER, kind="stable").reset_index(drop=True)
+    x, cols = _design_matrix(feats)
+    k, scores, labels_by_k = _choose_k(x)
+    labels = _order_by_size(labels_by_k[k], x)
+    centroid_z = pd.DataFrame(x, columns=cols).groupby(labels).mean()
+    names = name_segments(centroid_z)
+    assignments = pd.DataFrame(
+        {USER: feats[USER], "segment_id": labels, "segment_name": [names[i] for i in labels]}
+    )
+    sizes = pd.Series(labels).value_counts().sort_index()
+    means = feats[cols].groupby(labels).mean()
+    profiles = pd.DataFrame(
+        {
+            "segment_id": sizes.index.astype("int64"),
+            "segment_name": [names[i] for i in sizes.index],
+            "users": sizes.to_numpy(),
+            "share": (sizes / sizes.sum()).to_numpy(),
+        }
+    )
+    profiles = pd.concat([profiles, means.reset_index(drop=True)], axis=1)
+    profiles["description"] = [
+        _describe(centroid_z.loc[i], int(sizes[i]), float(sizes[i] / sizes.sum()))
+        for i in sizes.index
+    ]
+    metrics = {"k": k, "silhouette": scores[k], "silhouette_by_k": scores}
+    return assignments, profiles, metrics
