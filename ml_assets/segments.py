@@ -29,7 +29,8 @@ SILHOUETTE_SAMPLE = 20_000
 USER = "stitched_user_id"
 CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
 MOBILE_DEVICES = frozenset({"mobile", "ios", "android"})
-SATURDAY = 5  # pandas dayofweek: Monday = 0
+SATURDAY = 5  # pandas day_of_week: Monday = 0
+PRIOR_WEIGHT = 5.0  # pseudo-events pulling a user's shares toward the population share
 
 COUNT_FEATURES = (
     "active_days",
@@ -81,8 +82,9 @@ def behaviour_features(events: pd.DataFrame, users: pd.DataFrame) -> pd.DataFram
 
     Counts: distinct active days, page views, video completions, searches (`Products
     Searched`), social actions (likes + shares + comments), purchases (`Order Completed`).
-    Shares: page views per content type / page views; active events on Saturdays (fight
-    nights, UTC) / active events; events on mobile devices (mobile, ios, android) / events.
+    Shares (smoothed, see `_smoothed_share`): page views per content type / page views;
+    active events on Saturdays (fight nights, UTC) / active events; active events on mobile
+    devices (mobile, ios, android) / active events.
     Heartbeats are not activity. `users` restricts the rows to known users when it has any.
     """
     ev = events.loc[events["is_active_event"].fillna(False).astype(bool)]
@@ -110,13 +112,23 @@ def behaviour_features(events: pd.DataFrame, users: pd.DataFrame) -> pd.DataFram
     out["active_days"] = ev.groupby(USER, sort=True)["event_date"].nunique()
     for col in ("page_views", "video_completions", "searches", "social_actions", "purchases"):
         out[col] = sums[col].astype("int64")
-    views = sums["page_views"].where(sums["page_views"] > 0)
     for ctype in CONTENT_TYPES:
-        out[f"{ctype}_share"] = (sums[f"pv_{ctype}"] / views).fillna(0.0)
+        out[f"{ctype}_share"] = _smoothed_share(sums[f"pv_{ctype}"], sums["page_views"])
     n_events = grouped.size()
-    out["saturday_share"] = sums["saturday"] / n_events
-    out["mobile_share"] = sums["mobile"] / n_events
+    out["saturday_share"] = _smoothed_share(sums["saturday"], n_events)
+    out["mobile_share"] = _smoothed_share(sums["mobile"], n_events)
     return out.reset_index()[[USER, *FEATURES]]
+
+
+def _smoothed_share(hits: pd.Series, total: pd.Series) -> pd.Series:
+    """(hits + PRIOR_WEIGHT * population share) / (total + PRIOR_WEIGHT).
+
+    Shrinks the shares of users with few events toward the population share, so one video
+    view does not make a "pure video fan" (raw shares of 1-2 events are 0, 0.5 or 1 and
+    would form spurious clusters of their own).
+    """
+    prior = float(hits.sum() / total.sum()) if total.sum() else 0.0
+    return (hits + PRIOR_WEIGHT * prior) / (total + PRIOR_WEIGHT)
 
 
 def _design_matrix(features: pd.DataFrame) -> tuple[np.ndarray, list[str]]:

@@ -140,3 +140,9 @@ def test_insights_publish_time_and_above_average_formats() -> None:
     assert ("weight_class", "heavyweight") not in found
     assert (above["lift"] > 1).all()
     assert not math.isnan(above["metric"].iloc[0])
+
+
+def test_insights_same_with_utc_aware_times() -> None:
+    events = _tiny_events()
+    aware = events.assign(event_time=events["event_time"].dt.tz_localize("UTC"))
+    pd.testing.assert_frame_equal(content_insights(events, None), content_insights(aware, None))
