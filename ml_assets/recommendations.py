@@ -12,6 +12,9 @@ Choices:
   held-out item among the top-k recommendations of the user's previous item. The baseline
   recommends the k items with most distinct viewers in the training views (the previous item
   left out, as recommendations never include the item itself).
+- Insights (`content_insights`) are descriptive: slot profiles are normalized by calendar
+  exposure (how many Saturdays, days of a month... the data covers), and every row's note
+  says which proxy it used when publish time or time on page is not given.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 ENGAGED_SECONDS = 10.0  # a page view with at least this time on page is an engaged view
 MIN_VIEWS = 30  # fewer views than this in a group: no format/topic insight (noise)
 INTERACTIONS = ("Content Liked", "Content Shared", "Comment Posted", "Video Content Completed")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+INSIGHT_COLUMNS = ["insight_type", "content_type", "dimension", "value", "metric", "lift", "note"]
 
 
 def _user_col(views: pd.DataFrame) -> str:
@@ -120,13 +128,6 @@ def evaluate_hit_rate(views: pd.DataFrame, k: int = TOP_N) -> dict[str, float]:
         "baseline_hit_rate": float(np.mean(base_hits)),
         "users_evaluated": float(len(cases)),
     }
-
-
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-INSIGHT_COLUMNS = ["insight_type", "content_type", "dimension", "value", "metric", "lift", "note"]
 
 
 def _slot_profile(
