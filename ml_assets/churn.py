@@ -170,8 +170,11 @@ def features_at(events: pd.DataFrame, users: pd.DataFrame, cutoff: date) -> pd.D
     rows with ``event_date <= cutoff`` are read, so later events cannot change any value.
     Index ``stitched_user_id`` (sorted), columns ``FEATURE_NAMES``.
     """
-    c = _day(cutoff)
-    prepared = _prepare(events)
+    return _features(_prepare(events), users, _day(cutoff))
+
+
+def _features(prepared: pd.DataFrame, users: pd.DataFrame, c: pd.Timestamp) -> pd.DataFrame:
+    """``features_at`` over events already passed through ``_prepare``."""
     past = prepared.loc[prepared["event_date"] <= c]
     start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
     active = past.loc[past["is_active_event"]]
@@ -220,8 +223,11 @@ def features_at(events: pd.DataFrame, users: pd.DataFrame, cutoff: date) -> pd.D
 def labels_at(events: pd.DataFrame, cutoff: date) -> pd.Series:
     """``churned`` (1/0) per user active in ``[c - 27, c]``: 1 = no active event in
     ``(c, c + 30]``. Index ``stitched_user_id`` (sorted)."""
-    c = _day(cutoff)
-    prepared = _prepare(events)
+    return _labels(_prepare(events), _day(cutoff))
+
+
+def _labels(prepared: pd.DataFrame, c: pd.Timestamp) -> pd.Series:
+    """``labels_at`` over events already passed through ``_prepare``."""
     active = prepared.loc[prepared["is_active_event"]]
     dates = active["event_date"]
     start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
@@ -253,10 +259,11 @@ def _dataset(
     events: pd.DataFrame, users: pd.DataFrame, cutoffs: list[date]
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Features and labels of every (user, cutoff) pair, stacked over the cutoffs."""
+    prepared = _prepare(events)
     frames, labels = [], []
     for cutoff in cutoffs:
-        x = features_at(events, users, cutoff)
-        y = labels_at(events, cutoff).reindex(x.index)
+        x = _features(prepared, users, _day(cutoff))
+        y = _labels(prepared, _day(cutoff)).reindex(x.index)
         frames.append(x.reset_index(drop=True))
         labels.append(y.reset_index(drop=True))
     if not frames:
@@ -333,10 +340,9 @@ def train(
     late = [c for c in train_cutoffs if _day(c) + CHURN_WINDOW_DAYS * _DAY > holdout]
     if late:
         raise ValueError(f"train cutoffs {late} have label windows ending after the holdout")
-    prepared = _prepare(events)
     cutoffs = sorted(_day(c).date() for c in train_cutoffs)
-    x_train, y_train = _dataset(prepared, users, cutoffs)
-    x_hold, y_hold = _dataset(prepared, users, [holdout.date()])
+    x_train, y_train = _dataset(events, users, cutoffs)
+    x_hold, y_hold = _dataset(events, users, [holdout.date()])
     if len(x_train) < MIN_TRAIN_ROWS or len(x_hold) < MIN_TRAIN_ROWS:
         raise NotEnoughData(
             f"churn needs at least {MIN_TRAIN_ROWS} training and holdout rows; got "

@@ -1,11 +1,13 @@
 """Churn scores on data whose answer is known (issue 7, item 2)."""
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from ml_assets.churn import (
     CHURN_WINDOW_DAYS,
@@ -103,6 +105,14 @@ def synthetic(seed: int = 7, n_users: int = 700) -> tuple[pd.DataFrame, pd.DataF
     frame["first_touch_channel"] = channels[rng.integers(0, 5, len(users))]
     frame["first_device_type"] = devices[rng.integers(0, 3, len(users))]
     return pd.DataFrame(rows), frame
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_openmp_thread() -> Iterator[None]:
+    """Gradient boosting on one OpenMP thread: the CI cores are shared, and OpenMP threads
+    spinning against other processes made training several times slower."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 @pytest.fixture(scope="module")
