@@ -23,7 +23,7 @@ because the weekly pattern and the ARMA errors accumulate uncertainty. When the 
 is never negative (counts, revenue), forecasts and bounds are clipped at 0.
 
 Fits are deterministic (L-BFGS from statsmodels' deterministic start values, at most
-``MAX_ITER`` iterations: about 0.3 s per series on 91 points). statsmodels' convergence
+``MAX_ITER`` iterations: 0.1 to 0.3 s per series on 91 points). statsmodels' convergence
 and frequency warnings are silenced around the fit only: a fold that stops at
 ``MAX_ITER`` still yields a usable forecast and the backtest measures its quality.
 

@@ -145,7 +145,8 @@ def test_not_enough_data() -> None:
 
 
 def test_backtest_uses_the_folds_that_fit() -> None:
-    """Short histories get fewer folds (each training on MIN_POINTS days), never 0."""
+    """Short histories get fewer folds (the first training on at least MIN_POINTS days
+    when one fits), never 0; from MIN_POINTS days up one fold always runs."""
     scores = backtest(synthetic(n=MIN_POINTS + 27), horizon=7, folds=4)
     assert scores["folds"] == 3 and scores["points"] == 21
     scores = backtest(synthetic(n=MIN_POINTS), horizon=7, folds=4)
