@@ -15,7 +15,7 @@ from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ingestion.batch import IngestReport, ingest_paths
 from orchestration.runner import BuildError, landed_range, run_build
-from ringside.quality.frames import day_chunks, read_frame
+from ringside.quality.frames import day_chunks
 from ringside.quality.suites import (
     WAREHOUSE_CHECKS,
     QualitySettings,
@@ -25,6 +25,7 @@ from ringside.quality.suites import (
 )
 from ringside.quality.validate import combine, validate
 from ringside.settings import Settings
+from ringside.warehouse import read_frame
 from tests.platforms import BuiltPlatform, built_platform
 
 THRESHOLDS = QualitySettings(max_quarantine_rate=0.05, quarantine_min_received=100)

@@ -38,6 +38,7 @@ from ringside.quality.suites import (
 )
 from ringside.quality.validate import SuiteResult, combine, validate
 from ringside.settings import get_settings
+from ringside.warehouse import read_frame
 
 EVENT_SUITES = event_suites(QualitySettings())
 QUARANTINE_SUITE = quarantine_suite(QualitySettings())
@@ -125,10 +126,7 @@ def warehouse_quality(context: AssetCheckExecutionContext) -> Iterator[AssetChec
         # events; the marts' queries have no day bounds.
         parts = frames.day_chunks(window) if check.by_day else [(date.min, date.max)]
         result = combine(
-            [
-                validate(frames.read_frame(settings, check.query(*part)), check.suite)
-                for part in parts
-            ]
+            [validate(read_frame(settings, check.query(*part)), check.suite) for part in parts]
         )
         days = window if check.by_day else None  # the marts are checked whole
         yield check_result(warehouse_key(check.table), check.suite, result, days)
