@@ -6,7 +6,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.queries import close_pools
-from api.routes import cohorts, content, funnels, health, overview, realtime, retention, users
+from api.routes import (
+    cohorts,
+    content,
+    funnels,
+    health,
+    overview,
+    predictions,
+    realtime,
+    retention,
+    users,
+)
 from ingestion.collector import router as collector_router
 
 
@@ -32,6 +42,7 @@ def create_app() -> FastAPI:
     app.include_router(funnels.router)
     app.include_router(cohorts.router)
     app.include_router(retention.router)
+    app.include_router(predictions.router)
     return app
 
 

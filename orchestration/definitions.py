@@ -2,6 +2,7 @@
 
 from dagster import Definitions
 
+from ml_assets.defs import defs as ml_defs
 from orchestration.defs import dbt, ingestion, quality
 
-defs = Definitions.merge(ingestion.defs, dbt.defs, quality.defs)
+defs = Definitions.merge(ingestion.defs, dbt.defs, quality.defs, ml_defs)

@@ -103,3 +103,39 @@ def run_build(first_day: date, last_day: date, *, full_refresh: bool = False) ->
         detail = failure.message.strip() if failure else "see the run in the Dagster UI"
         raise BuildError(f"build run {result.run_id} failed: {detail}")
     return outcome
+
+
+@dataclass(frozen=True)
+class ModelsOutcome:
+    jobs: list[str]
+    materialized: int
+    checks_passed: int
+    checks_failed: int
+
+
+def run_models() -> ModelsOutcome:
+    """Score after a build, as the `score_after_build` sensor does under `dagster dev`:
+    the `ml_scoring` job, preceded by `ml_training` when retraining is due."""
+    layout = get_settings().layout.ensure()
+    configure_dagster_home(layout)
+    from dagster import DagsterInstance
+
+    from ml_assets.defs import training_due
+    from orchestration.definitions import defs
+
+    jobs = (["ml_training"] if training_due(layout) else []) + ["ml_scoring"]
+    materialized = passed = failed = 0
+    with DagsterInstance.get() as instance:
+        for name in jobs:
+            result = defs.resolve_job_def(name).execute_in_process(
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                instance=instance,
+                raise_on_error=False,
+            )
+            if not result.success:
+                raise BuildError(f"{name} run {result.run_id} failed; see the Dagster UI")
+            checks = result.get_asset_check_evaluations()
+            materialized += len(result.get_asset_materialization_events())
+            passed += sum(1 for c in checks if c.passed)
+            failed += sum(1 for c in checks if not c.passed)
+    return ModelsOutcome(jobs, materialized, passed, failed)

@@ -72,9 +72,13 @@ def build(
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild incremental models from scratch (after upgrades).")
     ] = False,
+    models: Annotated[
+        bool,
+        typer.Option(help="Score the ML models afterwards (retraining them when due)."),
+    ] = True,
 ) -> None:
-    """Materialize landed events and every dbt model through Dagster."""
-    from orchestration.runner import landed_range, run_build
+    """Materialize landed events and every dbt model through Dagster, then the ML models."""
+    from orchestration.runner import landed_range, run_build, run_models
 
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
@@ -95,6 +99,13 @@ def build(
         f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "
         f"serving {served}"
     )
+    if models:
+        scored = run_models()
+        typer.echo(
+            f"models ({', '.join(scored.jobs)}): {scored.materialized} assets materialized, "
+            f"{scored.checks_passed} checks passed, {scored.checks_failed} failed; "
+            f"outputs in {settings.layout.ml_dir / 'tables'}"
+        )
 
 
 @app.command()

@@ -8,6 +8,8 @@ Everything is below one root (``RINGSIDE_HOME``)::
     state/                                              ingestion bookkeeping
     warehouse/ringside.duckdb                           dbt's working database (one writer)
     serving/ringside.duckdb                             published copy the API reads
+    ml/tables/<name>.parquet                            ML outputs (forecasts, scores…)
+    ml/models/<model>/<version>.joblib (+ .json)        saved models and their metrics
     dagster/                                            DAGSTER_HOME
 """
 
@@ -87,6 +89,18 @@ class Layout:
     @property
     def serving_path(self) -> Path:
         return self.home / "serving" / "ringside.duckdb"
+
+    @property
+    def ml_dir(self) -> Path:
+        return self.home / "ml"
+
+    def ml_table_path(self, name: str) -> Path:
+        """An ML output table (forecasts, scores…), one Parquet file replaced whole."""
+        return self.ml_dir / "tables" / f"{name}.parquet"
+
+    def model_dir(self, name: str) -> Path:
+        """Saved versions of one model (joblib files plus their metadata JSON)."""
+        return self.ml_dir / "models" / name
 
     @property
     def dagster_home(self) -> Path:

@@ -1,0 +1,100 @@
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import duckdb
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from api.deps import PageDep, SettingsDep
+from ml_assets.storage import latest_record
+
+router = APIRouter(prefix="/api/analytics/predictions", tags=["analytics"])
+
+Kind = Literal["forecast", "churn", "anomalies", "segments", "recommendations"]
+
+# kind -> (output table, model whose record holds the validation figures, sort order).
+# Identifiers come from this table only; every filter value is a bound parameter.
+SOURCES: dict[str, tuple[str, str, str]] = {
+    "forecast": ("ml_forecasts", "forecasts", "series, date"),
+    "churn": ("ml_churn_scores", "churn", "probability desc, stitched_user_id"),
+    "anomalies": ("ml_anomalies", "forecasts", "date desc, series"),
+    "segments": ("ml_user_segments", "segments", "segment_id, stitched_user_id"),
+    "recommendations": ("ml_content_recommendations", "recommendations", "content_id, rank"),
+}
+# Filter -> (column, operator), applied when the kind's table has that column.
+FILTERS = {
+    "series": ("series", "="),
+    "user": ("stitched_user_id", "="),
+    "content": ("content_id", "="),
+    "risk_band": ("risk_band", "="),
+    "start": ("date", ">="),
+    "end": ("date", "<="),
+}
+
+
+class Predictions(BaseModel):
+    kind: Kind
+    model_version: str | None
+    trained_at: str | None
+    training_window: list[str]
+    validation: dict[str, Any]
+    total: int
+    items: list[dict[str, Any]]
+
+
+@router.get("/", response_model=Predictions)
+def predictions(
+    settings: SettingsDep,
+    page: PageDep,
+    kind: Annotated[Kind, Query(description="Which model's output.")],
+    series: Annotated[str | None, Query(description="Forecast/anomaly series.")] = None,
+    user: Annotated[str | None, Query(description="A stitched user id (churn, segments).")] = None,
+    content: Annotated[str | None, Query(description="A content id (recommendations).")] = None,
+    risk_band: Annotated[Literal["high", "medium", "low"] | None, Query()] = None,
+    start: Annotated[date | None, Query(description="First day (forecast, anomalies).")] = None,
+    end: Annotated[date | None, Query(description="Last day (forecast, anomalies).")] = None,
+) -> Predictions:
+    """The latest output of an ML asset, with the model version and its validation
+    figures (the same as the Dagster asset metadata)."""
+    table, model, order = SOURCES[kind]
+    path = settings.layout.ml_table_path(table)
+    if not path.exists():
+        raise HTTPException(503, f"no {kind} output yet; run `ringside build` (models) first")
+    given = {
+        "series": series,
+        "user": user,
+        "content": content,
+        "risk_band": risk_band,
+        "start": start,
+        "end": end,
+    }
+    with duckdb.connect() as con:
+        con.read_parquet(str(path)).create_view("output")
+        columns = {row[0] for row in con.execute("describe output").fetchall()}
+        conditions, params = [], {}
+        for name, value in given.items():
+            if value is None:
+                continue
+            column, operator = FILTERS[name]
+            if column not in columns:
+                raise HTTPException(422, f"`{name}` does not apply to kind={kind}")
+            conditions.append(f"{column} {operator} ${name}")
+            params[name] = value
+        where = f"where {' and '.join(conditions)}" if conditions else ""
+        (total,) = con.execute(f"select count(*) from output {where}", params).fetchone()
+        cursor = con.execute(
+            f"select * from output {where} order by {order} limit $limit offset $offset",
+            {**params, "limit": page.limit, "offset": page.offset},
+        )
+        names = [d[0] for d in cursor.description]
+        items = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    record = latest_record(settings.layout, model)
+    return Predictions(
+        kind=kind,
+        model_version=record.version if record else None,
+        trained_at=record.trained_at if record else None,
+        training_window=record.training_window if record else [],
+        validation=record.metrics if record else {},
+        total=total,
+        items=items,
+    )

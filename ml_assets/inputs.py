@@ -1,0 +1,105 @@
+"""The frames the models learn from, read from the built warehouse (either engine) and
+the landed files. The only module of ml_assets that knows table and column names."""
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from ringside.settings import Settings
+from ringside.warehouse import read_frame
+
+CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
+
+DAILY_KPIS = f"""
+with overview as (
+    select event_date, active_users, page_views from mart_overview_daily
+),
+facts as (
+    select
+        event_date,
+        sum(case when event_name = 'Signed Up' then 1 else 0 end) as signups,
+        sum(coalesce(revenue_usd, 0)) as revenue_usd
+    from fct_events
+    group by event_date
+),
+content as (
+    select
+        activity_date as event_date,
+        {
+    ", ".join(
+        f"sum(case when content_type = '{kind}' then views else 0 end) as views_{kind}"
+        for kind in CONTENT_TYPES
+    )
+}
+    from mart_content_performance_daily
+    group by activity_date
+)
+select overview.*, facts.signups, facts.revenue_usd,
+    {", ".join(f"coalesce(content.views_{kind}, 0) as views_{kind}" for kind in CONTENT_TYPES)}
+from overview
+left join facts on facts.event_date = overview.event_date
+left join content on content.event_date = overview.event_date
+order by overview.event_date
+"""
+
+
+def daily_kpis(settings: Settings) -> pd.DataFrame:
+    """One row per UTC day with data (missing days filled with 0): active users, signups,
+    page views, revenue (USD), views per content type and the invalid-event rate."""
+    frame = read_frame(settings, DAILY_KPIS)
+    frame["date"] = pd.to_datetime(frame.pop("event_date"))
+    frame = frame.set_index("date").asfreq("D").fillna(0)
+    rates = invalid_event_rate(settings)
+    frame["invalid_event_rate"] = rates.reindex(frame.index).fillna(0.0)
+    return frame
+
+
+def invalid_event_rate(settings: Settings) -> pd.Series:
+    """Quarantined / (landed + quarantined) per UTC day of arrival (rejected lines only
+    know when they arrived, so both sides are counted by arrival day)."""
+    layout = settings.layout
+    landed = duckdb.sql(
+        f"select cast(received_at as date) as day, count(*) as n "
+        f"from read_parquet('{layout.raw_events_glob}') group by 1"
+    ).df()
+    try:
+        rejected = duckdb.sql(
+            f"select cast(received_at as date) as day, count(*) as n "
+            f"from read_parquet('{layout.quarantine_glob}') group by 1"
+        ).df()
+    except duckdb.IOException:  # nothing quarantined yet
+        rejected = pd.DataFrame({"day": [], "n": []})
+    counts = landed.merge(rejected, on="day", how="outer", suffixes=("_landed", "_rejected"))
+    counts = counts.fillna(0)
+    total = counts["n_landed"] + counts["n_rejected"]
+    rate = (counts["n_rejected"] / total.where(total > 0)).fillna(0.0)
+    return pd.Series(rate.to_numpy(), index=pd.to_datetime(counts["day"])).sort_index()
+
+
+def events(settings: Settings, since: date | None = None) -> pd.DataFrame:
+    where = f"where event_date >= '{since.isoformat()}'" if since else ""
+    return read_frame(
+        settings,
+        f"""
+        select stitched_user_id, event_time, event_date, event_type, event_name,
+            is_page_view, is_active_event, content_type, content_id, device_type,
+            revenue_usd, session_id
+        from fct_events {where}
+        """,
+    )
+
+
+def users(settings: Settings) -> pd.DataFrame:
+    return read_frame(
+        settings,
+        """
+        select stitched_user_id, first_active_at, first_touch_channel, first_device_type,
+            plan, signed_up_at
+        from dim_users
+        """,
+    )
+
+
+def content(settings: Settings) -> pd.DataFrame:
+    return read_frame(settings, "select * from stg_app__content")
