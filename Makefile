@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export RINGSIDE_HOME ?= $(CURDIR)/.ringside
 DEMO_INPUT := $(RINGSIDE_HOME)/demo-platform
+# 120 days: forecasts need 100 daily points, churn labels a 28-day history plus 30 days.
+DEMO_DAYS ?= 120
 
 .PHONY: env demo test lint format benchmark clean
 
@@ -23,7 +25,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 env: $(VENV)/.synced
 
 demo: env
-	$(BIN)/ringside generate --out $(DEMO_INPUT) --days 90 --users 20000 --seed 7
+	$(BIN)/ringside generate --out $(DEMO_INPUT) --days $(DEMO_DAYS) --users 20000 --seed 7
 	$(BIN)/ringside ingest $(DEMO_INPUT) --workers 2
 	$(BIN)/ringside build --all
 	$(BIN)/ringside status
