@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ml_assets.forecasting import NotEnoughData
+from ml_assets.errors import NotEnoughData
 
 MIN_ANOMALY_POINTS = 28
 NEIGHBOUR_WEEKS = 4

@@ -32,6 +32,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from ml_assets.errors import NotEnoughData
+
 CHURN_WINDOW_DAYS = 30
 ACTIVE_WINDOW_DAYS = 28
 TREND_WINDOW_DAYS = 14
@@ -84,10 +86,6 @@ EVENT_COLUMNS = (
     "revenue_usd",
     "session_id",
 )
-
-
-class NotEnoughData(ValueError):
-    """Too few labelled rows (or a single class) to train or validate honestly."""
 
 
 @dataclass

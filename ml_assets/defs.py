@@ -38,6 +38,7 @@ from dagster import (
 from threadpoolctl import threadpool_limits
 
 from ml_assets import anomalies, churn, forecasting, inputs, recommendations, segments
+from ml_assets.errors import NotEnoughData
 from ml_assets.storage import (
     ModelRecord,
     latest_record,
@@ -162,7 +163,7 @@ def anomaly_flags(context: AssetExecutionContext) -> Iterator[Any]:
     for series in daily.columns:
         try:
             found.append(anomalies.detect_anomalies(daily[series].astype(float), name=series))
-        except anomalies.NotEnoughData as exc:
+        except NotEnoughData as exc:
             skipped.append(f"{series}: {exc}")
     if not found:
         yield from _skip(context, "; ".join(skipped) or "no series")
@@ -199,7 +200,7 @@ def churn_model(context: AssetExecutionContext) -> Iterator[Any]:
         # One thread: OpenMP gradient boosting oversubscribes shared cores 5-10x.
         with threadpool_limits(1):
             model = churn.train(events, users, holdout_cutoff=holdout, train_cutoffs=train_cutoffs)
-    except churn.NotEnoughData as exc:
+    except NotEnoughData as exc:
         yield from _skip(context, str(exc), ("churn_beats_baseline",))
         return
     metrics = {k: v for k, v in model.metrics.items() if k != "calibration"}
@@ -270,7 +271,7 @@ def user_segments(context: AssetExecutionContext) -> Iterator[Any]:
     features = segments.behaviour_features(inputs.events(settings), inputs.users(settings))
     try:
         assignments, profiles, metrics = segments.segment_users(features)
-    except segments.NotEnoughData as exc:
+    except NotEnoughData as exc:
         yield from _skip(context, str(exc))
         return
     version = new_version()

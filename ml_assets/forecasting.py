@@ -39,6 +39,8 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ValueWarning
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+from ml_assets.errors import NotEnoughData
+
 HORIZON_DAYS = 30
 MIN_POINTS = 100
 FIT_WINDOW_DAYS = 91
@@ -48,10 +50,6 @@ ORDER = (1, 0, 1)
 SEASONAL_ORDER = (0, 1, 1, SEASON_DAYS)
 MAX_ITER = 50
 FORECAST_COLUMNS = ["date", "yhat", "lower_80", "upper_80", "lower_95", "upper_95"]
-
-
-class NotEnoughData(ValueError):
-    """Raised when a series is too short to model; the message says how short."""
 
 
 def _regular_daily(series: pd.Series) -> pd.Series:

@@ -23,6 +23,8 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from ml_assets.errors import NotEnoughData
+
 K_RANGE = range(3, 9)
 SEED = 7
 MIN_USERS = 100
@@ -76,10 +78,6 @@ EVENT_SEARCH = "Products Searched"
 EVENT_VIDEO_DONE = "Video Content Completed"
 EVENT_PURCHASE = "Order Completed"
 EVENTS_SOCIAL = ("Content Liked", "Content Shared", "Comment Posted")
-
-
-class NotEnoughData(ValueError):
-    """Raised when there are too few users (< MIN_USERS) to segment meaningfully."""
 
 
 def behaviour_features(events: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,10 @@ def test_predictions_api_serves_outputs_with_the_model_version(platform: BuiltPl
     assert body["model_version"] == latest_record(platform.settings.layout, "segments").version
     assert body["total"] == len(read_output(platform.settings.layout, "ml_user_segments"))
     assert body["validation"]["k"] >= 3
+    profiles = client.get("/api/analytics/predictions/", params={"kind": "segment_profiles"}).json()
+    served = {row["segment_id"]: row["users"] for row in profiles["items"]}
+    assigned = read_output(platform.settings.layout, "ml_user_segments")["segment_id"]
+    assert served == assigned.value_counts().to_dict()
 
     recs = read_output(platform.settings.layout, "ml_content_recommendations")
     item = recs["content_id"].iloc[0]

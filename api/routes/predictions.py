@@ -10,7 +10,15 @@ from ml_assets.storage import latest_record
 
 router = APIRouter(prefix="/api/analytics/predictions", tags=["analytics"])
 
-Kind = Literal["forecast", "churn", "anomalies", "segments", "recommendations"]
+Kind = Literal[
+    "forecast",
+    "churn",
+    "anomalies",
+    "segments",
+    "segment_profiles",
+    "recommendations",
+    "content_insights",
+]
 
 # kind -> (output table, model whose record holds the validation figures, sort order).
 # Identifiers come from this table only; every filter value is a bound parameter.
@@ -19,12 +27,19 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "churn": ("ml_churn_scores", "churn", "probability desc, stitched_user_id"),
     "anomalies": ("ml_anomalies", "forecasts", "date desc, series"),
     "segments": ("ml_user_segments", "segments", "segment_id, stitched_user_id"),
+    "segment_profiles": ("ml_segment_profiles", "segments", "segment_id"),
     "recommendations": ("ml_content_recommendations", "recommendations", "content_id, rank"),
+    "content_insights": (
+        "ml_content_insights",
+        "recommendations",
+        "insight_type, content_type, dimension, value",
+    ),
 }
 # Filter -> (column, operator), applied when the kind's table has that column.
 FILTERS = {
     "series": ("series", "="),
     "user": ("stitched_user_id", "="),
+    "content_type": ("content_type", "="),
     "content": ("content_id", "="),
     "risk_band": ("risk_band", "="),
     "start": ("date", ">="),
@@ -50,6 +65,7 @@ def predictions(
     series: Annotated[str | None, Query(description="Forecast/anomaly series.")] = None,
     user: Annotated[str | None, Query(description="A stitched user id (churn, segments).")] = None,
     content: Annotated[str | None, Query(description="A content id (recommendations).")] = None,
+    content_type: Annotated[str | None, Query(description="Content insights of a type.")] = None,
     risk_band: Annotated[Literal["high", "medium", "low"] | None, Query()] = None,
     start: Annotated[date | None, Query(description="First day (forecast, anomalies).")] = None,
     end: Annotated[date | None, Query(description="Last day (forecast, anomalies).")] = None,
@@ -64,6 +80,7 @@ def predictions(
         "series": series,
         "user": user,
         "content": content,
+        "content_type": content_type,
         "risk_band": risk_band,
         "start": start,
         "end": end,
