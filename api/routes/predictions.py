@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import PageDep, SettingsDep
 from ml_assets.storage import latest_record
+from ringside.insights.sql import DuckDBReader
 
 router = APIRouter(prefix="/api/analytics/predictions", tags=["analytics"])
 
@@ -99,12 +100,10 @@ def predictions(
             params[name] = value
         where = f"where {' and '.join(conditions)}" if conditions else ""
         (total,) = con.execute(f"select count(*) from output {where}", params).fetchone()
-        cursor = con.execute(
+        items = DuckDBReader(con).rows(
             f"select * from output {where} order by {order} limit $limit offset $offset",
             {**params, "limit": page.limit, "offset": page.offset},
         )
-        names = [d[0] for d in cursor.description]
-        items = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     record = latest_record(settings.layout, model)
     return Predictions(
         kind=kind,
