@@ -56,11 +56,12 @@ def daily_kpis(settings: Settings) -> pd.DataFrame:
 
 
 def invalid_event_rate(settings: Settings) -> pd.Series:
-    """Quarantined / (landed + quarantined) per UTC day of arrival (rejected lines only
-    know when they arrived, so both sides are counted by arrival day)."""
+    """Quarantined / (landed + quarantined) per UTC day of ingestion, as the quarantine
+    rate check counts it (ringside/quality/frames.py): a rejected line only has the time
+    Ringside received it, so landed lines count by `ingested_at`, not their receivedAt."""
     layout = settings.layout
     landed = duckdb.sql(
-        f"select cast(received_at as date) as day, count(*) as n "
+        f"select cast(ingested_at as date) as day, count(*) as n "
         f"from read_parquet('{layout.raw_events_glob}') group by 1"
     ).df()
     try:
