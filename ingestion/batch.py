@@ -303,12 +303,13 @@ class ContentRow(BaseModel):
     fighters: list[str] | None = None
     weight_class: str | None = None
     fight_event_id: str | None = None
+    starts_at: datetime | None = None  # fight events: when the main card starts
 
     def row(self, snapshot_at: datetime) -> tuple[Any, ...]:
         fighters = json_text(self.fighters) if self.fighters is not None else None
         return (
             self.content_id, self.content_type, self.title, self.published_at, self.author,
-            fighters, self.weight_class, self.fight_event_id, snapshot_at,
+            fighters, self.weight_class, self.fight_event_id, self.starts_at, snapshot_at,
         )  # fmt: skip
 
 

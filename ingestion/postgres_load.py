@@ -94,6 +94,16 @@ def _create_tables(cur: Cursor, settings: Settings) -> None:
         cur.execute(
             sql.SQL("create table if not exists {} ({})").format(_table(settings, table), columns)
         )
+        # Columns added to the landing schema later arrive null in older rows.
+        for field in schema:
+            if field.nullable:
+                cur.execute(
+                    sql.SQL("alter table {} add column if not exists {} {}").format(
+                        _table(settings, table),
+                        sql.Identifier(field.name),
+                        sql.SQL(postgres_type(field.type)),
+                    )
+                )
     # Loading deletes by day and dbt's incremental runs filter by day.
     cur.execute(
         sql.SQL("create index if not exists events_event_date on {} (event_date)").format(

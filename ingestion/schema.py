@@ -80,6 +80,7 @@ CONTENT_SCHEMA = pa.schema(
         pa.field("fighters", pa.string()),  # JSON list of names
         pa.field("weight_class", pa.string()),
         pa.field("fight_event_id", pa.string()),
+        pa.field("starts_at", TS),  # fight events: when the main card starts
         pa.field("snapshot_at", TS, nullable=False),
     ]
 )

@@ -6,11 +6,13 @@ Expected value (weekly-seasonal, robust, trend-aware): for day d, take the 2 x
 ``NEIGHBOUR_WEEKS`` nearest days on the same weekday (d ± 7, ± 14, …; d itself excluded,
 so an anomaly cannot hide itself), fit a Theil-Sen line through them (scipy) and read it
 at d. Same-weekday neighbours carry the weekly seasonality, the line carries a local
-trend, and Theil-Sen's median of slopes ignores the odd anomalous neighbour. In the middle
+trend, and Theil-Sen's median of slopes (intercept: the median of y - slope·x, scipy's
+"joint" method) ignores the odd anomalous neighbour. In the middle
 of the series that is four weeks either side; at the ends only one side exists and the
 line extrapolates from the eight previous (or next) same weekdays, so the latest day is
-scored too and the detector serves today's alert as well as history.
-(statsmodels' STL is not installed in this environment.)
+scored too and the detector serves today's alert as well as history. Known events (fight
+nights and the day after, from the content snapshot) are compared with the same kind of
+day instead: the audience a fight night draws is expected, not an anomaly.
 
 Score: residual / (1.4826 · MAD of the residuals), the MAD taken over a centred window of
 ``SCALE_WINDOW_DAYS`` days so growing series keep a local noise scale; when the MAD is 0
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ml_assets.calendar import day_kinds
 from ml_assets.errors import NotEnoughData
 
 MIN_ANOMALY_POINTS = 28
@@ -58,9 +61,15 @@ def _daily(series: pd.Series) -> pd.Series:
     return values.reindex(pd.date_range(values.index[0], values.index[-1], freq="D"))
 
 
-def _expected_at(values: np.ndarray, i: int) -> float:
-    """Theil-Sen line through the nearest same-weekday neighbours of day ``i``, read at ``i``."""
-    positions = np.arange(i % SEASON_DAYS, len(values), SEASON_DAYS)
+def _expected_at(values: np.ndarray, i: int, kinds: np.ndarray) -> float:
+    """Theil-Sen line through the nearest comparable days of day ``i``, read at ``i``:
+    ordinary days of the same weekday, or, on a known-event day, days of the same event
+    kind (other fight nights)."""
+    if kinds[i]:
+        positions = np.flatnonzero(kinds == kinds[i])
+    else:
+        positions = np.arange(i % SEASON_DAYS, len(values), SEASON_DAYS)
+        positions = positions[kinds[positions] == ""]
     positions = positions[(positions != i) & np.isfinite(values[positions])]
     nearest = np.argsort(np.abs(positions - i), kind="stable")[: 2 * NEIGHBOUR_WEEKS]
     positions = np.sort(positions[nearest])
@@ -68,15 +77,23 @@ def _expected_at(values: np.ndarray, i: int) -> float:
         return float("nan")
     if len(positions) == 1 or np.ptp(values[positions]) == 0:
         return float(values[positions[0]])
-    slope, intercept, _, _ = stats.theilslopes(values[positions], positions.astype("float64"))
+    slope, intercept, _, _ = stats.theilslopes(
+        values[positions], positions.astype("float64"), method="joint"
+    )
     return float(intercept + slope * i)
 
 
-def expected_values(series: pd.Series) -> pd.Series:
-    """Expected value of every day of ``series`` (see the module docstring for the model)."""
+def expected_values(series: pd.Series, calendar: pd.DataFrame | None = None) -> pd.Series:
+    """Expected value of every day of ``series`` (see the module docstring for the model).
+
+    ``calendar``: known-event indicators by date (``calendar.fight_night_calendar``), or
+    None; a known-event day is compared with days of the same kind only, and ordinary
+    days with ordinary days, so a fight night is not an anomaly for being a fight night.
+    """
     daily = _daily(series)
     values = daily.to_numpy()
-    expected = [_expected_at(values, i) for i in range(len(values))]
+    kinds = day_kinds(calendar, pd.DatetimeIndex(daily.index)).to_numpy()
+    expected = [_expected_at(values, i, kinds) for i in range(len(values))]
     return pd.Series(expected, index=daily.index, name="expected", dtype="float64")
 
 
@@ -131,13 +148,16 @@ def _severity(score: pd.Series) -> pd.Series:
     )
 
 
-def detect_anomalies(series: pd.Series, *, name: str) -> pd.DataFrame:
+def detect_anomalies(
+    series: pd.Series, *, name: str, calendar: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Anomalous days of one daily KPI series.
 
     ``series``: values indexed by date (missing days are not scored). Returns the days
     with |score| ≥ 3 as columns ``series, date, actual, expected, score, direction,
-    severity``, sorted by date (empty frame with those columns when none). Raises
-    NotEnoughData with fewer than ``MIN_ANOMALY_POINTS`` observed days.
+    severity``, sorted by date (empty frame with those columns when none). ``calendar``:
+    known events, see ``expected_values``. Raises NotEnoughData with fewer than
+    ``MIN_ANOMALY_POINTS`` observed days.
     """
     daily = _daily(series)
     observed = int(daily.notna().sum())
@@ -146,7 +166,7 @@ def detect_anomalies(series: pd.Series, *, name: str) -> pd.DataFrame:
             f"anomalies of {name!r}: {observed} daily points, at least "
             f"{MIN_ANOMALY_POINTS} are needed to learn the weekly pattern."
         )
-    expected = expected_values(daily)
+    expected = expected_values(daily, calendar)
     score = robust_scores(daily, expected)
     flagged = score.abs() >= SEVERITY_THRESHOLDS["low"]
     if not flagged.any():

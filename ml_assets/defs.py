@@ -38,6 +38,7 @@ from dagster import (
 from threadpoolctl import threadpool_limits
 
 from ml_assets import anomalies, churn, forecasting, inputs, recommendations, segments
+from ml_assets.calendar import EVENT_COLUMNS, fight_night_calendar
 from ml_assets.errors import NotEnoughData
 from ml_assets.storage import (
     ModelRecord,
@@ -87,7 +88,11 @@ def _skip(
 @asset(
     key=AssetKey(["ml", "forecasts"]),
     group_name=GROUP,
-    deps=[warehouse_key("mart_overview_daily"), warehouse_key("fct_events")],
+    deps=[
+        warehouse_key("mart_overview_daily"),
+        warehouse_key("fct_events"),
+        warehouse_key("stg_app__content"),
+    ],
     output_required=False,
     kinds={"statsmodels", "parquet"},
     check_specs=[AssetCheckSpec("forecast_accuracy", asset=AssetKey(["ml", "forecasts"]))],
@@ -105,11 +110,12 @@ def forecasts(context: AssetExecutionContext) -> Iterator[Any]:
         )
         return
     version, trained_at = new_version(), _now()
+    fight_nights = fight_night_calendar(inputs.fight_nights(settings))
     frames, figures = [], []
     for series in FORECAST_SERIES:
         history = daily[series].astype(float)
-        metrics = forecasting.backtest(history)
-        frame = forecasting.forecast_series(history)
+        metrics = forecasting.backtest(history, regressor=fight_nights)
+        frame = forecasting.forecast_series(history, regressor=fight_nights)
         frame.insert(0, "series", series)
         frames.append(frame)
         figures.append({"series": series, **{k: round(v, 4) for k, v in metrics.items()}})
@@ -125,11 +131,20 @@ def forecasts(context: AssetExecutionContext) -> Iterator[Any]:
             version=version,
             trained_at=trained_at,
             training_window=[str(daily.index.min().date()), str(daily.index.max().date())],
-            features=list(FORECAST_SERIES),
+            features=[*FORECAST_SERIES, *(f"{name} (regressor)" for name in EVENT_COLUMNS)],
             metrics={row["series"]: row for row in figures},
         ),
     )
-    yield Output(None, metadata={"rows": len(result), "validation": _table(figures)})
+    yield Output(
+        None,
+        metadata={
+            "rows": len(result),
+            "validation": _table(figures),
+            "fight_nights_in_horizon": int(
+                fight_nights.reindex(result["date"].drop_duplicates())["fight_night"].sum()
+            ),
+        },
+    )
     failing = [
         row["series"]
         for row in figures
@@ -149,20 +164,29 @@ def forecasts(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "anomalies"]),
     group_name=GROUP,
-    deps=[warehouse_key("mart_overview_daily"), warehouse_key("mart_content_performance_daily")],
+    deps=[
+        warehouse_key("mart_overview_daily"),
+        warehouse_key("mart_content_performance_daily"),
+        warehouse_key("stg_app__content"),
+    ],
     output_required=False,
     kinds={"statsmodels", "parquet"},
     description="Anomalies on every daily KPI series (active users, signups, page views, "
     "revenue, invalid-event rate, views per content type): expected value, robust score, "
-    "direction, severity.",
+    "direction, severity. Fight nights are compared with other fight nights.",
 )
 def anomaly_flags(context: AssetExecutionContext) -> Iterator[Any]:
     settings = get_settings()
     daily = inputs.daily_kpis(settings)
+    calendar = fight_night_calendar(inputs.fight_nights(settings))
     found, skipped = [], []
     for series in daily.columns:
         try:
-            found.append(anomalies.detect_anomalies(daily[series].astype(float), name=series))
+            found.append(
+                anomalies.detect_anomalies(
+                    daily[series].astype(float), name=series, calendar=calendar
+                )
+            )
         except NotEnoughData as exc:
             skipped.append(f"{series}: {exc}")
     if not found:

@@ -6,8 +6,9 @@ Model (``MODEL_NAME``): a statsmodels ``SARIMAX`` fitted by maximum likelihood o
 ``FIT_WINDOW_DAYS`` (13 weeks) of history: ARMA(1, 1) errors, a seasonal MA(1) on the
 weekly difference (seasonal order (0, 1, 1, 7), i.e. weekly seasonality that may drift),
 a constant on the weekly-differenced series (``trend="c"``, which is a linear trend in the
-levels) and, when given and varying inside the fit window, the 0/1 fight-night regressor
-as ``exog`` (a known future input whose coefficient is the fight-night uplift).
+levels) and, when given and varying inside the fit window, 0/1 known-event regressors as
+``exog`` (the fight night and the day after it: known future inputs whose coefficients
+are the fight-night uplifts).
 
 Why this model: on the synthetic trend + weekly series of the tests it beat seasonal naive
 by the widest margin and had the best-calibrated intervals among the candidates tried
@@ -75,14 +76,18 @@ def _check_length(history: pd.Series, minimum: int, what: str) -> None:
         )
 
 
-def _aligned_regressor(regressor: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray | None:
-    """The 0/1 regressor on ``dates`` (dates it does not cover count as 0), or None."""
+Regressor = pd.Series | pd.DataFrame
+
+
+def _aligned_regressor(regressor: Regressor | None, dates: pd.DatetimeIndex) -> np.ndarray | None:
+    """The 0/1 regressor columns on ``dates`` as an (n, k) array (dates they do not cover
+    count as 0), or None."""
     if regressor is None:
         return None
-    values = pd.Series(regressor, dtype="float64").copy()
-    values.index = pd.DatetimeIndex(pd.to_datetime(values.index)).normalize()
-    values = values.groupby(level=0).max()
-    return values.reindex(dates).fillna(0.0).to_numpy()
+    frame = regressor.to_frame() if isinstance(regressor, pd.Series) else regressor
+    frame = frame.astype("float64")
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index)).normalize()
+    return frame.groupby(level=0).max().reindex(dates).fillna(0.0).to_numpy()
 
 
 def _fit_forecast(
@@ -96,7 +101,7 @@ def _fit_forecast(
     y = fit.to_numpy(dtype="float64")
     model = SARIMAX(
         y,
-        exog=None if exog is None else exog[: len(y)].reshape(-1, 1),
+        exog=None if exog is None else exog[: len(y)],
         order=ORDER,
         seasonal_order=SEASONAL_ORDER,
         trend="c",
@@ -108,9 +113,7 @@ def _fit_forecast(
             "ignore", message=".*(invertible|stationary|starting).*", category=UserWarning
         )
         result = model.fit(disp=False, maxiter=MAX_ITER)
-        prediction = result.get_forecast(
-            horizon, exog=None if exog is None else exog[len(y) :].reshape(-1, 1)
-        )
+        prediction = result.get_forecast(horizon, exog=None if exog is None else exog[len(y) :])
     mean = np.asarray(prediction.predicted_mean, dtype="float64")
     return (
         mean,
@@ -119,14 +122,16 @@ def _fit_forecast(
     )
 
 
-def _forecast(series: pd.Series, horizon: int, regressor: pd.Series | None) -> pd.DataFrame:
+def _forecast(series: pd.Series, horizon: int, regressor: Regressor | None) -> pd.DataFrame:
     """``forecast_series`` on a regular daily series, without the length check."""
     fit = series.iloc[-FIT_WINDOW_DAYS:]
     fit_dates = pd.DatetimeIndex(fit.index)
     future = pd.date_range(fit_dates[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
     exog = _aligned_regressor(regressor, fit_dates.append(future))
-    if exog is not None and np.ptp(exog[: len(fit)]) == 0:
-        exog = None  # constant inside the fit window: not identifiable
+    if exog is not None:
+        # A column constant inside the fit window is not identifiable: left out.
+        varying = np.ptp(exog[: len(fit)], axis=0) > 0
+        exog = exog[:, varying] if varying.any() else None
     yhat, interval_80, interval_95 = _fit_forecast(fit, horizon, exog)
     out = pd.DataFrame({"date": future, "yhat": yhat})
     for level, interval in ((80, interval_80), (95, interval_95)):
@@ -142,12 +147,13 @@ def forecast_series(
     history: pd.Series,
     *,
     horizon: int = HORIZON_DAYS,
-    regressor: pd.Series | None = None,
+    regressor: Regressor | None = None,
 ) -> pd.DataFrame:
     """Forecast the ``horizon`` days after ``history`` with 80 % and 95 % intervals.
 
     ``history``: daily values indexed by date (gaps filled with 0). ``regressor``: 0/1 per
-    date over history + horizon (fight nights), or None; it is used only when it varies
+    date over history + horizon (a Series, or a DataFrame of several indicators such as
+    ``calendar.fight_night_calendar``), or None; a column is used only when it varies
     inside the fit window. Returns one row per future day with columns
     ``date, yhat, lower_80, upper_80, lower_95, upper_95``. Raises NotEnoughData below
     ``MIN_POINTS`` points. Deterministic (maximum likelihood from fixed start values).
@@ -217,7 +223,7 @@ def backtest(
     *,
     horizon: int = 7,
     folds: int = 4,
-    regressor: pd.Series | None = None,
+    regressor: Regressor | None = None,
 ) -> dict[str, float]:
     """Rolling-origin backtest of the forecaster against the seasonal-naive baseline.
 

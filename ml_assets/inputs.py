@@ -3,9 +3,9 @@ the landed files. The only module of ml_assets that knows table and column names
 
 from datetime import date
 
-import duckdb
 import pandas as pd
 
+from ringside.quality.frames import ingestion_rates
 from ringside.settings import Settings
 from ringside.warehouse import read_frame
 
@@ -56,26 +56,11 @@ def daily_kpis(settings: Settings) -> pd.DataFrame:
 
 
 def invalid_event_rate(settings: Settings) -> pd.Series:
-    """Quarantined / (landed + quarantined) per UTC day of ingestion, as the quarantine
-    rate check counts it (ringside/quality/frames.py): a rejected line only has the time
-    Ringside received it, so landed lines count by `ingested_at`, not their receivedAt."""
-    layout = settings.layout
-    landed = duckdb.sql(
-        f"select cast(ingested_at as date) as day, count(*) as n "
-        f"from read_parquet('{layout.raw_events_glob}') group by 1"
-    ).df()
-    try:
-        rejected = duckdb.sql(
-            f"select cast(received_at as date) as day, count(*) as n "
-            f"from read_parquet('{layout.quarantine_glob}') group by 1"
-        ).df()
-    except duckdb.IOException:  # nothing quarantined yet
-        rejected = pd.DataFrame({"day": [], "n": []})
-    counts = landed.merge(rejected, on="day", how="outer", suffixes=("_landed", "_rejected"))
-    counts = counts.fillna(0)
-    total = counts["n_landed"] + counts["n_rejected"]
-    rate = (counts["n_rejected"] / total.where(total > 0)).fillna(0.0)
-    return pd.Series(rate.to_numpy(), index=pd.to_datetime(counts["day"])).sort_index()
+    """The quarantine rate per UTC day of ingestion, as the quarantine check counts it."""
+    rates = ingestion_rates(settings.layout)
+    return pd.Series(
+        rates["quarantine_rate"].to_numpy(), index=pd.to_datetime(rates["ingested_date"])
+    )
 
 
 def events(settings: Settings, since: date | None = None) -> pd.DataFrame:
@@ -104,3 +89,18 @@ def users(settings: Settings) -> pd.DataFrame:
 
 def content(settings: Settings) -> pd.DataFrame:
     return read_frame(settings, "select * from stg_app__content")
+
+
+def fight_nights(settings: Settings) -> pd.DatetimeIndex:
+    """Every UTC day a fight event's main card starts, past and announced (upcoming
+    ones too: the known future input of the forecasts)."""
+    frame = read_frame(
+        settings,
+        """
+        select distinct cast(starts_at as date) as fight_date
+        from stg_app__content
+        where content_type = 'fight_event' and starts_at is not null
+        order by 1
+        """,
+    )
+    return pd.DatetimeIndex(pd.to_datetime(frame["fight_date"]))

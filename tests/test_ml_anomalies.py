@@ -14,6 +14,7 @@ from ml_assets.anomalies import (
     detect_anomalies_daily,
     expected_values,
 )
+from ml_assets.calendar import fight_night_calendar
 
 WEEKLY = np.array([0.0, -20.0, -10.0, 5.0, 30.0, 80.0, 60.0])
 NOISE = 15.0
@@ -166,3 +167,34 @@ def test_sparse_counts_flag_few_but_a_burst_is_found() -> None:
     signups.iloc[200] = 12.0
     found = detect_anomalies(signups, name="signups")
     assert dates[200] in set(found.loc[found["direction"] == "spike", "date"])
+
+
+def fight_weekends(seed: int) -> tuple[pd.Series, pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """The clean series where every other Saturday is a fight night (+400, next day +200),
+    one ordinary Wednesday spikes (+10 sd) and one fight night draws only half its usual
+    uplift (-200: a broken stream)."""
+    series = clean_series(seed=seed)
+    dates = series.index
+    nights = dates[(dates.day_of_week == 5) & (np.arange(len(dates)) // 7 % 2 == 1)]
+    calendar = fight_night_calendar(nights)
+    lifted = 400.0 * calendar["fight_night"] + 200.0 * calendar["day_after_fight_night"]
+    values = series + lifted.reindex(dates).fillna(0.0)
+    spike = dates[(dates.day_of_week == 2)][9]
+    broken = nights[5]
+    values[spike] += 10 * NOISE
+    values[broken] -= 200.0
+    return values, calendar, spike, broken
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fight_nights_are_expected_with_the_calendar(seed: int) -> None:
+    series, calendar, spike, broken = fight_weekends(seed)
+    found = detect_anomalies(series, name="active_users", calendar=calendar)
+    flagged = dict(zip(found["date"], found["direction"], strict=True))
+    assert flagged.get(spike) == "spike"
+    assert flagged.get(broken) == "drop"
+    event_days = set(calendar.index[calendar.sum(axis=1) > 0]) - {broken}
+    assert not event_days & set(flagged), "an ordinary fight weekend was flagged"
+    # Without the calendar the fight weekends themselves look like anomalies.
+    blind = set(detect_anomalies(series, name="active_users")["date"])
+    assert len(blind & event_days) >= 5

@@ -1,9 +1,9 @@
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import duckdb
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PageDep, SettingsDep
 from ml_assets.storage import latest_record
@@ -48,6 +48,89 @@ FILTERS = {
 }
 
 
+class ForecastRow(BaseModel):
+    series: str
+    date: date
+    yhat: float
+    lower_80: float
+    upper_80: float
+    lower_95: float
+    upper_95: float
+    model: str
+    model_version: str
+    trained_at: str
+
+
+class ChurnRow(BaseModel):
+    stitched_user_id: str
+    probability: float = Field(description="Calibrated probability of no activity in 30 days.")
+    risk_band: Literal["high", "medium", "low"]
+    drivers: list[str] = Field(description="The three features that raise the risk most.")
+    model_version: str
+    as_of: date
+    scored_at: datetime
+
+
+class AnomalyRow(BaseModel):
+    series: str
+    date: date
+    actual: float
+    expected: float
+    score: float
+    direction: Literal["spike", "drop"]
+    severity: Literal["low", "medium", "high"]
+
+
+class SegmentRow(BaseModel):
+    stitched_user_id: str
+    segment_id: int
+    segment_name: str
+    model_version: str
+
+
+class SegmentProfileRow(BaseModel):
+    """A segment's centroid in the original units (per-user averages and shares)."""
+
+    model_config = ConfigDict(extra="allow")  # one column per behavioural feature
+
+    segment_id: int
+    segment_name: str
+    users: int
+    share: float
+    description: str
+    model_version: str
+
+
+class RecommendationRow(BaseModel):
+    content_id: str
+    recommended_content_id: str
+    rank: int
+    score: float
+    co_viewers: int
+    model_version: str
+
+
+class ContentInsightRow(BaseModel):
+    insight_type: str
+    content_type: str | None
+    dimension: str
+    value: str
+    metric: float
+    lift: float | None
+    note: str | None
+
+
+ROWS: dict[str, type[BaseModel]] = {
+    "forecast": ForecastRow,
+    "churn": ChurnRow,
+    "anomalies": AnomalyRow,
+    "segments": SegmentRow,
+    "segment_profiles": SegmentProfileRow,
+    "recommendations": RecommendationRow,
+    "content_insights": ContentInsightRow,
+}
+
+
 class Predictions(BaseModel):
     kind: Kind
     model_version: str | None
@@ -55,7 +138,15 @@ class Predictions(BaseModel):
     training_window: list[str]
     validation: dict[str, Any]
     total: int
-    items: list[dict[str, Any]]
+    items: list[
+        ForecastRow
+        | ChurnRow
+        | AnomalyRow
+        | SegmentRow
+        | SegmentProfileRow
+        | RecommendationRow
+        | ContentInsightRow
+    ] = Field(description="Rows of the kind's table; their shape depends on `kind`.")
 
 
 @router.get("/", response_model=Predictions)
@@ -112,5 +203,5 @@ def predictions(
         training_window=record.training_window if record else [],
         validation=record.metrics if record else {},
         total=total,
-        items=items,
+        items=[ROWS[kind].model_validate(item) for item in items],
     )

@@ -30,6 +30,7 @@ S = 1000  # ms per second
 MIN = 60 * S
 HEARTBEAT_CAP_S = 120  # engaged seconds reported per page view at most (bounds volume)
 EXPERIMENT = "paywall_v2"
+CHURN_FADE_DAYS = 28  # visits fade out over this many days before a person leaves
 CONVERSION = {"control": 0.09, "treatment": 0.126}  # treatment: +40% relative
 PAGE_NAMES = {
     "article": "Article",
@@ -149,7 +150,10 @@ class Simulator:
                     keep.append(person)  # gone quiet, but will still come back to cancel
                 continue
             keep.append(person)
-            p = person.p * factor * (1.0 + (fight_boost - 1.0) * person.fan)
+            # Leaving is gradual: visits thin out over the weeks before the last one, the
+            # behaviour a churn model should pick up (falling frequency, growing gaps).
+            fade = min(1.0, (person.churn_day - day) / CHURN_FADE_DAYS)
+            p = person.p * factor * (1.0 + (fight_boost - 1.0) * person.fan) * fade
             person.p *= person.decay
             if must or rng.random() < min(p, 0.97):
                 self._visit_day(person, day, first_day)

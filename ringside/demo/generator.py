@@ -23,11 +23,12 @@ from pathlib import Path
 import orjson
 
 from ringside.demo.behaviour import Simulator
-from ringside.demo.catalog import Catalog, build_catalog
+from ringside.demo.catalog import DAY_MS, HOUR_MS, Catalog, build_catalog
 from ringside.demo.people import Person, build_population
 from ringside.demo.sink import Emitter, Sink
 
 _EPOCH = date(1970, 1, 1)
+MAIN_CARD_HOUR_UTC = 23  # 7 pm Eastern: the main card of a fight night
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,13 @@ def _write_content(path: Path, catalog: Catalog) -> int:
                     "weight_class": c.weight_class,
                     "fight_event_id": (
                         catalog.events[c.event].content_id if c.event is not None else None
+                    ),
+                    # Fight events only: when the main card starts (announced weeks ahead,
+                    # so the snapshot also lists the upcoming ones).
+                    "starts_at": (
+                        _iso(c.day * DAY_MS + MAIN_CARD_HOUR_UTC * HOUR_MS)
+                        if c.content_type == "fight_event"
+                        else None
                     ),
                 }
             )

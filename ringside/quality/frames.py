@@ -51,56 +51,47 @@ def landed_events(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
     return duckdb.sql(f"select {_EVENT_COLUMNS} from read_parquet({files!r})").df()
 
 
-def quarantine_rates(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
-    """Quarantine rate of the arrivals that fed the given event days: for each UTC day on
-    which their events were ingested, quarantined / (landed + quarantined) of everything
-    ingested that day (``received`` = landed + quarantined).
+_RATE_COLUMNS = ["ingested_date", "landed", "quarantined", "received", "quarantine_rate"]
+
+
+def ingestion_rates(layout: Layout) -> pd.DataFrame:
+    """Per UTC day of ingestion, every day so far: lines landed, quarantined, received
+    (both) and the quarantine rate quarantined / received.
 
     Arrival is counted by ingestion time on both sides: quarantined lines only have the
     time Ringside received them (a rejected line's own receivedAt is not trusted), which
-    is a batch file's ingestion time, not the receivedAt its valid lines carry.
+    is a batch file's ingestion time, not the receivedAt its valid lines carry. The
+    quarantine check and the invalid-event-rate series of the ML anomalies both read this.
     """
+    landed = _per_day(layout.raw_events_glob, "ingested_at", "landed")
+    quarantined = _per_day(layout.quarantine_glob, "received_at", "quarantined")
+    counts = landed.merge(quarantined, on="ingested_date", how="outer").fillna(0)
+    counts = counts.astype({"landed": "int64", "quarantined": "int64"})
+    counts["received"] = counts["landed"] + counts["quarantined"]
+    counts["quarantine_rate"] = counts["quarantined"] / counts["received"]
+    return counts.sort_values("ingested_date", ignore_index=True)[_RATE_COLUMNS]
+
+
+def quarantine_rates(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
+    """``ingestion_rates`` of the ingestion days that fed the given event days."""
     files = [str(path) for paths in layout.landed_event_files(days=days).values() for path in paths]
-    ingest_days = (
-        [
-            row[0]
-            for row in duckdb.sql(
-                f"select distinct cast(ingested_at as date) from read_parquet({files!r}) order by 1"
-            ).fetchall()
-        ]
-        if files
-        else []
-    )
-    all_landed = [str(p) for paths in layout.landed_event_files().values() for p in paths]
-    rows = []
-    for day in ingest_days:
-        landed = _count(all_landed, "ingested_at", day)
-        quarantined = _count(
-            [str(p) for p in sorted(layout.quarantine_partition(day).glob("*.parquet"))],
-            "received_at",
-            day,
-        )
-        rows.append(
-            {
-                "ingested_date": day.isoformat(),
-                "landed": landed,
-                "quarantined": quarantined,
-                "received": landed + quarantined,
-                "quarantine_rate": quarantined / (landed + quarantined),
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["ingested_date", "landed", "quarantined", "received", "quarantine_rate"]
-    )
-
-
-def _count(files: list[str], column: str, day: date) -> int:
-    """Rows of ``files`` whose ``column`` falls on ``day`` (DuckDB skips row groups
-    outside the day by their statistics)."""
     if not files:
-        return 0
-    return duckdb.execute(
-        f"select count(*) from read_parquet({files!r}) "
-        f"where {column} >= cast(? as timestamp) and {column} < cast(? as timestamp)",
-        [day.isoformat(), (day + timedelta(days=1)).isoformat()],
-    ).fetchone()[0]
+        return pd.DataFrame(columns=_RATE_COLUMNS)
+    fed = duckdb.sql(
+        f"select distinct cast(ingested_at as date) from read_parquet({files!r})"
+    ).fetchall()
+    rates = ingestion_rates(layout)
+    return rates[rates["ingested_date"].isin({day.isoformat() for (day,) in fed})].reset_index(
+        drop=True
+    )
+
+
+def _per_day(glob: str, column: str, name: str) -> pd.DataFrame:
+    """Rows per UTC day of ``column`` in the Parquet files of ``glob`` (none: no rows)."""
+    try:
+        return duckdb.sql(
+            f"select strftime(cast({column} as date), '%Y-%m-%d') as ingested_date, "
+            f"count(*) as {name} from read_parquet('{glob}') group by 1"
+        ).df()
+    except duckdb.IOException:  # no file yet
+        return pd.DataFrame({"ingested_date": pd.Series(dtype=str), name: pd.Series(dtype="int64")})

@@ -17,6 +17,7 @@ renamed as (
         weight_class,
         fight_event_id,
         published_at,
+        starts_at,
         snapshot_at
     from latest_snapshot
 
