@@ -63,6 +63,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "active_days_trend",
     "sessions_28",
     "page_views_28",
+    "engaged_minutes_28",
+    "engagement_score_28",
+    "engagement_score_trend",
     *(f"share_{t}" for t in CONTENT_TYPES),
     "orders_28",
     "order_revenue_usd_28",
@@ -86,6 +89,8 @@ EVENT_COLUMNS = (
     "revenue_usd",
     "session_id",
 )
+# mart_user_engagement_daily: one row per user and active day (metrics.md engagement score).
+ENGAGEMENT_COLUMNS = (_USER, "event_date", "engaged_minutes", "engagement_score")
 
 
 @dataclass
@@ -157,22 +162,59 @@ def _subscribed(past: pd.DataFrame) -> pd.Series:
     return (last == SUBSCRIPTION_STARTED).astype(float)
 
 
-def features_at(events: pd.DataFrame, users: pd.DataFrame, cutoff: date) -> pd.DataFrame:
-    """Features of users active in ``[cutoff - 27, cutoff]``, from events up to the cutoff.
+def features_at(
+    events: pd.DataFrame, users: pd.DataFrame, engagement: pd.DataFrame, cutoff: date
+) -> pd.DataFrame:
+    """Features of users active in ``[cutoff - 27, cutoff]``, from data up to the cutoff.
 
     Windows: ``*_28`` = ``[c - 27, c]``; ``last_14`` = ``[c - 13, c]``; ``prev_14`` =
     ``[c - 27, c - 14]``; trend = last_14 - prev_14. ``recency_days`` = days since the last
-    active day; ``page_views_28`` is the engaged-time proxy; ``share_<type>`` the share of
-    page views per content type; purchases are ``Order Completed`` events (count, USD
-    revenue); ``tenure_days`` counts from the first activity known by the cutoff. Only
-    rows with ``event_date <= cutoff`` are read, so later events cannot change any value.
+    active day; ``share_<type>`` the share of page views per content type; purchases are
+    ``Order Completed`` events (count, USD revenue); ``tenure_days`` counts from the first
+    activity known by the cutoff. From ``engagement`` (``ENGAGEMENT_COLUMNS``, the daily
+    engagement mart): ``engaged_minutes_28`` the sum, ``engagement_score_28`` the mean
+    daily score over the 28 days (a day without activity scores 0) and
+    ``engagement_score_trend`` the mean over the last 14 days minus the 14 before. Only
+    rows with ``event_date <= cutoff`` are read, so later data cannot change any value.
     Index ``stitched_user_id`` (sorted), columns ``FEATURE_NAMES``.
     """
-    return _features(_prepare(events), users, _day(cutoff))
+    return _features(_prepare(events), users, _prepare_engagement(engagement), _day(cutoff))
 
 
-def _features(prepared: pd.DataFrame, users: pd.DataFrame, c: pd.Timestamp) -> pd.DataFrame:
-    """``features_at`` over events already passed through ``_prepare``."""
+def _prepare_engagement(engagement: pd.DataFrame) -> pd.DataFrame:
+    out = engagement.loc[:, list(ENGAGEMENT_COLUMNS)].copy()
+    out["event_date"] = _naive_utc(out["event_date"]).dt.normalize()
+    for column in ("engaged_minutes", "engagement_score"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").fillna(0.0)
+    return out
+
+
+def _engagement_features(engagement: pd.DataFrame, c: pd.Timestamp) -> pd.DataFrame:
+    """``engaged_minutes_28``, ``engagement_score_28``, ``engagement_score_trend`` per user
+    from the prepared daily engagement rows (see ``features_at``)."""
+    start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
+    last_start = c - (TREND_WINDOW_DAYS - 1) * _DAY
+    rows = engagement.loc[(engagement["event_date"] >= start) & (engagement["event_date"] <= c)]
+    recent = rows["event_date"] >= last_start
+    by_user = rows.groupby(_USER)
+    last = rows.loc[recent].groupby(_USER)["engagement_score"].sum() / TREND_WINDOW_DAYS
+    prev = rows.loc[~recent].groupby(_USER)["engagement_score"].sum() / TREND_WINDOW_DAYS
+    out = pd.DataFrame(
+        {
+            "engaged_minutes_28": by_user["engaged_minutes"].sum(),
+            "engagement_score_28": by_user["engagement_score"].sum() / ACTIVE_WINDOW_DAYS,
+        }
+    )
+    out["engagement_score_trend"] = last.reindex(out.index, fill_value=0.0) - prev.reindex(
+        out.index, fill_value=0.0
+    )
+    return out
+
+
+def _features(
+    prepared: pd.DataFrame, users: pd.DataFrame, engagement: pd.DataFrame, c: pd.Timestamp
+) -> pd.DataFrame:
+    """``features_at`` over frames already passed through ``_prepare*``."""
     past = prepared.loc[prepared["event_date"] <= c]
     start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
     active = past.loc[past["is_active_event"]]
@@ -194,6 +236,7 @@ def _features(prepared: pd.DataFrame, users: pd.DataFrame, c: pd.Timestamp) -> p
     out["sessions_28"] = window.groupby(_USER)["session_id"].nunique()
     views = window.loc[window["is_page_view"]]
     out["page_views_28"] = views.groupby(_USER).size()
+    out = out.join(_engagement_features(engagement, c))
     mix = views.groupby([_USER, "content_type"]).size().unstack(fill_value=0)
     mix = mix.reindex(columns=list(CONTENT_TYPES), fill_value=0).reindex(ids, fill_value=0)
     total = out["page_views_28"].fillna(0.0).replace(0.0, np.nan)
@@ -254,13 +297,13 @@ def choose_cutoffs(first_day: date, last_day: date) -> tuple[list[date], date]:
 
 
 def _dataset(
-    events: pd.DataFrame, users: pd.DataFrame, cutoffs: list[date]
+    events: pd.DataFrame, users: pd.DataFrame, engagement: pd.DataFrame, cutoffs: list[date]
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Features and labels of every (user, cutoff) pair, stacked over the cutoffs."""
-    prepared = _prepare(events)
+    prepared, daily = _prepare(events), _prepare_engagement(engagement)
     frames, labels = [], []
     for cutoff in cutoffs:
-        x = _features(prepared, users, _day(cutoff))
+        x = _features(prepared, users, daily, _day(cutoff))
         y = _labels(prepared, _day(cutoff)).reindex(x.index)
         frames.append(x.reset_index(drop=True))
         labels.append(y.reset_index(drop=True))
@@ -323,7 +366,12 @@ def _version(x: pd.DataFrame, y: pd.Series, holdout: date) -> str:
 
 
 def train(
-    events: pd.DataFrame, users: pd.DataFrame, *, holdout_cutoff: date, train_cutoffs: list[date]
+    events: pd.DataFrame,
+    users: pd.DataFrame,
+    engagement: pd.DataFrame,
+    *,
+    holdout_cutoff: date,
+    train_cutoffs: list[date],
 ) -> ChurnModel:
     """Train on ``train_cutoffs``, validate on ``holdout_cutoff`` (time split).
 
@@ -339,8 +387,8 @@ def train(
     if late:
         raise ValueError(f"train cutoffs {late} have label windows ending after the holdout")
     cutoffs = sorted(_day(c).date() for c in train_cutoffs)
-    x_train, y_train = _dataset(events, users, cutoffs)
-    x_hold, y_hold = _dataset(events, users, [holdout.date()])
+    x_train, y_train = _dataset(events, users, engagement, cutoffs)
+    x_hold, y_hold = _dataset(events, users, engagement, [holdout.date()])
     if len(x_train) < MIN_TRAIN_ROWS or len(x_hold) < MIN_TRAIN_ROWS:
         raise NotEnoughData(
             f"churn needs at least {MIN_TRAIN_ROWS} training and holdout rows; got "
@@ -396,6 +444,8 @@ def _group(feature: str) -> str:
         return feature.split("_", 1)[0]
     if feature in ("orders_28", "order_revenue_usd_28"):
         return "orders"
+    if feature.startswith("engagement_score_"):
+        return "engagement"
     return feature
 
 
@@ -424,6 +474,12 @@ def _phrase(group: str, row: pd.Series) -> str:
         return f"{n['sessions_28']} sessions in the last 28 days"
     if group == "page_views_28":
         return f"{n['page_views_28']} page views in the last 28 days"
+    if group == "engaged_minutes_28":
+        return f"{n['engaged_minutes_28']} engaged minutes in the last 28 days"
+    if group == "engagement":
+        level, trend = row["engagement_score_28"], row["engagement_score_trend"]
+        verb = "falling" if trend < 0 else "rising" if trend > 0 else "steady"
+        return f"engagement score {level:.1f} a day, {verb} ({trend:+.1f} over 14 days)"
     if group.startswith("share_"):
         label = _CONTENT_LABELS[group.removeprefix("share_")]
         return f"{row[group]:.0%} of page views on {label}"
@@ -484,6 +540,7 @@ def score(
     model: ChurnModel,
     events: pd.DataFrame,
     users: pd.DataFrame,
+    engagement: pd.DataFrame,
     *,
     as_of: date,
     scored_at: datetime | None = None,
@@ -495,7 +552,9 @@ def score(
     ``scored_at`` (now in UTC unless given, for reproducible output). Sorted by
     probability, highest first, then user.
     """
-    x = features_at(events, users, as_of).reindex(columns=model.feature_names, fill_value=0.0)
+    x = features_at(events, users, engagement, as_of).reindex(
+        columns=model.feature_names, fill_value=0.0
+    )
     columns = [_USER, "probability", "risk_band", "drivers", "model_version", "as_of", "scored_at"]
     if x.empty:
         return pd.DataFrame(columns=columns)

@@ -204,7 +204,12 @@ def anomaly_flags(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "churn_model"]),
     group_name=GROUP,
-    deps=[warehouse_key("fct_events"), warehouse_key("dim_users")],
+    deps=[
+        warehouse_key("fct_events"),
+        warehouse_key("fct_page_views"),
+        warehouse_key("dim_users"),
+        warehouse_key("mart_user_engagement_daily"),
+    ],
     output_required=False,
     kinds={"scikitlearn"},
     check_specs=[AssetCheckSpec("churn_beats_baseline", asset=AssetKey(["ml", "churn_model"]))],
@@ -223,7 +228,13 @@ def churn_model(context: AssetExecutionContext) -> Iterator[Any]:
     try:
         # One thread: OpenMP gradient boosting oversubscribes shared cores 5-10x.
         with threadpool_limits(1):
-            model = churn.train(events, users, holdout_cutoff=holdout, train_cutoffs=train_cutoffs)
+            model = churn.train(
+                events,
+                users,
+                inputs.engagement(settings),
+                holdout_cutoff=holdout,
+                train_cutoffs=train_cutoffs,
+            )
     except NotEnoughData as exc:
         yield from _skip(context, str(exc), ("churn_beats_baseline",))
         return
@@ -260,7 +271,12 @@ def churn_model(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "churn_scores"]),
     group_name=GROUP,
-    deps=[warehouse_key("fct_events"), warehouse_key("dim_users")],
+    deps=[
+        warehouse_key("fct_events"),
+        warehouse_key("fct_page_views"),
+        warehouse_key("dim_users"),
+        warehouse_key("mart_user_engagement_daily"),
+    ],
     output_required=False,
     kinds={"scikitlearn", "parquet"},
     description="Churn probability, risk band and top three drivers for every user active "
@@ -275,7 +291,13 @@ def churn_scores(context: AssetExecutionContext) -> Iterator[Any]:
     model = load_model(settings.layout, record)
     events, users = inputs.events(settings), inputs.users(settings)
     with threadpool_limits(1):
-        scores = churn.score(model, events, users, as_of=events["event_date"].max())
+        scores = churn.score(
+            model,
+            events,
+            users,
+            inputs.engagement(settings),
+            as_of=events["event_date"].max(),
+        )
     write_output(settings.layout, "ml_churn_scores", scores)
     bands = scores["risk_band"].value_counts().to_dict()
     yield Output(None, metadata={"rows": len(scores), "model_version": record.version, **bands})
@@ -284,7 +306,7 @@ def churn_scores(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "user_segments"]),
     group_name=GROUP,
-    deps=[warehouse_key("fct_events"), warehouse_key("dim_users")],
+    deps=[warehouse_key("fct_events"), warehouse_key("fct_page_views"), warehouse_key("dim_users")],
     output_required=False,
     kinds={"scikitlearn", "parquet"},
     description="Behavioural segments (k-means, k by silhouette) with readable names and "
@@ -327,7 +349,11 @@ def user_segments(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "content_recommendations"]),
     group_name=GROUP,
-    deps=[warehouse_key("fct_events"), warehouse_key("stg_app__content")],
+    deps=[
+        warehouse_key("fct_events"),
+        warehouse_key("fct_page_views"),
+        warehouse_key("stg_app__content"),
+    ],
     output_required=False,
     kinds={"pandas", "parquet"},
     check_specs=[

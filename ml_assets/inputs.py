@@ -64,14 +64,29 @@ def invalid_event_rate(settings: Settings) -> pd.Series:
 
 
 def events(settings: Settings, since: date | None = None) -> pd.DataFrame:
-    where = f"where event_date >= '{since.isoformat()}'" if since else ""
+    """Every event the models use, with ``time_on_page`` (seconds, page views only; NULL
+    when unknown) from fct_page_views."""
+    where = f"where e.event_date >= '{since.isoformat()}'" if since else ""
     return read_frame(
         settings,
         f"""
-        select stitched_user_id, event_time, event_date, event_type, event_name,
-            is_page_view, is_active_event, content_type, content_id, device_type,
-            revenue_usd, session_id
-        from fct_events {where}
+        select e.stitched_user_id, e.event_time, e.event_date, e.event_type, e.event_name,
+            e.is_page_view, e.is_active_event, e.content_type, e.content_id, e.device_type,
+            e.revenue_usd, e.session_id, pv.time_on_page_seconds as time_on_page
+        from fct_events as e
+        left join fct_page_views as pv on pv.page_view_id = e.message_id
+        {where}
+        """,
+    )
+
+
+def engagement(settings: Settings) -> pd.DataFrame:
+    """Per user and active day: engaged minutes and the engagement score (metrics.md)."""
+    return read_frame(
+        settings,
+        """
+        select stitched_user_id, event_date, engaged_minutes, engagement_score
+        from mart_user_engagement_daily
         """,
     )
 

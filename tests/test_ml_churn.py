@@ -61,7 +61,34 @@ def _users(ids: list[str], first: dict[str, date] | None = None) -> pd.DataFrame
     )
 
 
-def synthetic(seed: int = 7, n_users: int = 700) -> tuple[pd.DataFrame, pd.DataFrame]:
+Data = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # events, users, daily engagement
+
+
+def _engagement(user: str, day: date, minutes: float, score: float) -> dict:
+    return {
+        "stitched_user_id": user,
+        "event_date": pd.Timestamp(day),
+        "engaged_minutes": minutes,
+        "engagement_score": score,
+    }
+
+
+def daily_engagement(events: pd.DataFrame) -> pd.DataFrame:
+    """Stands in for mart_user_engagement_daily: 2 engaged minutes per page view and a
+    score of 3 per session (capped at 100), per user and active day."""
+    active = events.loc[events["is_active_event"]]
+    per_day = active.groupby(["stitched_user_id", "event_date"]).agg(
+        page_views=("is_page_view", "sum"), sessions=("session_id", "nunique")
+    )
+    return pd.DataFrame(
+        {
+            "engaged_minutes": 2.0 * per_day["page_views"],
+            "engagement_score": (3.0 * per_day["sessions"]).clip(upper=100.0),
+        }
+    ).reset_index()
+
+
+def synthetic(seed: int = 7, n_users: int = 700) -> Data:
     """Users with a planted churn mechanism.
 
     Each user joins on a random day with a daily activity rate in [0.3, 0.7] and
@@ -104,7 +131,8 @@ def synthetic(seed: int = 7, n_users: int = 700) -> tuple[pd.DataFrame, pd.DataF
     frame = _users(users)
     frame["first_touch_channel"] = channels[rng.integers(0, 5, len(users))]
     frame["first_device_type"] = devices[rng.integers(0, 3, len(users))]
-    return pd.DataFrame(rows), frame
+    events = pd.DataFrame(rows)
+    return events, frame, daily_engagement(events)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -116,15 +144,14 @@ def one_openmp_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+def data() -> Data:
     return synthetic()
 
 
 @pytest.fixture(scope="module")
-def model(data: tuple[pd.DataFrame, pd.DataFrame]) -> ChurnModel:
-    events, users = data
+def model(data: Data) -> ChurnModel:
     cutoffs, holdout = choose_cutoffs(START, START + timedelta(days=DAYS - 1))
-    return train(events, users, holdout_cutoff=holdout, train_cutoffs=cutoffs)
+    return train(*data, holdout_cutoff=holdout, train_cutoffs=cutoffs)
 
 
 def test_labels_by_hand() -> None:
@@ -161,7 +188,19 @@ def test_features_by_hand() -> None:
         ]
     )
     users = _users(["a", "b"], {"a": d(27), "b": d(40)})
-    x = features_at(events, users, c)
+    engagement = pd.DataFrame(
+        [
+            _engagement("a", d(28), 100.0, 90.0),  # before the 28-day window
+            _engagement("a", d(27), 4.0, 10.0),  # previous 14 days
+            _engagement("a", d(20), 6.0, 20.0),
+            _engagement("a", d(3), 10.0, 30.0),  # last 14 days
+            _engagement("a", d(2), 0.0, 6.0),
+            _engagement("a", c + timedelta(days=1), 50.0, 99.0),  # after the cutoff
+            _engagement("b", d(40), 9.0, 50.0),
+            _engagement("b", d(13), 1.0, 7.0),  # first day of the last 14
+        ]
+    )
+    x = features_at(events, users, engagement, c)
     assert list(x.columns) == list(FEATURE_NAMES)
     a, b = x.loc["a"], x.loc["b"]
     assert a["recency_days"] == 2
@@ -179,12 +218,17 @@ def test_features_by_hand() -> None:
     assert (a["tenure_days"], b["tenure_days"]) == (27, 40)
     assert (a["device_mobile"], a["channel_search"], a["channel_other"]) == (1, 1, 0)
     assert b["recency_days"] == 5
+    assert a["engaged_minutes_28"] == 20
+    assert a["engagement_score_28"] == pytest.approx(66 / 28)
+    assert a["engagement_score_trend"] == pytest.approx((36 - 30) / 14)
+    assert (b["engaged_minutes_28"], b["engagement_score_28"]) == (1, pytest.approx(7 / 28))
+    assert b["engagement_score_trend"] == pytest.approx(7 / 14)
 
 
-def test_features_ignore_events_after_the_cutoff(data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    events, users = data
+def test_features_ignore_events_after_the_cutoff(data: Data) -> None:
+    events, users, engagement = data
     cutoff = date(2026, 3, 15)
-    before = features_at(events, users, cutoff)
+    before = features_at(events, users, engagement, cutoff)
     after_mask = events["event_date"] > pd.Timestamp(cutoff)
     assert after_mask.any() and not before.empty
     changed = events.copy()
@@ -204,7 +248,15 @@ def test_features_ignore_events_after_the_cutoff(data: tuple[pd.DataFrame, pd.Da
         + [_event("newcomer", cutoff + timedelta(days=2))]
     )
     changed = pd.concat([changed, added], ignore_index=True)
-    pd.testing.assert_frame_equal(features_at(changed, users, cutoff), before)
+    # Later engagement: scores and minutes changed, a new row for a known user.
+    later_engagement = engagement["event_date"] > pd.Timestamp(cutoff)
+    assert later_engagement.any()
+    engagement = engagement.copy()
+    engagement.loc[later_engagement, ["engaged_minutes", "engagement_score"]] = 100.0
+    engagement = pd.concat(
+        [engagement, pd.DataFrame([_engagement(before.index[0], cutoff + timedelta(days=1), 1, 1)])]
+    )
+    pd.testing.assert_frame_equal(features_at(changed, users, engagement, cutoff), before)
 
 
 def test_choose_cutoffs() -> None:
@@ -218,18 +270,16 @@ def test_choose_cutoffs() -> None:
     assert choose_cutoffs(first, first + timedelta(days=60))[0] == []
 
 
-def test_train_rejects_overlapping_cutoffs(data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    events, users = data
+def test_train_rejects_overlapping_cutoffs(data: Data) -> None:
     holdout = date(2026, 5, 1)
     with pytest.raises(ValueError, match="label windows"):
-        train(events, users, holdout_cutoff=holdout, train_cutoffs=[holdout - timedelta(days=7)])
+        train(*data, holdout_cutoff=holdout, train_cutoffs=[holdout - timedelta(days=7)])
 
 
 def test_not_enough_data() -> None:
-    events, users = synthetic(n_users=12)
     cutoffs, holdout = choose_cutoffs(START, START + timedelta(days=DAYS - 1))
     with pytest.raises(NotEnoughData, match=str(MIN_TRAIN_ROWS)):
-        train(events, users, holdout_cutoff=holdout, train_cutoffs=cutoffs)
+        train(*synthetic(n_users=12), holdout_cutoff=holdout, train_cutoffs=cutoffs)
 
 
 def test_model_beats_recency_baseline_on_the_holdout(model: ChurnModel) -> None:
@@ -261,23 +311,17 @@ def test_model_beats_recency_baseline_on_the_holdout(model: ChurnModel) -> None:
     assert {"active_days_trend", "active_days_last_14", "recency_days"} & set(top)
 
 
-def test_training_is_deterministic(
-    data: tuple[pd.DataFrame, pd.DataFrame], model: ChurnModel
-) -> None:
-    events, users = data
-    again = train(
-        events, users, holdout_cutoff=model.holdout_cutoff, train_cutoffs=model.train_cutoffs
-    )
+def test_training_is_deterministic(data: Data, model: ChurnModel) -> None:
+    again = train(*data, holdout_cutoff=model.holdout_cutoff, train_cutoffs=model.train_cutoffs)
     assert again.version == model.version
     assert again.metrics == model.metrics
 
 
-def test_score(data: tuple[pd.DataFrame, pd.DataFrame], model: ChurnModel) -> None:
-    events, users = data
+def test_score(data: Data, model: ChurnModel) -> None:
     as_of = START + timedelta(days=DAYS - 1)
     stamp = datetime(2026, 6, 10, tzinfo=UTC)
-    scores = score(model, events, users, as_of=as_of, scored_at=stamp)
-    expected_users = features_at(events, users, as_of).index
+    scores = score(model, *data, as_of=as_of, scored_at=stamp)
+    expected_users = features_at(*data, as_of).index
     assert sorted(scores["stitched_user_id"]) == sorted(expected_users)
     assert scores["probability"].between(0, 1).all()
     assert scores["probability"].is_monotonic_decreasing
@@ -294,5 +338,5 @@ def test_score(data: tuple[pd.DataFrame, pd.DataFrame], model: ChurnModel) -> No
     assert any(p.startswith("no activity for ") for p in phrases)
     assert any(p.startswith("active days fell from ") for p in phrases)
     print(scores.head(3).to_dict("records"))
-    again = score(model, events, users, as_of=as_of, scored_at=stamp)
+    again = score(model, *data, as_of=as_of, scored_at=stamp)
     pd.testing.assert_frame_equal(scores, again)
