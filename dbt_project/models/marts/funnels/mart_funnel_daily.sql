@@ -28,41 +28,28 @@ data_end as (
 
 ),
 
+{%- set breakdowns = {
+    'all': "cast('all' as " ~ dbt.type_string() ~ ")",
+    'first_touch_source': "coalesce(first_touch_source, '(none)')",
+    'device_type': "coalesce(entry_device_type, '(none)')",
+} %}
+
 breakdown_rows as (
 
-    -- Each counted person-day three times: once overall and once per breakdown.
-    -- Sources are the person's first touch; devices are those of the counted
-    -- attempt's step-1 event (one device per person-day, so the values add up to all).
+    -- Each counted person-day once overall and once per breakdown. Sources are the
+    -- person's first touch; devices are those of the counted attempt's step-1 event
+    -- (one device per person-day, so the values add up to all).
+    {% for breakdown, value in breakdowns.items() %}
     select
         funnel_name,
         entry_date,
-        cast('all' as {{ dbt.type_string() }}) as breakdown,
-        cast('all' as {{ dbt.type_string() }}) as breakdown_value,
+        cast('{{ breakdown }}' as {{ dbt.type_string() }}) as breakdown,
+        {{ value }} as breakdown_value,
         step_number,
         seconds_from_previous
     from progress
-
-    union all
-
-    select
-        funnel_name,
-        entry_date,
-        'first_touch_source' as breakdown,
-        coalesce(first_touch_source, '(none)') as breakdown_value,
-        step_number,
-        seconds_from_previous
-    from progress
-
-    union all
-
-    select
-        funnel_name,
-        entry_date,
-        'device_type' as breakdown,
-        coalesce(entry_device_type, '(none)') as breakdown_value,
-        step_number,
-        seconds_from_previous
-    from progress
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
