@@ -443,3 +443,66 @@ def test_experiment_assignment_is_stable(run: Output) -> None:
             variant_of[ev.get("userId") or ev["anonymousId"]].add(ev["properties"]["variant"])
     assert all(len(v) == 1 for v in variant_of.values())
     assert {v for vs in variant_of.values() for v in vs} == {"control", "treatment"}
+
+
+def test_fight_events_carry_their_start_and_upcoming_ones_are_listed(run: Output) -> None:
+    nights = set(run.manifest["fight_nights"])
+    period_end = date.fromisoformat(run.manifest["end"])
+    starts = {}
+    for item in run.content.values():
+        if item["content_type"] != "fight_event":
+            assert item["starts_at"] is None
+            continue
+        start = ts(item["starts_at"])
+        assert start.weekday() == 5 and ts(item["published_at"]) < start
+        starts[item["content_id"]] = start.date()
+    in_period = {d.isoformat() for d in starts.values() if START <= d <= period_end}
+    assert in_period == nights
+    assert any(d > period_end for d in starts.values()), "no announced upcoming fight night"
+
+
+def test_next_page_is_often_related_content(run: Output) -> None:
+    """Co-viewing: within a session, the next content viewed shares a fighter with the
+    previous one far more often than two random views do."""
+    fighters = {cid: set(item["fighters"]) for cid, item in run.content.items()}
+    views: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for ev in run.valid:
+        cid = ev.get("properties", {}).get("content_id")
+        if ev["type"] in ("page", "screen") and cid:
+            views[ev["anonymousId"]].append((event_time(ev), cid))
+    consecutive = shared = 0
+    for seq in views.values():
+        seq.sort()
+        for (t0, a), (t1, b) in pairwise(seq):
+            if a != b and t1 - t0 < timedelta(minutes=30):
+                consecutive += 1
+                shared += bool(fighters[a] & fighters[b])
+    pool = sorted(cid for seq in views.values() for _, cid in seq)
+    step = max(1, len(pool) // 5000)
+    sample = pool[::step]
+    random_pairs = list(zip(sample, reversed(sample), strict=True))
+    chance = sum(bool(fighters[a] & fighters[b]) for a, b in random_pairs) / len(random_pairs)
+    assert consecutive > 1000
+    assert shared / consecutive > 3 * chance
+
+
+def test_people_who_leave_fade_out_first(tmp_path: Path) -> None:
+    """Churn is behaviour-driven: over the weeks before a person's last visit their active
+    days thin out, compared with a month earlier (pooled over everyone who left)."""
+    days = 120
+    summary = generate(tmp_path, days=days, users=1500, seed=3, start=START)
+    active: dict[str, set[date]] = defaultdict(set)
+    for line in read_output(tmp_path, summary).lines:
+        if line.ev is not None and line.ev.get("event") != "Page Heartbeat":
+            active[line.ev["anonymousId"]].add(line.event_time.date())
+    end = START + timedelta(days=days - 1)
+    last_two_weeks = month_before = leavers = 0
+    for visits in active.values():
+        last = max(visits)
+        if (end - last).days < 35 or (last - min(visits)).days < 56:
+            continue  # still around, or too short a history to compare
+        leavers += 1
+        last_two_weeks += sum(1 for d in visits if 1 <= (last - d).days <= 14)
+        month_before += sum(1 for d in visits if 29 <= (last - d).days <= 42)
+    assert leavers >= 30
+    assert last_two_weeks < 0.7 * month_before
