@@ -15,7 +15,8 @@ nights and the day after, from the content snapshot) are compared with the same 
 day instead: the audience a fight night draws is expected, not an anomaly.
 
 Score: residual / (1.4826 · MAD of the residuals), the MAD taken over a centred window of
-``SCALE_WINDOW_DAYS`` days so growing series keep a local noise scale; when the MAD is 0
+``SCALE_WINDOW_DAYS`` days so growing series keep a local noise scale (known-event days:
+the MAD of their own kind's residuals when larger); when the MAD is 0
 (mostly constant series) the mean absolute deviation (x 1.2533) is used instead, and a
 window without any variation scores nothing. For count series (non-negative whole
 numbers) the scale is at least the Poisson sd sqrt(max(expected, 1)). Rows with
@@ -116,16 +117,28 @@ def _is_count(values: pd.Series) -> bool:
     return bool(len(observed)) and bool(np.all((observed >= 0) & (observed == np.round(observed))))
 
 
-def robust_scores(actual: pd.Series, expected: pd.Series) -> pd.Series:
-    """Residual / robust local scale of the residuals (NaN where there is no variation).
+def robust_scores(
+    actual: pd.Series, expected: pd.Series, calendar: pd.DataFrame | None = None
+) -> pd.Series:
+    """Residual / robust scale of the residuals (NaN where there is no variation).
 
+    Ordinary days take the local scale of ordinary days' residuals; a known-event day
+    (``calendar``) the scale of its own kind's residuals over the whole series when that
+    is larger: fight nights vary more than Tuesdays, and only other fight nights say by
+    how much.
     For a count series the scale is at least the Poisson sd, sqrt(max(expected, 1)), so a
     sparse series (signups of 0, 0, 1, 0 …) does not flag every non-zero day.
     """
     residual = actual - expected
-    scale = residual.rolling(SCALE_WINDOW_DAYS, center=True, min_periods=1).apply(
+    kinds = day_kinds(calendar, pd.DatetimeIndex(actual.index))
+    ordinary = residual.where(kinds == "")
+    scale = ordinary.rolling(SCALE_WINDOW_DAYS, center=True, min_periods=1).apply(
         _window_scale, raw=True
     )
+    for kind in set(kinds) - {""}:
+        # Never below the ordinary scale: a MAD of a handful of fight nights can be tiny.
+        same = (kinds == kind).to_numpy()
+        scale[same] = np.fmax(scale[same], _window_scale(residual[same].to_numpy()))
     if _is_count(actual):
         poisson = np.sqrt(expected.clip(lower=1.0))
         scale = scale.fillna(poisson).where(scale >= poisson, poisson)
@@ -167,7 +180,7 @@ def detect_anomalies(
             f"{MIN_ANOMALY_POINTS} are needed to learn the weekly pattern."
         )
     expected = expected_values(daily, calendar)
-    score = robust_scores(daily, expected)
+    score = robust_scores(daily, expected, calendar)
     flagged = score.abs() >= SEVERITY_THRESHOLDS["low"]
     if not flagged.any():
         return _empty()

@@ -197,7 +197,11 @@ def anomaly_flags(context: AssetExecutionContext) -> Iterator[Any]:
     counts = result.groupby(["series", "severity"]).size().reset_index(name="anomalies")
     yield Output(
         None,
-        metadata={"rows": len(result), "by_series": _table(counts.to_dict("records"))},
+        metadata={
+            "rows": len(result),
+            "by_series": _table(counts.to_dict("records")),
+            "skipped_series": "; ".join(skipped) or "none",
+        },
     )
 
 

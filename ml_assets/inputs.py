@@ -51,7 +51,7 @@ def daily_kpis(settings: Settings) -> pd.DataFrame:
     frame["date"] = pd.to_datetime(frame.pop("event_date"))
     frame = frame.set_index("date").asfreq("D").fillna(0)
     rates = invalid_event_rate(settings)
-    frame["invalid_event_rate"] = rates.reindex(frame.index).fillna(0.0)
+    frame["invalid_event_rate"] = rates.reindex(frame.index)  # NaN: nothing arrived that day
     return frame
 
 
