@@ -39,7 +39,7 @@ from ingestion.events import FieldError, reason, wire_path
 from ingestion.landing import rows_to_table, snapshot_writer
 from ingestion.pipeline import Origin, Quarantine, json_text, parse_json, process
 from ingestion.schema import SNAPSHOT_SCHEMAS
-from ringside.layout import SNAPSHOT_NAMES, Layout
+from ringside.layout import Layout
 from ringside.settings import Settings
 
 CHUNK_LINES = 50_000
@@ -171,7 +171,7 @@ def file_kind(path: Path) -> Kind | None:
     for suffix in SUFFIXES:
         if path.name.endswith(suffix):
             stem = path.name.removesuffix(suffix)
-            return stem if stem in SNAPSHOT_NAMES else "events"  # type: ignore[return-value]
+            return stem if stem in SNAPSHOT_ROWS else "events"  # type: ignore[return-value]
     return None
 
 

@@ -95,4 +95,22 @@ ACCOUNTS_SCHEMA = pa.schema(
     ]
 )
 
-SNAPSHOT_SCHEMAS = {"content": CONTENT_SCHEMA, "accounts": ACCOUNTS_SCHEMA}
+# KPI targets per metric and grain, written from the application database before every
+# build so the business mart can compare with them (ringside/bi/kpis.py).
+KPI_TARGETS_SCHEMA = pa.schema(
+    [
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("grain", pa.string(), nullable=False),  # day|week|month
+        pa.field("target", pa.float64()),
+        pa.field("tolerance", pa.float64()),  # fraction of the target still "on target"
+        pa.field("alert_threshold", pa.float64()),
+        pa.field("owner", pa.string()),
+        pa.field("snapshot_at", TS, nullable=False),
+    ]
+)
+
+SNAPSHOT_SCHEMAS = {
+    "content": CONTENT_SCHEMA,
+    "accounts": ACCOUNTS_SCHEMA,
+    "kpi_targets": KPI_TARGETS_SCHEMA,
+}

@@ -4,7 +4,7 @@ Everything is below one root (``RINGSIDE_HOME``)::
 
     raw/events/event_date=YYYY-MM-DD/<batch>.parquet   landed events, append-only
     raw/quarantine/received_date=YYYY-MM-DD/<batch>.parquet   rejected events + reasons
-    raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts snapshots
+    raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts / KPI target snapshots
     state/                                              ingestion bookkeeping
     warehouse/ringside.duckdb                           dbt's working database (one writer)
     serving/ringside.duckdb                             published copy the API reads
@@ -23,7 +23,9 @@ from pathlib import Path
 # The dbt project ships with the code (not under RINGSIDE_HOME): its models, seeds and
 # the saved funnel definitions in dbt_project.yml.
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
-SNAPSHOT_NAMES = ("content", "accounts")
+# content/accounts are exported by the application and ingested; kpi_targets is written
+# from Ringside's own application database before every build (ringside/bi/kpis.py).
+SNAPSHOT_NAMES = ("content", "accounts", "kpi_targets")
 # The partition that holds the empty placeholder file dbt needs before any event landed.
 PLACEHOLDER_DAY = date(1970, 1, 1)
 
@@ -127,4 +129,5 @@ class Layout:
             "RINGSIDE_QUARANTINE_GLOB": self.quarantine_glob,
             "RINGSIDE_CONTENT_GLOB": self.snapshot_glob("content"),
             "RINGSIDE_ACCOUNTS_GLOB": self.snapshot_glob("accounts"),
+            "RINGSIDE_KPI_TARGETS_GLOB": self.snapshot_glob("kpi_targets"),
         }

@@ -29,6 +29,7 @@ from ingestion.landing import write_table
 from ingestion.postgres_load import load_snapshots
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
 from ringside import postgres
+from ringside.bi.kpis import export_targets
 from ringside.layout import PLACEHOLDER_DAY, Layout
 from ringside.postgres import grant_reader
 from ringside.settings import Settings
@@ -42,7 +43,9 @@ class WarehouseNotBuiltError(RuntimeError):
 
 def prepare_sources(settings: Settings) -> None:
     """Make every dbt source readable before a build. Event days are loaded into
-    PostgreSQL by the ``tracking/events`` asset; snapshots are loaded here."""
+    PostgreSQL by the ``tracking/events`` asset; snapshots are loaded here, after the
+    current KPI targets were written as one."""
+    export_targets(settings)
     if settings.warehouse == "postgres":
         load_snapshots(settings)
     else:

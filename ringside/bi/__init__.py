@@ -1,0 +1,1 @@
+"""Business intelligence: KPIs and targets, alerts, executive summaries."""
