@@ -7,10 +7,13 @@ from fastapi import FastAPI
 
 from api.queries import close_pools
 from api.routes import (
+    alerts,
+    business,
     cohorts,
     content,
     funnels,
     health,
+    kpis,
     overview,
     predictions,
     realtime,
@@ -43,6 +46,9 @@ def create_app() -> FastAPI:
     app.include_router(cohorts.router)
     app.include_router(retention.router)
     app.include_router(predictions.router)
+    app.include_router(business.router)
+    app.include_router(kpis.router)
+    app.include_router(alerts.router)
     return app
 
 

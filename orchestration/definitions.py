@@ -3,6 +3,6 @@
 from dagster import Definitions
 
 from ml_assets.defs import defs as ml_defs
-from orchestration.defs import dbt, ingestion, quality
+from orchestration.defs import alerts, dbt, ingestion, quality, reports
 
-defs = Definitions.merge(ingestion.defs, dbt.defs, quality.defs, ml_defs)
+defs = Definitions.merge(ingestion.defs, dbt.defs, quality.defs, ml_defs, alerts.defs, reports.defs)

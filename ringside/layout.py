@@ -10,6 +10,9 @@ Everything is below one root (``RINGSIDE_HOME``)::
     serving/ringside.duckdb                             published copy the API reads
     ml/tables/<name>.parquet                            ML outputs (forecasts, scores…)
     ml/models/<model>/<version>.joblib (+ .json)        saved models and their metrics
+    app/ringside.sqlite                                 application database (KPI targets,
+                                                        alert rules and history; default)
+    reports/<kind>/<period>.{html,pdf}                  executive summaries
     dagster/                                            DAGSTER_HOME
 """
 
@@ -103,6 +106,15 @@ class Layout:
     def model_dir(self, name: str) -> Path:
         """Saved versions of one model (joblib files plus their metadata JSON)."""
         return self.ml_dir / "models" / name
+
+    @property
+    def app_db_path(self) -> Path:
+        """The SQLite application database, used when no app database URL is set."""
+        return self.home / "app" / "ringside.sqlite"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
 
     @property
     def dagster_home(self) -> Path:
