@@ -56,6 +56,31 @@ class Settings(BaseSettings):
     partitions_start: date = Field(
         default=date(2026, 1, 1), description="First day of Dagster's daily partitions."
     )
+    app_db_url: SecretStr | None = Field(
+        default=None,
+        description="Application database (KPI targets, alert rules and history) as a "
+        "SQLAlchemy URL, e.g. postgresql+psycopg2://user:pw@host/db. Unset: the SQLite file "
+        "layout.app_db_path below home.",
+    )
+    # Outgoing mail for alert notifications (channel `email`); no email without smtp_host.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, gt=0)
+    smtp_user: str | None = Field(default=None, description="Login user; no login if unset.")
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = Field(default="ringside@localhost", description="Sender of alert mail.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade to TLS before logging in.")
+    alert_delivery_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts per notification and evaluation; a delivery still failing is "
+        "recorded as failed and tried again at the next evaluation.",
+    )
+    alert_delivery_backoff_seconds: float = Field(
+        default=1.0, ge=0, description="Wait before the 2nd attempt, doubled for each next one."
+    )
+    alert_delivery_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect/read timeout of a webhook or SMTP delivery."
+    )
 
     @field_validator("write_keys", mode="before")
     @classmethod

@@ -14,13 +14,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ingestion.landing import snapshot_writer
 from ingestion.schema import KPI_TARGETS_SCHEMA
+from ringside.appdb import session
+from ringside.appdb.kpis import KpiTarget, Seed
+from ringside.layout import DBT_PROJECT_DIR
 from ringside.settings import Settings
 
 DEFAULT_KPIS_FILE = Path(__file__).with_name("kpis.yml")
 Grain = Literal["day", "week", "month"]
+# The contract's catalog, used until vars.business_metrics exists in dbt_project.yml.
+CONTRACT_METRICS = (
+    "dau", "wau", "mau", "stickiness", "new_signups", "visitor_signup_conversion",
+    "new_subscriptions", "subscription_cancellations", "paying_subscribers", "mrr_usd",
+    "arpu_usd", "subscriber_churn_rate", "ppv_revenue_usd", "total_revenue_usd",
+    "content_views", "avg_engaged_seconds_per_user", "search_ctr",
+)  # fmt: skip
 
 
 class Kpi(BaseModel):
@@ -40,9 +52,78 @@ def load_kpi_config(path: Path = DEFAULT_KPIS_FILE) -> list[Kpi]:
     return KpiConfig.model_validate(yaml.safe_load(path.read_text())).kpis
 
 
+def catalog_metrics() -> list[str]:
+    """The metric names of the catalog (`vars.business_metrics` of dbt_project.yml, a
+    mapping keyed by name or a list of entries with a `name`), sorted."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    catalog = (project.get("vars") or {}).get("business_metrics")
+    if not catalog:
+        return sorted(CONTRACT_METRICS)
+    if isinstance(catalog, dict):
+        return sorted(catalog)
+    return sorted(entry["name"] if isinstance(entry, dict) else str(entry) for entry in catalog)
+
+
 def current_kpis(settings: Settings) -> list[Kpi]:
-    """The KPIs in force: the application database's, seeded from the config file."""
-    return load_kpi_config()
+    """The KPIs in force: the application database's, seeded from kpis.yml on first use."""
+    with session(settings) as db:
+        seed_kpis(db)
+        return read_kpis(db)
+
+
+def seed_kpis(db: Session, path: Path = DEFAULT_KPIS_FILE) -> bool:
+    """Write the config file's KPIs once per database; False when already seeded (even
+    if every KPI was deleted since: the database, not the file, is the truth then)."""
+    if db.get(Seed, "kpis") is not None:
+        return False
+    for kpi in load_kpi_config(path):
+        save_kpi(db, kpi)
+    db.add(Seed(name="kpis"))
+    db.flush()
+    return True
+
+
+def read_kpis(db: Session) -> list[Kpi]:
+    """The KPIs of the database, by metric; tolerance, owner and threshold are per KPI
+    (the same on each of its grain rows)."""
+    rows = db.scalars(select(KpiTarget).order_by(KpiTarget.metric, KpiTarget.grain)).all()
+    kpis: dict[str, Kpi] = {}
+    for row in rows:
+        kpi = kpis.setdefault(
+            row.metric,
+            Kpi(
+                metric=row.metric,
+                owner=row.owner,
+                tolerance=row.tolerance,
+                alert_threshold=row.alert_threshold,
+            ),
+        )
+        kpi.targets[row.grain] = row.target  # type: ignore[index]  # grain checked on write
+    return list(kpis.values())
+
+
+def save_kpi(db: Session, kpi: Kpi) -> None:
+    """Create or replace a KPI: its grain rows become exactly `kpi.targets`."""
+    delete_kpi(db, kpi.metric)
+    db.add_all(
+        KpiTarget(
+            metric=kpi.metric,
+            grain=grain,
+            target=target,
+            tolerance=kpi.tolerance,
+            alert_threshold=kpi.alert_threshold,
+            owner=kpi.owner,
+        )
+        for grain, target in kpi.targets.items()
+    )
+    db.flush()
+
+
+def delete_kpi(db: Session, metric: str) -> bool:
+    """Remove a KPI's targets; False when it had none."""
+    deleted = db.execute(delete(KpiTarget).where(KpiTarget.metric == metric)).rowcount
+    db.flush()
+    return bool(deleted)
 
 
 def target_rows(kpis: list[Kpi]) -> list[dict[str, object]]:
