@@ -76,7 +76,7 @@ def render_pdf(summary: Summary, path: Path) -> None:
         Paragraph(summary.subtitle, body),
         *(Paragraph(f"<i>{_escape(note)}</i>", body) for note in summary.notes),
         Paragraph("In brief", heading),
-        *(Paragraph(f"• {_escape(sentence)}", body) for sentence in summary.sentences),
+        *(Paragraph(_escape(sentence), body, bulletText="•") for sentence in summary.sentences),
         Paragraph("KPIs against target", heading),
     ]
     story.append(_kpi_table(summary.kpis) if summary.kpis else Paragraph("No KPI values.", body))

@@ -16,7 +16,7 @@ _NEGLIGIBLE = 0.005
 def format_value(value: float, unit: str) -> str:
     """A figure as leadership reads it: 1,234 / $1,234 / 12.3% / 95 s."""
     if unit == "usd":
-        return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+        return f"${value:,.0f}" if abs(value) >= 100 or value == 0 else f"${value:,.2f}"
     if unit == "ratio":
         return f"{value:.1%}" if abs(value) >= 0.01 else f"{value:.2%}"
     if unit == "seconds":
