@@ -6,9 +6,13 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ringside.layout import Layout
 from ringside.settings import get_settings
+
+if TYPE_CHECKING:
+    from ringside.alerts.service import EvaluationSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -139,3 +143,23 @@ def run_models() -> ModelsOutcome:
             passed += sum(1 for c in checks if c.passed)
             failed += sum(1 for c in checks if not c.passed)
     return ModelsOutcome(jobs, materialized, passed, failed)
+
+
+def run_alerts() -> "EvaluationSummary":
+    """Evaluate the alert rules after the models, as the `alerts_after_scoring` sensor
+    does under `dagster dev`: the `alerts_evaluation` job, in-process."""
+    layout = get_settings().layout.ensure()
+    configure_dagster_home(layout)
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    with DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("alerts_evaluation").execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            instance=instance,
+            raise_on_error=False,
+        )
+    if not result.success:
+        raise BuildError(f"alerts_evaluation run {result.run_id} failed; see the Dagster UI")
+    return result.output_for_node("evaluate_alert_rules")

@@ -77,8 +77,9 @@ def build(
         typer.Option(help="Score the ML models afterwards (retraining them when due)."),
     ] = True,
 ) -> None:
-    """Materialize landed events and every dbt model through Dagster, then the ML models."""
-    from orchestration.runner import landed_range, run_build, run_models
+    """Materialize landed events and every dbt model through Dagster, then the ML models,
+    then evaluate the alert rules."""
+    from orchestration.runner import landed_range, run_alerts, run_build, run_models
 
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
@@ -106,6 +107,7 @@ def build(
             f"{scored.checks_passed} checks passed, {scored.checks_failed} failed; "
             f"outputs in {settings.layout.ml_dir / 'tables'}"
         )
+    typer.echo(run_alerts().line())
 
 
 @app.command()
