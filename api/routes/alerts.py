@@ -1,3 +1,175 @@
-from fastapi import APIRouter
+"""Alert rules (create, read, update, delete) and the history of their transitions."""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import SettingsDep
+from ringside.alerts.rules import AlertState, Channels, RuleKind, RuleSpec
+from ringside.alerts.service import rule_spec
+from ringside.appdb import session
+from ringside.appdb.alerts import AlertRule, AlertTransition
+from ringside.appdb.notifications import NotificationDelivery
+from ringside.bi.kpis import Grain
 
 router = APIRouter(prefix="/api/analytics/alerts", tags=["alerts"])
+
+RuleId = Annotated[int, Path(ge=1, description="The rule's id.")]
+
+
+class RuleOut(RuleSpec):
+    id: int
+    state: AlertState
+    state_since: datetime | None
+    last_evaluated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RulePatch(BaseModel):
+    """Fields to change; the merged rule is validated as a whole."""
+
+    name: str | None = None
+    kind: RuleKind | None = None
+    subject: str | None = None
+    grain: Grain | None = None
+    dimension: str | None = None
+    dimension_value: str | None = None
+    params: dict[str, Any] | None = None
+    channels: Channels | None = None
+    enabled: bool | None = None
+
+
+class DeliveryOut(BaseModel):
+    channel: str
+    destination: str
+    status: str = Field(description="pending, delivered or failed (retried next evaluation).")
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class TransitionOut(BaseModel):
+    id: int
+    rule_id: int | None = Field(description="Null once the rule was deleted.")
+    rule_name: str
+    from_state: AlertState
+    to_state: AlertState
+    value: float | None
+    period_start: date | None
+    message: str
+    created_at: datetime
+    deliveries: list[DeliveryOut]
+
+
+@router.get("/rules", response_model=list[RuleOut], summary="Every alert rule")
+def list_rules(settings: SettingsDep) -> list[RuleOut]:
+    with session(settings) as db:
+        return [_out(rule) for rule in db.scalars(select(AlertRule).order_by(AlertRule.id))]
+
+
+@router.post("/rules", response_model=RuleOut, status_code=201, summary="Create an alert rule")
+def create_rule(body: RuleSpec, settings: SettingsDep) -> RuleOut:
+    with session(settings) as db:
+        _unique_name(db, body.name)
+        rule = AlertRule(**body.model_dump())
+        db.add(rule)
+        db.flush()
+        return _out(rule)
+
+
+@router.get("/rules/{rule_id}", response_model=RuleOut, summary="One alert rule")
+def get_rule(rule_id: RuleId, settings: SettingsDep) -> RuleOut:
+    with session(settings) as db:
+        return _out(_rule(db, rule_id))
+
+
+@router.patch("/rules/{rule_id}", response_model=RuleOut, summary="Change an alert rule")
+def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleOut:
+    with session(settings) as db:
+        rule = _rule(db, rule_id)
+        merged = rule_spec(rule).model_dump() | body.model_dump(exclude_unset=True)
+        try:
+            spec = RuleSpec.model_validate(merged)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [
+                    {**error, "loc": ("body", *error["loc"])}
+                    for error in exc.errors(include_url=False, include_context=False)
+                ]
+            ) from None
+        if spec.name != rule.name:
+            _unique_name(db, spec.name)
+        for field, value in spec.model_dump().items():
+            setattr(rule, field, value)
+        db.flush()
+        return _out(rule)
+
+
+@router.delete("/rules/{rule_id}", status_code=204, summary="Delete a rule (history stays)")
+def delete_rule(rule_id: RuleId, settings: SettingsDep) -> Response:
+    with session(settings) as db:
+        db.delete(_rule(db, rule_id))
+    return Response(status_code=204)
+
+
+@router.get("/history", response_model=list[TransitionOut], summary="Alert transitions")
+def history(
+    settings: SettingsDep,
+    rule: Annotated[int | None, Query(ge=1, description="Only this rule's id.")] = None,
+    state: Annotated[AlertState | None, Query(description="Only transitions to it.")] = None,
+    since: Annotated[datetime | None, Query(description="From this UTC time on.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[TransitionOut]:
+    """Newest first, each with the outcome of its notifications."""
+    query = select(AlertTransition).order_by(AlertTransition.id.desc()).limit(limit)
+    if rule is not None:
+        query = query.where(AlertTransition.rule_id == rule)
+    if state is not None:
+        query = query.where(AlertTransition.to_state == state)
+    if since is not None:
+        # Stored as naive UTC (ringside.appdb.utcnow).
+        naive = since if since.tzinfo is None else since.astimezone(UTC).replace(tzinfo=None)
+        query = query.where(AlertTransition.created_at >= naive)
+    with session(settings) as db:
+        transitions = db.scalars(query).all()
+        deliveries: dict[int, list[DeliveryOut]] = {t.id: [] for t in transitions}
+        for delivery in db.scalars(
+            select(NotificationDelivery)
+            .where(NotificationDelivery.transition_id.in_(deliveries))
+            .order_by(NotificationDelivery.id)
+        ):
+            deliveries[delivery.transition_id].append(
+                DeliveryOut.model_validate(delivery, from_attributes=True)
+            )
+        return [
+            TransitionOut.model_validate(
+                {**_columns(t), "deliveries": deliveries[t.id]}, from_attributes=False
+            )
+            for t in transitions
+        ]
+
+
+def _rule(db: Session, rule_id: int) -> AlertRule:
+    rule = db.get(AlertRule, rule_id)
+    if rule is None:
+        raise HTTPException(status_code=404, detail=f"no alert rule {rule_id}")
+    return rule
+
+
+def _unique_name(db: Session, name: str) -> None:
+    if db.scalar(select(AlertRule.id).where(AlertRule.name == name)) is not None:
+        raise HTTPException(status_code=409, detail=f"an alert rule named {name!r} exists")
+
+
+def _out(rule: AlertRule) -> RuleOut:
+    return RuleOut.model_validate(_columns(rule))
+
+
+def _columns(row: AlertRule | AlertTransition) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}

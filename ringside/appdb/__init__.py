@@ -7,14 +7,13 @@ under RINGSIDE_HOME by default, PostgreSQL when `RINGSIDE_APP_DB_URL` is set.
 """
 
 from ringside.appdb.base import Base, utcnow
-from ringside.appdb.engine import database_url, engine_for, session, session_dependency, upgrade
+from ringside.appdb.engine import database_url, engine_for, session, upgrade
 
 __all__ = [
     "Base",
     "database_url",
     "engine_for",
     "session",
-    "session_dependency",
     "upgrade",
     "utcnow",
 ]

@@ -79,9 +79,3 @@ def session(settings: Settings) -> Iterator[Session]:
                 upgrade(settings)
     with sessionmaker(engine_for(settings), expire_on_commit=False).begin() as db:
         yield db
-
-
-def session_dependency(settings: Settings) -> Iterator[Session]:
-    """`session` as a FastAPI dependency generator (the routers wrap it with Depends)."""
-    with session(settings) as db:
-        yield db
