@@ -41,14 +41,27 @@
     {{ return(metrics) }}
 {%- endmacro %}
 
-{#- One row per catalog metric (name, label, category, unit, format, direction), as a
-    union of literal selects: the catalog lives in dbt_project.yml, not in a table. -#}
+{#- One row per catalog metric (the columns of dim_business_metrics), as a union of
+    literal selects: the catalog lives in dbt_project.yml, not in a table. -#}
 {% macro business_metric_catalog_rows() -%}
     {%- for metric in business_metric_catalog() %}
+    {%- set fields = {
+        'metric': metric.name,
+        'label': metric.label,
+        'description': metric.description,
+        'category': metric.category,
+        'unit': metric.unit,
+        'format': metric.format,
+        'direction': metric.direction,
+        'numerator': metric.numerator.column ~ ': ' ~ metric.numerator.rollup,
+        'denominator': metric.denominator.column ~ ': ' ~ metric.denominator.rollup
+            if metric.get('denominator') else none,
+        'dimensions': (metric.get('dimensions') or []) | join(','),
+    } %}
     select
-        {%- for field in ['name', 'label', 'category', 'unit', 'format', 'direction'] %}
-        cast({{ funnel_text(metric[field]) }} as {{ dbt.type_string() }})
-            as {{ 'metric' if field == 'name' else field }}{{ ',' if not loop.last }}
+        {%- for column, value in fields.items() %}
+        cast({{ funnel_text(value) if value is not none else 'null' }} as {{ dbt.type_string() }})
+            as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
         {%- if not loop.last %}
     union all

@@ -36,7 +36,7 @@ kpi_targets as (
 
 catalog as (
 
-    {{ business_metric_catalog_rows() }}
+    select * from {{ ref('dim_business_metrics') }}
 
 ),
 

@@ -1,0 +1,15 @@
+with
+
+catalog as (
+
+    {{ business_metric_catalog_rows() }}
+
+),
+
+final as (
+
+    select * from catalog
+
+)
+
+select * from final
