@@ -100,12 +100,13 @@ def _target_clause(
     gap = value / target - 1
     if abs(gap) < _NEGLIGIBLE:
         return ", on target"
-    clause = f", {'above' if gap > 0 else 'below'} target by {format_change(gap)}"
+    remarks = []
     if target_status(value, target, tolerance, direction) == "within_tolerance":
-        clause += " (within tolerance)"
+        remarks.append("within tolerance")
     if direction == "down":
-        clause += " (lower is better)"
-    return clause
+        remarks.append("lower is better")
+    clause = f", {'above' if gap > 0 else 'below'} target by {format_change(gap)}"
+    return clause + (f" ({'; '.join(remarks)})" if remarks else "")
 
 
 def anomaly_sentence(
