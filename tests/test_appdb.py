@@ -1,0 +1,116 @@
+"""The application database: Alembic migrations on SQLite and PostgreSQL, KPI seeding
+from a config file once, editing, and the targets snapshot that carries edits to dbt."""
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import inspect, text
+
+from ringside.appdb import engine_for, session, upgrade
+from ringside.bi.kpis import (
+    Kpi,
+    current_kpis,
+    delete_kpi,
+    export_targets,
+    read_kpis,
+    save_kpi,
+    seed_kpis,
+)
+from ringside.settings import Settings
+from tests.postgres import throwaway_database
+
+TABLES = {
+    "alembic_version",
+    "kpi_targets",
+    "seeds",
+    "alert_rules",
+    "alert_transitions",
+    "notification_deliveries",
+}
+SMALL_KPIS = """
+kpis:
+  - metric: dau
+    owner: growth
+    tolerance: 0.05
+    targets: {day: 700, week: 650}
+  - metric: mrr_usd
+    owner: finance
+    alert_threshold: 2500
+    targets: {month: 3000}
+"""
+
+
+def check_upgrade(settings: Settings) -> None:
+    """Upgrade creates every table at revision 0001; a second upgrade changes nothing."""
+    upgrade(settings)
+    engine = engine_for(settings)
+    assert set(inspect(engine).get_table_names()) == TABLES
+    with engine.begin() as con:
+        con.execute(text("insert into seeds (name, applied_at) values ('probe', '2026-08-01')"))
+    upgrade(settings)
+    with engine.connect() as con:
+        assert con.execute(text("select version_num from alembic_version")).scalars().all() == [
+            "0001"
+        ]
+        assert con.execute(text("select name from seeds")).scalars().all() == ["probe"]
+    assert set(inspect(engine).get_table_names()) == TABLES
+
+
+def test_upgrade_empty_sqlite(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert not settings.layout.app_db_path.exists()
+    check_upgrade(settings)
+    assert settings.layout.app_db_path.is_file()
+
+
+def test_upgrade_empty_postgres(tmp_path: Path) -> None:
+    with throwaway_database() as name:
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+        settings = Settings(home=tmp_path, app_db_url=SecretStr(url))
+        check_upgrade(settings)
+        assert not settings.layout.app_db_path.exists()  # nothing written to SQLite
+        engine_for(settings).dispose()
+
+
+def test_kpis_seeded_once_then_edited(tmp_path: Path) -> None:
+    config = tmp_path / "kpis.yml"
+    config.write_text(SMALL_KPIS)
+    settings = Settings(home=tmp_path / "home")
+    with session(settings) as db:
+        assert seed_kpis(db, config) is True
+        assert seed_kpis(db, config) is False
+        assert read_kpis(db) == [
+            Kpi(metric="dau", owner="growth", tolerance=0.05, targets={"day": 700, "week": 650}),
+            Kpi(metric="mrr_usd", owner="finance", alert_threshold=2500, targets={"month": 3000}),
+        ]
+        # Replacing a KPI replaces all of its grain rows.
+        save_kpi(db, Kpi(metric="dau", owner="audience", targets={"month": 800}))
+        assert delete_kpi(db, "mrr_usd") is True
+        assert delete_kpi(db, "mrr_usd") is False
+    with session(settings) as db:
+        assert seed_kpis(db, config) is False  # deleted KPIs do not come back
+        assert read_kpis(db) == [Kpi(metric="dau", owner="audience", targets={"month": 800})]
+
+
+def test_exported_targets_follow_the_database(tmp_path: Path) -> None:
+    """The repo's kpis.yml seeds on first use; an edit reaches the next snapshot."""
+    settings = Settings(home=tmp_path)
+    # new_signups as written in ringside/bi/kpis.yml: week target 280, tolerance 0.10.
+    signups = next(k for k in current_kpis(settings) if k.metric == "new_signups")
+    assert signups.targets["week"] == 280 and signups.tolerance == 0.10
+    first = export_targets(settings)
+    assert first is not None
+    assert export_targets(settings) is None  # unchanged: no new snapshot
+    with session(settings) as db:
+        save_kpi(db, Kpi(metric="new_signups", owner="growth", targets={"week": 300}))
+    second = export_targets(settings)
+    assert second is not None and second != first
+    rows = [r for r in pq.read_table(second).to_pylist() if r["metric"] == "new_signups"]
+    assert [(r["grain"], r["target"], r["tolerance"]) for r in rows] == [("week", 300.0, 0.0)]
+
+
+def test_invalid_kpi_names_the_field() -> None:
+    with pytest.raises(ValueError, match=r"targets\.year"):
+        Kpi.model_validate({"metric": "dau", "targets": {"year": 1}})
