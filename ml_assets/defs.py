@@ -61,6 +61,13 @@ def warehouse_key(model: str) -> AssetKey:
     return AssetKey(["warehouse", model])
 
 
+# What inputs.events/users/engagement read: the churn model and its scores.
+CHURN_INPUTS = [
+    warehouse_key(model)
+    for model in ("fct_events", "fct_page_views", "dim_users", "mart_user_engagement_daily")
+]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -208,12 +215,7 @@ def anomaly_flags(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "churn_model"]),
     group_name=GROUP,
-    deps=[
-        warehouse_key("fct_events"),
-        warehouse_key("fct_page_views"),
-        warehouse_key("dim_users"),
-        warehouse_key("mart_user_engagement_daily"),
-    ],
+    deps=CHURN_INPUTS,
     output_required=False,
     kinds={"scikitlearn"},
     check_specs=[AssetCheckSpec("churn_beats_baseline", asset=AssetKey(["ml", "churn_model"]))],
@@ -275,12 +277,7 @@ def churn_model(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "churn_scores"]),
     group_name=GROUP,
-    deps=[
-        warehouse_key("fct_events"),
-        warehouse_key("fct_page_views"),
-        warehouse_key("dim_users"),
-        warehouse_key("mart_user_engagement_daily"),
-    ],
+    deps=CHURN_INPUTS,
     output_required=False,
     kinds={"scikitlearn", "parquet"},
     description="Churn probability, risk band and top three drivers for every user active "
