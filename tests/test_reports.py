@@ -395,7 +395,7 @@ def test_summary_from_hand_built_frames():
     assert summary.churn is not None
     assert summary.churn.users_by_band == {"high": 2, "medium": 3, "low": 5}
     assert summary.forecasts is not None
-    active, revenue = summary.forecasts  # in FORECAST_UNITS order
+    revenue, active = summary.forecasts  # in FORECAST_SERIES order
     assert (revenue.value, revenue.lower_80, revenue.upper_80, revenue.per_day) == (
         3000,
         2400,

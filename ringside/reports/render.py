@@ -11,7 +11,7 @@ from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
@@ -87,6 +87,7 @@ def render_pdf(summary: Summary, path: Path) -> None:
         _table(
             ["Title", "Type", "Views"],
             [[c.title, c.content_type, f"{c.views:,}"] for c in summary.top_content],
+            title_width=11 * cm,
         )
         if summary.top_content
         else Paragraph("No content views in this period.", body)
@@ -105,6 +106,7 @@ def render_pdf(summary: Summary, path: Path) -> None:
                 ]
                 for c in summary.trending_content
             ],
+            title_width=8 * cm,
         )
         if summary.trending_content
         else Paragraph("Nothing trended in this period.", body)
@@ -120,8 +122,8 @@ def render_pdf(summary: Summary, path: Path) -> None:
                     [
                         a.series,
                         a.day.isoformat(),
-                        f"{a.actual:,.0f}",
-                        f"{a.expected:,.0f}",
+                        format_value(a.actual, a.unit),
+                        format_value(a.expected, a.unit),
                         a.direction,
                         a.severity,
                     ]
@@ -170,13 +172,22 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> Table:
-    table = Table([header, *rows], hAlign="LEFT", repeatRows=1)
+def _table(
+    header: list[str], rows: list[list[str | Paragraph]], title_width: float | None = None
+) -> Table:
+    """A figures table. With ``title_width`` the first column wraps at that width, so
+    long content titles stay on the page."""
+    if title_width is not None:
+        style = ParagraphStyle("cell", fontName="Helvetica", fontSize=9, leading=11)
+        rows = [[Paragraph(_escape(str(row[0])), style), *row[1:]] for row in rows]
+    widths = None if title_width is None else [title_width, *[None] * (len(header) - 1)]
+    table = Table([header, *rows], colWidths=widths, hAlign="LEFT", repeatRows=1)
     table.setStyle(
         TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
                 ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
                 ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
             ]

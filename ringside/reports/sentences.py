@@ -114,20 +114,31 @@ def anomaly_sentence(
 ) -> str:
     """'Signups dropped on 2026-11-18: 12 against about 40 expected (high severity).'"""
     verb = "spiked" if direction == "spike" else "dropped"
+    unit = series_unit(series)
     return (
-        f"{series_label(series)} {verb} on {day}: {format_value(actual, 'count')} against "
-        f"about {format_value(expected, 'count')} expected ({severity} severity)."
+        f"{series_label(series)} {verb} on {day}: {format_value(actual, unit)} against "
+        f"about {format_value(expected, unit)} expected ({severity} severity)."
     )
+
+
+# The ML series (ml_anomalies, ml_forecasts) by name: how they read and their unit.
+_SERIES: dict[str, tuple[str, Unit]] = {
+    "active_users": ("Active users", "count"),
+    "signups": ("Signups", "count"),
+    "page_views": ("Page views", "count"),
+    "revenue_usd": ("Revenue", "usd"),
+    "invalid_event_rate": ("Invalid event rate", "ratio"),
+}
 
 
 def series_label(series: str) -> str:
     """ML series names for people: views_video -> 'Video views'."""
     if series.startswith("views_"):
         return f"{series.removeprefix('views_').replace('_', ' ').capitalize()} views"
-    return {
-        "active_users": "Active users",
-        "signups": "Signups",
-        "page_views": "Page views",
-        "revenue_usd": "Revenue (USD)",
-        "invalid_event_rate": "Invalid event rate",
-    }.get(series, series.replace("_", " ").capitalize())
+    known = _SERIES.get(series)
+    return known[0] if known else series.replace("_", " ").capitalize()
+
+
+def series_unit(series: str) -> Unit:
+    known = _SERIES.get(series)
+    return known[1] if known else "count"

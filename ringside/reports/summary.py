@@ -21,6 +21,7 @@ from ringside.reports.sentences import (
     is_good_change,
     kpi_sentence,
     series_label,
+    series_unit,
     target_status,
 )
 
@@ -30,14 +31,9 @@ TOP_CONTENT = 10
 TRENDING_CONTENT = 5
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 RISK_BANDS = ("high", "medium", "low")
-# Forecast series with their unit; a sum of daily active users over 30 days means
+# The forecast series in report order. A sum of daily active users over 30 days means
 # nothing, so that series is summarised as a daily mean and the others as totals.
-FORECAST_UNITS: dict[str, Unit] = {
-    "active_users": "count",
-    "signups": "count",
-    "page_views": "count",
-    "revenue_usd": "usd",
-}
+FORECAST_SERIES = ("revenue_usd", "active_users", "signups", "page_views")
 DAILY_MEAN_SERIES = frozenset({"active_users"})
 ML_NOT_RUN = "The ML models have not run yet: no anomalies, churn risk or forecast."
 
@@ -118,6 +114,7 @@ class ContentLine:
 @dataclass(frozen=True)
 class AnomalyLine:
     series: str
+    unit: Unit
     day: date
     actual: float
     expected: float
@@ -339,6 +336,7 @@ def _anomalies(period: Period, frame: pd.DataFrame | None) -> list[AnomalyLine] 
     return [
         AnomalyLine(
             series=series_label(row.series),
+            unit=series_unit(row.series),
             day=row.date,
             actual=float(row.actual),
             expected=float(row.expected),
@@ -373,7 +371,7 @@ def _forecasts(frame: pd.DataFrame | None) -> list[ForecastLine] | None:
         return None
     frame = _with_dates(frame, "date")
     lines = []
-    for series, unit in FORECAST_UNITS.items():
+    for series in FORECAST_SERIES:
         rows = frame[frame["series"] == series]
         if rows.empty:
             continue
@@ -382,7 +380,7 @@ def _forecasts(frame: pd.DataFrame | None) -> list[ForecastLine] | None:
         lines.append(
             ForecastLine(
                 series=series_label(series),
-                unit=unit,
+                unit=series_unit(series),
                 per_day=per_day,
                 start=rows["date"].min(),
                 end=rows["date"].max(),
