@@ -148,7 +148,6 @@ class ForecastLine:
 @dataclass(frozen=True)
 class Summary:
     period: Period
-    is_complete: bool
     kpis: list[KpiLine]
     trends: list[Trend]
     top_content: list[ContentLine]
@@ -162,15 +161,14 @@ class Summary:
     @property
     def title(self) -> str:
         kind = "Weekly" if self.period.kind == "weekly" else "Monthly"
-        partial = "" if self.is_complete else " (partial period)"
-        return f"{kind} executive summary {self.period.label}{partial}"
+        return f"{kind} executive summary {self.period.label}"
 
     @property
     def subtitle(self) -> str:
         return f"{self.period.start.isoformat()} to {self.period.end.isoformat()}"
 
 
-def build_summary(period: Period, inputs: SummaryInputs, *, is_complete: bool = True) -> Summary:
+def build_summary(period: Period, inputs: SummaryInputs) -> Summary:
     notes: list[str] = []
     metrics = _with_dates(inputs.metrics, "period_start")
     in_period = metrics[
@@ -205,7 +203,6 @@ def build_summary(period: Period, inputs: SummaryInputs, *, is_complete: bool = 
         notes.append(f"No content was viewed in {period.label}.")
     return Summary(
         period=period,
-        is_complete=is_complete,
         kpis=kpis,
         trends=_trends(period, metrics),
         top_content=top,
