@@ -46,6 +46,15 @@ def test_kpis_crud(client: tuple[TestClient, Settings]) -> None:
     assert set(seeded) == set(config)
     assert seeded["new_signups"]["targets"] == config["new_signups"]["targets"]
     assert seeded["new_signups"]["owner"] == config["new_signups"]["owner"]
+    # Each alert_threshold became a daily threshold rule on the metric's bad side.
+    bad_when_up = {"subscriber_churn_rate", "subscription_cancellations"}
+    assert sorted(
+        (r["subject"], r["params"]["operator"], r["params"]["value"]) for r in api.get(RULES).json()
+    ) == sorted(
+        (m, "above" if m in bad_when_up else "below", k["alert_threshold"])
+        for m, k in config.items()
+        if k.get("alert_threshold") is not None
+    )
 
     body = {"owner": "product", "tolerance": 0.2, "targets": {"week": 0.25}, "alert_threshold": 0.1}
     put = api.put(f"{KPIS}search_ctr", json=body)

@@ -7,9 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from pydantic import SecretStr
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from ringside.appdb import engine_for, session, upgrade
+from ringside.appdb.alerts import AlertRule
 from ringside.bi.kpis import (
     DEFAULT_KPIS_FILE,
     Kpi,
@@ -86,6 +87,17 @@ def test_kpis_seeded_once_then_edited(tmp_path: Path) -> None:
         assert read_kpis(db) == [
             Kpi(metric="dau", owner="growth", tolerance=0.05, targets={"day": 700, "week": 650}),
             Kpi(metric="mrr_usd", owner="finance", alert_threshold=2500, targets={"month": 3000}),
+        ]
+        # The alert threshold became a daily rule on the bad side (MRR: below).
+        rules = db.scalars(select(AlertRule)).all()
+        assert [(r.name, r.kind, r.subject, r.grain, r.params) for r in rules] == [
+            (
+                "mrr_usd below 2500 (KPI alert threshold)",
+                "threshold",
+                "mrr_usd",
+                "day",
+                {"operator": "below", "value": 2500.0},
+            )
         ]
         # Replacing a KPI replaces all of its grain rows.
         save_kpi(db, Kpi(metric="dau", owner="audience", targets={"month": 800}))

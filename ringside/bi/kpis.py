@@ -20,19 +20,24 @@ from sqlalchemy.orm import Session
 from ingestion.landing import snapshot_writer
 from ingestion.schema import KPI_TARGETS_SCHEMA
 from ringside.appdb import session
+from ringside.appdb.alerts import AlertRule
 from ringside.appdb.kpis import KpiTarget, Seed
 from ringside.layout import DBT_PROJECT_DIR
 from ringside.settings import Settings
 
 DEFAULT_KPIS_FILE = Path(__file__).with_name("kpis.yml")
 Grain = Literal["day", "week", "month"]
-# The contract's catalog, used until vars.business_metrics exists in dbt_project.yml.
-CONTRACT_METRICS = (
-    "dau", "wau", "mau", "stickiness", "new_signups", "visitor_signup_conversion",
-    "new_subscriptions", "subscription_cancellations", "paying_subscribers", "mrr_usd",
-    "arpu_usd", "subscriber_churn_rate", "ppv_revenue_usd", "total_revenue_usd",
-    "content_views", "avg_engaged_seconds_per_user", "search_ctr",
-)  # fmt: skip
+# The contract's catalog (name -> direction: which way is good), used until
+# vars.business_metrics exists in dbt_project.yml.
+CONTRACT_METRICS = {
+    name: "down" if name in ("subscription_cancellations", "subscriber_churn_rate") else "up"
+    for name in (
+        "dau", "wau", "mau", "stickiness", "new_signups", "visitor_signup_conversion",
+        "new_subscriptions", "subscription_cancellations", "paying_subscribers", "mrr_usd",
+        "arpu_usd", "subscriber_churn_rate", "ppv_revenue_usd", "total_revenue_usd",
+        "content_views", "avg_engaged_seconds_per_user", "search_ctr",
+    )
+}  # fmt: skip
 
 
 class Kpi(BaseModel):
@@ -52,16 +57,19 @@ def load_kpi_config(path: Path = DEFAULT_KPIS_FILE) -> list[Kpi]:
     return KpiConfig.model_validate(yaml.safe_load(path.read_text())).kpis
 
 
-def catalog_metrics() -> list[str]:
-    """The metric names of the catalog (`vars.business_metrics` of dbt_project.yml, a
-    mapping keyed by name or a list of entries with a `name`), sorted."""
+def catalog_directions() -> dict[str, str]:
+    """Metric name -> direction (up|down: which way is good) of the catalog,
+    `vars.business_metrics` of dbt_project.yml (a list of entries with a `name`)."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     catalog = (project.get("vars") or {}).get("business_metrics")
     if not catalog:
-        return sorted(CONTRACT_METRICS)
-    if isinstance(catalog, dict):
-        return sorted(catalog)
-    return sorted(entry["name"] if isinstance(entry, dict) else str(entry) for entry in catalog)
+        return CONTRACT_METRICS
+    return {entry["name"]: entry.get("direction", "up") for entry in catalog}
+
+
+def catalog_metrics() -> list[str]:
+    """The metric names of the catalog, sorted."""
+    return sorted(catalog_directions())
 
 
 def current_kpis(settings: Settings) -> list[Kpi]:
@@ -72,15 +80,33 @@ def current_kpis(settings: Settings) -> list[Kpi]:
 
 
 def seed_kpis(db: Session, path: Path = DEFAULT_KPIS_FILE) -> bool:
-    """Write the config file's KPIs once per database; False when already seeded (even
-    if every KPI was deleted since: the database, not the file, is the truth then)."""
+    """Write the config file's KPIs once per database, each `alert_threshold` as a daily
+    threshold rule without channels (history only; add channels through the API). False
+    when already seeded (even if every KPI was deleted since: the database, not the
+    file, is the truth then)."""
     if db.get(Seed, "kpis") is not None:
         return False
+    directions = catalog_directions()
     for kpi in load_kpi_config(path):
         save_kpi(db, kpi)
+        if kpi.alert_threshold is not None:
+            db.add(threshold_rule(kpi.metric, kpi.alert_threshold, directions[kpi.metric]))
     db.add(Seed(name="kpis"))
     db.flush()
     return True
+
+
+def threshold_rule(metric: str, threshold: float, direction: str) -> AlertRule:
+    """An alert when a day's value passes `threshold` on the metric's bad side."""
+    operator = "below" if direction == "up" else "above"
+    return AlertRule(
+        name=f"{metric} {operator} {threshold:g} (KPI alert threshold)",
+        kind="threshold",
+        subject=metric,
+        grain="day",
+        params={"operator": operator, "value": threshold},
+        channels={"webhooks": [], "email": []},
+    )
 
 
 def read_kpis(db: Session) -> list[Kpi]:
