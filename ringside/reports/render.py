@@ -31,6 +31,8 @@ STATUS_BACKGROUND = {
 _environment = Environment(
     loader=PackageLoader("ringside.reports", "templates"),
     autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
