@@ -20,6 +20,8 @@ from dagster import (
 from ml_assets.storage import write_output
 from orchestration.defs.reports import defs as report_defs
 from orchestration.defs.reports import monthly_summary, summarize_after_scoring, weekly_summary
+from ringside import postgres
+from ringside.reports.collect import collect_inputs, last_data_day
 from ringside.reports.periods import Period, latest_complete, period_containing
 from ringside.reports.render import render_html, render_pdf, report_paths, write_reports
 from ringside.reports.sentences import (
@@ -30,6 +32,7 @@ from ringside.reports.sentences import (
 )
 from ringside.reports.summary import ML_NOT_RUN, SummaryInputs, build_summary
 from ringside.settings import Settings
+from tests.postgres import throwaway_database
 
 W47 = Period("weekly", date(2026, 11, 16), date(2026, 11, 22))
 
@@ -474,8 +477,8 @@ def test_missing_inputs_give_a_summary_that_says_so(tmp_path: Path):
 # --- the Dagster assets over a tiny DuckDB warehouse ----------------------------------
 
 
-def write_warehouse(settings: Settings) -> None:
-    """The two marts the summaries read, hand-built, where read_frame reads DuckDB."""
+def warehouse_tables() -> list[tuple[str, dict[str, str], list[tuple[object, ...]]]]:
+    """The two marts the summaries read, hand-built: (table, columns, rows)."""
     metrics = [
         metric_row(
             "new_signups", "week", W47.start, 230, 280, target=247, tolerance=0.1, is_kpi=True
@@ -501,22 +504,26 @@ def write_warehouse(settings: Settings) -> None:
         ("video:2", date(2026, 11, 17), "video", "Knockout highlights", 42, False, 1.0),
         ("article:1", date(2026, 10, 5), "article", "October preview", 7, False, 1.0),
     ]
+    return [
+        (
+            "mart_business_metrics_daily",
+            MART_COLUMNS,
+            [tuple(row[name] for name in MART_COLUMNS) for row in metrics],
+        ),
+        ("mart_content_performance_daily", CONTENT_COLUMNS, content),
+    ]
+
+
+def write_warehouse(settings: Settings) -> None:
+    """The hand-built marts where read_frame reads DuckDB (the warehouse file)."""
     path = settings.layout.warehouse_path
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
-        for table, columns, frame in [
-            ("mart_business_metrics_daily", MART_COLUMNS, pd.DataFrame(metrics)),
-            (
-                "mart_content_performance_daily",
-                CONTENT_COLUMNS,
-                pd.DataFrame(content, columns=list(CONTENT_COLUMNS)),
-            ),
-        ]:
+        for table, columns, rows in warehouse_tables():
             ddl = ", ".join(f"{name} {kind}" for name, kind in columns.items())
             con.execute(f"create table {table} ({ddl})")
-            con.register("frame", frame[list(columns)])
-            con.execute(f"insert into {table} select * from frame")
-            con.unregister("frame")
+            marks = ", ".join("?" for _ in columns)
+            con.executemany(f"insert into {table} values ({marks})", rows)
 
 
 def materialized_summaries(settings: Settings) -> dict[str, str]:
@@ -606,3 +613,31 @@ def test_sensor_requests_summaries_after_a_successful_scoring_run_only():
     request, run_id = requests["ml_scoring"]
     assert isinstance(request, RunRequest) and request.run_key == f"after-{run_id}"
     assert requests["ringside_build"][0] is None
+
+
+def test_summaries_read_the_marts_on_postgresql(tmp_path: Path):
+    """The same hand-built marts in PostgreSQL give the same weekly summary."""
+    types = {"varchar": "text", "double": "double precision"}
+    with throwaway_database() as database:
+        settings = Settings(home=tmp_path, warehouse="postgres", pg_database=database)
+        con = postgres.connect(settings)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(f"create schema {settings.pg_schema}")
+                for table, columns, rows in warehouse_tables():
+                    ddl = ", ".join(f"{n} {types.get(k, k)}" for n, k in columns.items())
+                    cur.execute(f"create table {settings.pg_schema}.{table} ({ddl})")
+                    marks = ", ".join("%s" for _ in columns)
+                    cur.executemany(
+                        f"insert into {settings.pg_schema}.{table} values ({marks})", rows
+                    )
+        finally:
+            con.close()
+        assert last_data_day(settings) == date(2026, 11, 25)
+        summary = build_summary(W47, collect_inputs(settings, W47))
+    assert summary.sentences == [
+        "New signups fell 18% week over week to 230, below target by 7% (within tolerance)."
+    ]
+    assert summary.notes == [ML_NOT_RUN]
+    assert [(c.title, c.views) for c in summary.top_content] == [("Knockout highlights", 42)]
+    assert [v for _, v in summary.trends[0].current] == [700.0] * 7
