@@ -14,12 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
+from dagster import DagsterInstance, RunRequest, build_run_status_sensor_context, job, op
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from orchestration.defs.alerts import alerts_after_scoring, alerts_evaluation
 from ringside.alerts.evaluate import next_state, observe
 from ringside.alerts.rules import RuleSpec
 from ringside.alerts.service import METRIC_COLUMNS, evaluate_alerts
@@ -359,3 +362,46 @@ def test_lifecycle_on_postgres(tmp_path: Path) -> None:
         ]
         assert not settings.layout.app_db_path.exists()
         engine_for(settings).dispose()
+
+
+@op
+def _nothing() -> None:
+    """The sensor looks only at which job succeeded, not at what it did."""
+
+
+def test_sensor_requests_evaluation_after_scoring_only() -> None:
+    instance = DagsterInstance.ephemeral()
+    requests = {}
+    for name in ("ml_scoring", "ringside_build"):
+
+        @job(name=name)
+        def stand_in() -> None:
+            _nothing()
+
+        result = stand_in.execute_in_process(instance=instance)
+        context = build_run_status_sensor_context(
+            sensor_name="alerts_after_scoring",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_success_event(),
+        )
+        requests[name] = (alerts_after_scoring(context), result.run_id)
+    request, run_id = requests["ml_scoring"]
+    assert isinstance(request, RunRequest) and request.run_key == f"after-{run_id}"
+    assert requests["ringside_build"][0] is None
+
+
+def test_job_reads_the_mart_from_the_warehouse(settings: Settings) -> None:
+    """The Dagster job over a DuckDB warehouse holding a hand-built mart (RINGSIDE_HOME
+    from the `settings` fixture): the incomplete newest day is filtered in SQL."""
+    settings.layout.warehouse_path.parent.mkdir(parents=True)
+    mart = metric_rows(DAY1, DAY2, PARTIAL)  # noqa: F841  (read by DuckDB below)
+    with duckdb.connect(str(settings.layout.warehouse_path)) as con:
+        con.execute("create table mart_business_metrics_daily as select * from mart")
+    add_rule(settings, **LOW_SIGNUPS)
+    result = alerts_evaluation.execute_in_process(instance=DagsterInstance.ephemeral())
+    summary = result.output_for_node("evaluate_alert_rules")
+    assert (summary.fired, summary.ok) == (1, 0)
+    assert [(t.to_state, t.period_start) for t in transitions(settings)] == [
+        ("firing", date(2026, 8, 2))
+    ]
