@@ -12,7 +12,7 @@ Everything is below one root (``RINGSIDE_HOME``)::
     ml/models/<model>/<version>.joblib (+ .json)        saved models and their metrics
     app/ringside.sqlite                                 application database (KPI targets,
                                                         alert rules and history; default)
-    reports/<kind>/<period>.{html,pdf}                  executive summaries
+    reports/executive_summary/<weekly|monthly>/<label>.{html,pdf}   executive summaries
     dagster/                                            DAGSTER_HOME
 """
 
@@ -115,6 +115,10 @@ class Layout:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    def report_file(self, report: str, kind: str, label: str, suffix: str) -> Path:
+        """One rendering of a report, e.g. executive_summary/weekly/2026-W47.pdf."""
+        return self.reports_dir / report / kind / f"{label}.{suffix}"
 
     @property
     def dagster_home(self) -> Path:

@@ -43,10 +43,13 @@ class ReportFiles:
 
 
 def report_paths(layout: Layout, period: Period) -> ReportFiles:
-    """reports/executive_summary/<weekly|monthly>/<label>.{html,pdf}. (Path building
-    belongs in ringside/layout.py; it lives here until it moves there.)"""
-    directory = layout.reports_dir / "executive_summary" / period.kind
-    return ReportFiles(directory / f"{period.label}.html", directory / f"{period.label}.pdf")
+    """reports/executive_summary/<weekly|monthly>/<label>.{html,pdf}."""
+    return ReportFiles(
+        *(
+            layout.report_file("executive_summary", period.kind, period.label, suffix)
+            for suffix in ("html", "pdf")
+        )
+    )
 
 
 def write_reports(layout: Layout, summary: Summary) -> ReportFiles:
