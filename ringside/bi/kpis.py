@@ -1,5 +1,6 @@
-"""KPI definitions and targets: the config file that seeds them, and the snapshot that
-carries the current targets into the warehouse before every build.
+"""KPI definitions and targets: the config file that seeds them, the application
+database that holds them afterwards, and the snapshot that carries the current targets
+into the warehouse before every build.
 
 Targets are application state (edited through the API), not warehouse data; the business
 mart still compares values with targets, so `export_targets` writes the current targets
@@ -88,6 +89,8 @@ def seed_kpis(db: Session, path: Path = DEFAULT_KPIS_FILE) -> bool:
         return False
     directions = catalog_directions()
     for kpi in load_kpi_config(path):
+        if kpi.metric not in directions:
+            raise ValueError(f"{path}: {kpi.metric!r} is not a metric of the catalog")
         save_kpi(db, kpi)
         if kpi.alert_threshold is not None:
             db.add(threshold_rule(kpi.metric, kpi.alert_threshold, directions[kpi.metric]))
