@@ -12,6 +12,8 @@ from ringside.layout import Layout
 from ringside.settings import get_settings
 
 if TYPE_CHECKING:
+    from dagster import ExecuteInProcessResult
+
     from ringside.alerts.service import EvaluationSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -117,20 +119,17 @@ class ModelsOutcome:
     checks_failed: int
 
 
-def run_models() -> ModelsOutcome:
-    """Score after a build, as the `score_after_build` sensor does under `dagster dev`:
-    the `ml_scoring` job, preceded by `ml_training` when retraining is due."""
-    layout = get_settings().layout.ensure()
-    configure_dagster_home(layout)
+def _execute_jobs(names: list[str]) -> list["ExecuteInProcessResult"]:
+    """Run the named jobs in process, in order, on the configured Dagster instance; a
+    failed run stops the rest with a BuildError."""
+    configure_dagster_home(get_settings().layout.ensure())
     from dagster import DagsterInstance
 
-    from ml_assets.defs import training_due
     from orchestration.definitions import defs
 
-    jobs = (["ml_training"] if training_due(layout) else []) + ["ml_scoring"]
-    materialized = passed = failed = 0
+    results = []
     with DagsterInstance.get() as instance:
-        for name in jobs:
+        for name in names:
             result = defs.resolve_job_def(name).execute_in_process(
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
                 instance=instance,
@@ -138,28 +137,29 @@ def run_models() -> ModelsOutcome:
             )
             if not result.success:
                 raise BuildError(f"{name} run {result.run_id} failed; see the Dagster UI")
-            checks = result.get_asset_check_evaluations()
-            materialized += len(result.get_asset_materialization_events())
-            passed += sum(1 for c in checks if c.passed)
-            failed += sum(1 for c in checks if not c.passed)
-    return ModelsOutcome(jobs, materialized, passed, failed)
+            results.append(result)
+    return results
+
+
+def run_models() -> ModelsOutcome:
+    """After a build, what the sensors do under `dagster dev`: the `ml_scoring` job
+    (preceded by `ml_training` when retraining is due), then the `executive_summaries`."""
+    from ml_assets.defs import training_due
+
+    training = ["ml_training"] if training_due(get_settings().layout) else []
+    jobs = [*training, "ml_scoring", "executive_summaries"]
+    results = _execute_jobs(jobs)
+    checks = [c for result in results for c in result.get_asset_check_evaluations()]
+    return ModelsOutcome(
+        jobs,
+        sum(len(result.get_asset_materialization_events()) for result in results),
+        sum(1 for c in checks if c.passed),
+        sum(1 for c in checks if not c.passed),
+    )
 
 
 def run_alerts() -> "EvaluationSummary":
     """Evaluate the alert rules after the models, as the `alerts_after_scoring` sensor
     does under `dagster dev`: the `alerts_evaluation` job, in-process."""
-    layout = get_settings().layout.ensure()
-    configure_dagster_home(layout)
-    from dagster import DagsterInstance
-
-    from orchestration.definitions import defs
-
-    with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("alerts_evaluation").execute_in_process(
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            instance=instance,
-            raise_on_error=False,
-        )
-    if not result.success:
-        raise BuildError(f"alerts_evaluation run {result.run_id} failed; see the Dagster UI")
+    (result,) = _execute_jobs(["alerts_evaluation"])
     return result.output_for_node("evaluate_alert_rules")

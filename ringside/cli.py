@@ -105,7 +105,8 @@ def build(
         typer.echo(
             f"models ({', '.join(scored.jobs)}): {scored.materialized} assets materialized, "
             f"{scored.checks_passed} checks passed, {scored.checks_failed} failed; "
-            f"outputs in {settings.layout.ml_dir / 'tables'}"
+            f"outputs in {settings.layout.ml_dir / 'tables'}, "
+            f"executive summaries in {settings.layout.reports_dir}"
         )
     typer.echo(run_alerts().line())
 

@@ -96,11 +96,11 @@ snapshot_specs = [
 
 build_job = define_asset_job(
     "ringside_build",
-    # The ML assets are not daily partitions of the warehouse: the `ml_scoring` job runs
-    # them after a build (ml_assets/defs.py).
+    # The ML assets and the reports are not daily partitions of the warehouse: the
+    # `ml_scoring` and `executive_summaries` jobs run them after a build.
     selection=AssetSelection.all()
     - AssetSelection.assets(*(spec.key for spec in snapshot_specs))
-    - AssetSelection.groups("ml"),
+    - AssetSelection.groups("ml", "reports"),
     description="Register landed events and rebuild every dbt model for the given days.",
 )
 
