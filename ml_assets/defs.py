@@ -22,18 +22,13 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
-    DagsterRunStatus,
     DefaultScheduleStatus,
-    DefaultSensorStatus,
     Definitions,
     MetadataValue,
     Output,
-    RunRequest,
-    RunStatusSensorContext,
     ScheduleDefinition,
     asset,
     define_asset_job,
-    run_status_sensor,
 )
 from threadpoolctl import threadpool_limits
 
@@ -48,6 +43,7 @@ from ml_assets.storage import (
     save_model,
     write_output,
 )
+from orchestration.chaining import run_after
 from ringside.layout import Layout
 from ringside.settings import get_settings
 
@@ -427,17 +423,7 @@ weekly_retraining = ScheduleDefinition(
 )
 
 
-@run_status_sensor(
-    run_status=DagsterRunStatus.SUCCESS,
-    monitored_jobs=None,
-    request_job=ml_scoring,
-    default_status=DefaultSensorStatus.RUNNING,
-)
-def score_after_build(context: RunStatusSensorContext) -> RunRequest | None:
-    """Scoring after every successful warehouse build (the `ringside_build` job)."""
-    if context.dagster_run.job_name != "ringside_build":
-        return None
-    return RunRequest(run_key=f"after-{context.dagster_run.run_id}")
+score_after_build = run_after("ringside_build", ml_scoring, "score_after_build")
 
 
 defs = Definitions(

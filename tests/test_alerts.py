@@ -18,11 +18,11 @@ import duckdb
 import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
-from dagster import DagsterInstance, RunRequest, build_run_status_sensor_context, job, op
+from dagster import DagsterInstance
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from orchestration.defs.alerts import alerts_after_scoring, alerts_evaluation
+from orchestration.defs.alerts import alerts_evaluation
 from ringside.alerts.evaluate import next_state, observe
 from ringside.alerts.rules import RuleSpec
 from ringside.alerts.service import METRIC_COLUMNS, evaluate_alerts
@@ -362,33 +362,6 @@ def test_lifecycle_on_postgres(tmp_path: Path) -> None:
         ]
         assert not settings.layout.app_db_path.exists()
         engine_for(settings).dispose()
-
-
-@op
-def _nothing() -> None:
-    """The sensor looks only at which job succeeded, not at what it did."""
-
-
-def test_sensor_requests_evaluation_after_scoring_only() -> None:
-    instance = DagsterInstance.ephemeral()
-    requests = {}
-    for name in ("ml_scoring", "ringside_build"):
-
-        @job(name=name)
-        def stand_in() -> None:
-            _nothing()
-
-        result = stand_in.execute_in_process(instance=instance)
-        context = build_run_status_sensor_context(
-            sensor_name="alerts_after_scoring",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            dagster_event=result.get_run_success_event(),
-        )
-        requests[name] = (alerts_after_scoring(context), result.run_id)
-    request, run_id = requests["ml_scoring"]
-    assert isinstance(request, RunRequest) and request.run_key == f"after-{run_id}"
-    assert requests["ringside_build"][0] is None
 
 
 def test_job_reads_the_mart_from_the_warehouse(settings: Settings) -> None:

@@ -5,7 +5,16 @@ import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from dagster import AssetKey, Definitions, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    RunRequest,
+    build_run_status_sensor_context,
+    build_sensor_context,
+    job,
+    op,
+)
 
 from ingestion.schema import RAW_EVENT_SCHEMA
 from ringside.settings import Settings
@@ -65,3 +74,43 @@ def test_sensor_requests_one_run_over_the_changed_days(
     assert request.tags["dagster/asset_partition_range_start"] == "2026-08-04"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-08-04"
     assert json.loads(cursor)["2026-08-05"] > 0
+
+
+@op
+def _nothing() -> None:
+    """The chaining sensors look only at which job succeeded, not at what it did."""
+
+
+def test_each_job_follows_a_successful_run_of_the_one_before(definitions: Definitions):
+    """build -> ml_scoring -> alerts_evaluation and executive_summaries, one request per
+    successful upstream run, nothing after any other job."""
+    chain = {
+        "score_after_build": ("ringside_build", "ml_scoring"),
+        "alerts_after_scoring": ("ml_scoring", "alerts_evaluation"),
+        "summarize_after_scoring": ("ml_scoring", "executive_summaries"),
+    }
+    instance = DagsterInstance.ephemeral()
+    runs = {}
+    for name in ("ringside_build", "ml_scoring", "ml_training"):
+
+        @job(name=name)
+        def stand_in() -> None:
+            _nothing()
+
+        runs[name] = stand_in.execute_in_process(instance=instance)
+    for sensor_name, (upstream, downstream) in chain.items():
+        sensor = definitions.resolve_sensor_def(sensor_name)
+        assert sensor.job_name == downstream
+        for name, result in runs.items():
+            context = build_run_status_sensor_context(
+                sensor_name=sensor_name,
+                dagster_instance=instance,
+                dagster_run=result.dagster_run,
+                dagster_event=result.get_run_success_event(),
+            )
+            request = sensor(context)
+            if name == upstream:
+                assert isinstance(request, RunRequest)
+                assert request.run_key == f"after-{result.run_id}"
+            else:
+                assert request is None, (sensor_name, name)

@@ -9,17 +9,12 @@ import duckdb
 import pandas as pd
 import pypdf
 from dagster import (
-    DagsterInstance,
-    RunRequest,
-    build_run_status_sensor_context,
-    job,
     materialize,
-    op,
 )
 
 from ml_assets.storage import write_output
 from orchestration.defs.reports import defs as report_defs
-from orchestration.defs.reports import monthly_summary, summarize_after_scoring, weekly_summary
+from orchestration.defs.reports import monthly_summary, weekly_summary
 from ringside import postgres
 from ringside.reports.collect import collect_inputs, last_data_day
 from ringside.reports.periods import Period, latest_complete, period_containing
@@ -586,33 +581,6 @@ def test_definitions_run_the_summaries_after_scoring_and_on_mondays():
     assert schedule.cron_schedule == "0 6 * * 1" and schedule.execution_timezone == "UTC"
     [sensor] = report_defs.sensors
     assert sensor.job_name == "executive_summaries"
-
-
-@op
-def _nothing() -> None:
-    """The sensor looks only at which job succeeded, not at what it did."""
-
-
-def test_sensor_requests_summaries_after_a_successful_scoring_run_only():
-    instance = DagsterInstance.ephemeral()
-    requests = {}
-    for name in ("ml_scoring", "ringside_build"):
-
-        @job(name=name)
-        def stand_in() -> None:
-            _nothing()
-
-        result = stand_in.execute_in_process(instance=instance)
-        context = build_run_status_sensor_context(
-            sensor_name="summarize_after_scoring",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            dagster_event=result.get_run_success_event(),
-        )
-        requests[name] = (summarize_after_scoring(context), result.run_id)
-    request, run_id = requests["ml_scoring"]
-    assert isinstance(request, RunRequest) and request.run_key == f"after-{run_id}"
-    assert requests["ringside_build"][0] is None
 
 
 def test_summaries_read_the_marts_on_postgresql(tmp_path: Path):

@@ -3,17 +3,13 @@
 been scored, so anomaly rules see the new `ml_anomalies` too."""
 
 from dagster import (
-    DagsterRunStatus,
-    DefaultSensorStatus,
     Definitions,
     OpExecutionContext,
-    RunRequest,
-    RunStatusSensorContext,
     job,
     op,
-    run_status_sensor,
 )
 
+from orchestration.chaining import run_after
 from ringside.alerts.service import EvaluationSummary, evaluate_alerts
 from ringside.settings import get_settings
 
@@ -30,17 +26,7 @@ def alerts_evaluation() -> None:
     evaluate_alert_rules()
 
 
-@run_status_sensor(
-    run_status=DagsterRunStatus.SUCCESS,
-    monitored_jobs=None,
-    request_job=alerts_evaluation,
-    default_status=DefaultSensorStatus.RUNNING,
-)
-def alerts_after_scoring(context: RunStatusSensorContext) -> RunRequest | None:
-    """Alerts after every successful `ml_scoring` run (which follows every build)."""
-    if context.dagster_run.job_name != "ml_scoring":
-        return None
-    return RunRequest(run_key=f"after-{context.dagster_run.run_id}")
+alerts_after_scoring = run_after("ml_scoring", alerts_evaluation, "alerts_after_scoring")
 
 
 defs = Definitions(jobs=[alerts_evaluation], sensors=[alerts_after_scoring])

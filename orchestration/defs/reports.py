@@ -14,21 +14,17 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSelection,
-    DagsterRunStatus,
     DefaultScheduleStatus,
-    DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    RunStatusSensorContext,
     ScheduleDefinition,
     asset,
     define_asset_job,
-    run_status_sensor,
 )
 
 from ml_assets.defs import ml_scoring
+from orchestration.chaining import run_after
 from ringside.reports.collect import collect_inputs, last_data_day
 from ringside.reports.periods import PeriodKind, latest_complete
 from ringside.reports.render import write_reports
@@ -93,17 +89,7 @@ weekly_summaries = ScheduleDefinition(
 )
 
 
-@run_status_sensor(
-    run_status=DagsterRunStatus.SUCCESS,
-    monitored_jobs=None,
-    request_job=executive_summaries,
-    default_status=DefaultSensorStatus.RUNNING,
-)
-def summarize_after_scoring(context: RunStatusSensorContext) -> RunRequest | None:
-    """Summaries after every successful scoring run, so they carry fresh ML outputs."""
-    if context.dagster_run.job_name != ml_scoring.name:
-        return None
-    return RunRequest(run_key=f"after-{context.dagster_run.run_id}")
+summarize_after_scoring = run_after(ml_scoring.name, executive_summaries, "summarize_after_scoring")
 
 
 defs = Definitions(
