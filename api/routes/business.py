@@ -87,19 +87,16 @@ class BusinessMetrics(BaseModel):
     rows: list[BusinessMetricRow]
 
 
-def _unknown(field: str, value: str, known: list[str]) -> HTTPException:
-    # FastAPI's own validation error shape, so clients read one format.
+def _invalid(field: str, message: str, value: str) -> HTTPException:
+    """A 422 in FastAPI's own validation error shape, so clients read one format."""
     return HTTPException(
         status_code=422,
-        detail=[
-            {
-                "loc": ["query", field],
-                "msg": f"unknown {field} {value!r}; known: {', '.join(known)}",
-                "type": "value_error",
-                "input": value,
-            }
-        ],
+        detail=[{"loc": ["query", field], "msg": message, "type": "value_error", "input": value}],
     )
+
+
+def _unknown(field: str, value: str, known: list[str]) -> HTTPException:
+    return _invalid(field, f"unknown {field} {value!r}; known: {', '.join(known)}", value)
 
 
 @router.get("/catalog", response_model=list[CatalogEntry])
@@ -135,17 +132,7 @@ def business_metrics(
     if dimension not in dimensions:
         raise _unknown("dimension", dimension, dimensions)
     if start is not None and end is not None and end < start:
-        raise HTTPException(
-            status_code=422,
-            detail=[
-                {
-                    "loc": ["query", "end"],
-                    "msg": "end must not be before start",
-                    "type": "value_error",
-                    "input": end.isoformat(),
-                }
-            ],
-        )
+        raise _invalid("end", "end must not be before start", end.isoformat())
     params: dict[str, object] = {"grain": grain, "dimension": dimension}
     conditions = ["grain = $grain", "dimension = $dimension"]
     if category is not None:
