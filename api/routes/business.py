@@ -2,52 +2,23 @@
 catalog they are defined in (`vars.business_metrics` of dbt_project.yml)."""
 
 from datetime import date
-from functools import cache
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-import yaml
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from api.deps import SettingsDep
 from api.queries import fetch_rows
-from ringside.insights.definitions import DBT_PROJECT_FILE
+from ringside.bi.catalog import (
+    CatalogEntry,
+    Category,
+    Direction,
+    Grain,
+    Unit,
+    metric_catalog,
+)
 
 router = APIRouter(prefix="/api/analytics/business", tags=["business"])
-
-Category = Literal["audience", "engagement", "content", "revenue", "acquisition"]
-Unit = Literal["count", "usd", "ratio", "seconds"]
-Direction = Literal["up", "down"]
-Grain = Literal["day", "week", "month"]
-
-
-class MetricPart(BaseModel):
-    column: str = Field(description="Column of int_business_inputs_daily.")
-    rollup: Literal["sum", "mean", "first", "last"] = Field(
-        description="How the days of a week or month combine."
-    )
-
-
-class CatalogEntry(BaseModel):
-    name: str
-    label: str
-    description: str
-    category: Category
-    unit: Unit
-    format: str = Field(description="Display hint (spreadsheet number format).")
-    direction: Direction = Field(description="Which way is good.")
-    numerator: MetricPart
-    denominator: MetricPart | None = None
-    dimensions: list[str] = Field(default_factory=list, description="Slices beside 'all'.")
-
-
-@cache
-def metric_catalog(project_file: Path = DBT_PROJECT_FILE) -> dict[str, CatalogEntry]:
-    """The business metric catalog by name, as the dbt models build it."""
-    config = yaml.safe_load(project_file.read_text())
-    entries = [CatalogEntry.model_validate(raw) for raw in config["vars"]["business_metrics"]]
-    return {entry.name: entry for entry in entries}
 
 
 class BusinessMetricRow(BaseModel):

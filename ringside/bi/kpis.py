@@ -9,7 +9,6 @@ as a snapshot source (`app.kpi_targets`) whenever they changed, and dbt joins it
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,22 +22,10 @@ from ingestion.schema import KPI_TARGETS_SCHEMA
 from ringside.appdb import session
 from ringside.appdb.alerts import AlertRule
 from ringside.appdb.kpis import KpiTarget, Seed
-from ringside.layout import DBT_PROJECT_DIR
+from ringside.bi.catalog import Grain, metric_catalog
 from ringside.settings import Settings
 
 DEFAULT_KPIS_FILE = Path(__file__).with_name("kpis.yml")
-Grain = Literal["day", "week", "month"]
-# The contract's catalog (name -> direction: which way is good), used until
-# vars.business_metrics exists in dbt_project.yml.
-CONTRACT_METRICS = {
-    name: "down" if name in ("subscription_cancellations", "subscriber_churn_rate") else "up"
-    for name in (
-        "dau", "wau", "mau", "stickiness", "new_signups", "visitor_signup_conversion",
-        "new_subscriptions", "subscription_cancellations", "paying_subscribers", "mrr_usd",
-        "arpu_usd", "subscriber_churn_rate", "ppv_revenue_usd", "total_revenue_usd",
-        "content_views", "avg_engaged_seconds_per_user", "search_ctr",
-    )
-}  # fmt: skip
 
 
 class Kpi(BaseModel):
@@ -58,19 +45,9 @@ def load_kpi_config(path: Path = DEFAULT_KPIS_FILE) -> list[Kpi]:
     return KpiConfig.model_validate(yaml.safe_load(path.read_text())).kpis
 
 
-def catalog_directions() -> dict[str, str]:
-    """Metric name -> direction (up|down: which way is good) of the catalog,
-    `vars.business_metrics` of dbt_project.yml (a list of entries with a `name`)."""
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    catalog = (project.get("vars") or {}).get("business_metrics")
-    if not catalog:
-        return CONTRACT_METRICS
-    return {entry["name"]: entry.get("direction", "up") for entry in catalog}
-
-
 def catalog_metrics() -> list[str]:
     """The metric names of the catalog, sorted."""
-    return sorted(catalog_directions())
+    return sorted(metric_catalog())
 
 
 def current_kpis(settings: Settings) -> list[Kpi]:
@@ -87,7 +64,7 @@ def seed_kpis(db: Session, path: Path = DEFAULT_KPIS_FILE) -> bool:
     file, is the truth then)."""
     if db.get(Seed, "kpis") is not None:
         return False
-    directions = catalog_directions()
+    directions = {name: entry.direction for name, entry in metric_catalog().items()}
     for kpi in load_kpi_config(path):
         if kpi.metric not in directions:
             raise ValueError(f"{path}: {kpi.metric!r} is not a metric of the catalog")
