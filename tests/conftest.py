@@ -35,3 +35,12 @@ def definitions() -> Definitions:
     from orchestration.definitions import defs
 
     return defs
+
+
+@pytest.fixture(scope="session")
+def business_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The hand-built business events (tests/test_business_metrics.py), built once and
+    read by the mart and the API tests."""
+    from tests.test_business_metrics import build_business_warehouse
+
+    return build_business_warehouse(tmp_path_factory.mktemp("business"))

@@ -8,14 +8,15 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from ringside.bi.kpis import load_kpi_config
-from tests.test_business_metrics import built_business_warehouse
+from ringside.settings import Settings
+from tests.platforms import platform_environment
 
 URL = "/api/analytics/business/"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with built_business_warehouse(tmp_path_factory.mktemp("business-api")):
+def client(business_warehouse: Settings) -> Iterator[TestClient]:
+    with platform_environment(business_warehouse):
         yield TestClient(create_app())
 
 

@@ -31,7 +31,6 @@ MRR: 01-30 = 10 (monthly) + 120 / 12 (annual) = 20; 01-31 u1 cancels (-10) and u
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -185,22 +184,22 @@ EVENTS = [
 FIRST_DAY, LAST_DAY = date(2026, 1, 30), date(2026, 2, 2)
 
 
-@contextmanager
-def built_business_warehouse(root: Path) -> Iterator[Settings]:
-    """The hand-built events ingested and built in their own RINGSIDE_HOME (the
-    environment points there until the context exits)."""
+def build_business_warehouse(root: Path) -> Settings:
+    """The hand-built events ingested and built in their own RINGSIDE_HOME; the
+    `business_warehouse` fixture (conftest.py) builds it once for the session, and each
+    module points the environment at it with `platform_environment`."""
     with platform_environment(Settings(home=root / "home")) as settings:
         source = root / "events.ndjson"
         source.write_text("".join(json.dumps(row) + "\n" for row in EVENTS))
         report = ingest_paths([source], settings.layout.ensure(), settings)
         assert report.accepted == len(EVENTS) and report.quarantined == 0
         run_build(FIRST_DAY, LAST_DAY)
-        yield settings
+        return settings
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with built_business_warehouse(tmp_path_factory.mktemp("business")) as settings:
+def warehouse(business_warehouse: Settings) -> Iterator[Settings]:
+    with platform_environment(business_warehouse) as settings:
         yield settings
 
 

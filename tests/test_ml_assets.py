@@ -20,7 +20,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltPlatform
     # for forecasts (100 days) and churn (a 28-day history plus a 30-day label window).
     with built_platform(tmp_path_factory.mktemp("ml"), days=35, users=400, seed=3) as built:
         outcome = run_models()
-        assert outcome.jobs == ["ml_training", "ml_scoring"]
+        assert outcome.jobs == ["ml_training", "ml_scoring", "executive_summaries"]
         yield built
 
 
