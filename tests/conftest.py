@@ -1,3 +1,4 @@
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -5,6 +6,7 @@ import pytest
 from dagster import Definitions
 
 from ringside.settings import Settings, get_settings
+from tests.platforms import BuiltPlatform, built_platform, platform_environment
 
 
 @pytest.fixture
@@ -44,3 +46,23 @@ def business_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from tests.test_business_metrics import build_business_warehouse
 
     return build_business_warehouse(tmp_path_factory.mktemp("business"))
+
+
+@pytest.fixture(scope="session")
+def twin_platforms(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[BuiltPlatform, BuiltPlatform]]:
+    """One generated platform (10 days, 300 people) built on DuckDB and, from a copy of
+    the same landed files, on PostgreSQL (a throwaway database): the parity test compares
+    them, the PostgreSQL warehouse tests use the second."""
+    from orchestration.runner import landed_range, run_build
+    from tests.postgres import throwaway_database
+
+    root = tmp_path_factory.mktemp("twins")
+    with built_platform(root / "duckdb", days=10, users=300, seed=5) as on_duckdb:
+        shutil.copytree(on_duckdb.settings.layout.home / "raw", root / "postgres" / "raw")
+    with throwaway_database() as database:
+        settings = Settings(home=root / "postgres", warehouse="postgres", pg_database=database)
+        with platform_environment(settings) as settings:
+            run_build(*landed_range(settings.layout))
+        yield on_duckdb, BuiltPlatform(settings, on_duckdb.summary, on_duckdb.report)

@@ -3,8 +3,6 @@ every `fct_*`, `dim_*` and `mart_*` table has the same columns, the same row cou
 and the same rows (floats within 1e-9 relative)."""
 
 import math
-import shutil
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.runner import landed_range, run_build
 from ringside.postgres import connect
 from ringside.settings import Settings
-from tests.platforms import built_platform, platform_environment
-from tests.postgres import throwaway_database
+from tests.platforms import BuiltPlatform, platform_environment
 
 Table = tuple[list[str], list[tuple]]
 MART_PREFIXES = ("fct_", "dim_", "mart_")
@@ -88,19 +84,10 @@ def read(cur: object, table: str, schema: str) -> Table:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, dict]]:
-    root = tmp_path_factory.mktemp("parity")
-    with built_platform(root / "duckdb", days=10, users=300, seed=5) as platform:
-        on_duckdb = duckdb_marts(platform.settings.layout.serving_path)
-        landed = platform.settings.layout.home / "raw"
-        # PostgreSQL builds from a copy of exactly the same landed files.
-        shutil.copytree(landed, root / "postgres" / "raw")
-    with throwaway_database() as database:
-        settings = Settings(home=root / "postgres", warehouse="postgres", pg_database=database)
-        with platform_environment(settings) as settings:
-            run_build(*landed_range(settings.layout))
-            on_postgres = postgres_marts(settings)
-        yield on_duckdb, on_postgres
+def marts(twin_platforms: tuple[BuiltPlatform, BuiltPlatform]) -> tuple[dict, dict]:
+    on_duckdb, on_postgres = twin_platforms
+    with platform_environment(on_postgres.settings) as settings:
+        return duckdb_marts(on_duckdb.settings.layout.serving_path), postgres_marts(settings)
 
 
 def test_every_mart_is_built_on_both(marts: tuple[dict, dict]):

@@ -19,27 +19,16 @@ from ingestion.postgres_load import load_partitions, load_snapshots
 from ringside.cli import app
 from ringside.postgres import connect
 from ringside.settings import Settings
-from tests.platforms import BuiltPlatform, built_platform
-from tests.postgres import throwaway_database
+from tests.platforms import BuiltPlatform, platform_environment
 from tests.test_end_to_end import landed_events, quarantined_lines, reference
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    with throwaway_database() as name:
-        yield name
-
-
-@pytest.fixture(scope="module")
-def platform(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltPlatform]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RINGSIDE_PG_DATABASE", database)
-    try:
-        root = tmp_path_factory.mktemp("pg")
-        with built_platform(root, days=10, users=300, seed=5, warehouse="postgres") as built:
-            yield built
-    finally:
-        mp.undo()
+def platform(twin_platforms: tuple[BuiltPlatform, BuiltPlatform]) -> Iterator[BuiltPlatform]:
+    """The generated platform built on PostgreSQL (shared with tests/test_parity.py)."""
+    _, on_postgres = twin_platforms
+    with platform_environment(on_postgres.settings):
+        yield on_postgres
 
 
 def scalar(settings: Settings, query: str, *params: object) -> object:
