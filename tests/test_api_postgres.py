@@ -28,7 +28,7 @@ from ringside.insights.definitions import saved_funnels
 from ringside.insights.sql import PostgresReader, to_pyformat
 from ringside.postgres import connect
 from ringside.settings import Settings, get_settings
-from tests.platforms import BuiltPlatform, built_platform
+from tests.platforms import BuiltPlatform, platform_environment
 from tests.postgres import throwaway_database
 
 # What the API reads.
@@ -119,9 +119,11 @@ def ensure_reader(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltPlatform]:
-    with built_platform(tmp_path_factory.mktemp("api_pg"), days=10, users=300, seed=9) as built:
-        yield built
+def platform(twin_platforms: tuple[BuiltPlatform, BuiltPlatform]) -> Iterator[BuiltPlatform]:
+    """The DuckDB build of the platform the parity test also uses (conftest.py)."""
+    on_duckdb, _ = twin_platforms
+    with platform_environment(on_duckdb.settings):
+        yield on_duckdb
 
 
 @pytest.fixture(scope="module")
