@@ -15,17 +15,8 @@ bounds as (
 
 date_spine as (
 
-    -- Every calendar day of the data (recursive CTE: portable, as in
-    -- mart_active_users_daily), so a quiet day still carries the subscriber state.
-    select first_date as metric_date
-    from bounds
-    where first_date is not null
-
-    union all
-
-    select cast({{ dbt.dateadd('day', 1, 'date_spine.metric_date') }} as date)
-    from date_spine
-    inner join bounds on date_spine.metric_date < bounds.last_date
+    -- Every calendar day of the data, so a quiet day still carries the subscriber state.
+    {{ day_spine('date_spine', 'metric_date') }}
 
 ),
 

@@ -45,17 +45,8 @@ bounds as (
 
 date_spine as (
 
-    -- Every calendar day from the first to the last activity day, quiet days included
-    -- (a recursive CTE: portable across DuckDB, PostgreSQL and the other warehouses).
-    select first_date as activity_date
-    from bounds
-    where first_date is not null
-
-    union all
-
-    select cast({{ dbt.dateadd('day', 1, 'date_spine.activity_date') }} as date)
-    from date_spine
-    inner join bounds on date_spine.activity_date < bounds.last_date
+    -- Every calendar day from the first to the last activity day, quiet days included.
+    {{ day_spine('date_spine', 'activity_date') }}
 
 ),
 

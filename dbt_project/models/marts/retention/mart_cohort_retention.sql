@@ -27,16 +27,8 @@ bounds as (
 
 day_spine as (
 
-    -- Every day from the first to the last day with data (a recursive CTE: portable).
-    select first_date as date_day
-    from bounds
-    where first_date is not null
-
-    union all
-
-    select cast({{ dbt.dateadd('day', 1, 'day_spine.date_day') }} as date)
-    from day_spine
-    inner join bounds on day_spine.date_day < bounds.as_of_date
+    -- Every day from the first to the last day with data.
+    {{ day_spine('day_spine', 'date_day', last_column='as_of_date') }}
 
 ),
 
