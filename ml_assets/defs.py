@@ -57,6 +57,16 @@ def warehouse_key(model: str) -> AssetKey:
     return AssetKey(["warehouse", model])
 
 
+# What inputs.daily_kpis and inputs.fight_nights read: the forecasts and the anomalies.
+DAILY_INPUTS = [
+    warehouse_key(model)
+    for model in (
+        "mart_overview_daily",
+        "fct_events",
+        "mart_content_performance_daily",
+        "stg_app__content",
+    )
+]
 # What inputs.events/users/engagement read: the churn model and its scores.
 CHURN_INPUTS = [
     warehouse_key(model)
@@ -91,11 +101,7 @@ def _skip(
 @asset(
     key=AssetKey(["ml", "forecasts"]),
     group_name=GROUP,
-    deps=[
-        warehouse_key("mart_overview_daily"),
-        warehouse_key("fct_events"),
-        warehouse_key("stg_app__content"),
-    ],
+    deps=DAILY_INPUTS,
     output_required=False,
     kinds={"statsmodels", "parquet"},
     check_specs=[AssetCheckSpec("forecast_accuracy", asset=AssetKey(["ml", "forecasts"]))],
@@ -167,11 +173,7 @@ def forecasts(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "anomalies"]),
     group_name=GROUP,
-    deps=[
-        warehouse_key("mart_overview_daily"),
-        warehouse_key("mart_content_performance_daily"),
-        warehouse_key("stg_app__content"),
-    ],
+    deps=DAILY_INPUTS,
     output_required=False,
     kinds={"statsmodels", "parquet"},
     description="Anomalies on every daily KPI series (active users, signups, page views, "
