@@ -11,13 +11,20 @@ from api.routes import (
     business,
     cohorts,
     content,
+    dashboards,
+    export,
     funnels,
     health,
+    keys,
     kpis,
     overview,
+    partners,
     predictions,
     realtime,
+    reports,
     retention,
+    shared,
+    shares,
     users,
 )
 from ingestion.collector import router as collector_router
@@ -49,6 +56,13 @@ def create_app() -> FastAPI:
     app.include_router(business.router)
     app.include_router(kpis.router)
     app.include_router(alerts.router)
+    app.include_router(reports.router)
+    app.include_router(shares.router)
+    app.include_router(dashboards.router)
+    app.include_router(export.router)
+    app.include_router(partners.router)
+    app.include_router(keys.router)
+    app.include_router(shared.router)
     return app
 
 

@@ -5,7 +5,7 @@ Everything is below one root (``RINGSIDE_HOME``)::
     raw/events/event_date=YYYY-MM-DD/<batch>.parquet   landed events, append-only
     raw/quarantine/received_date=YYYY-MM-DD/<batch>.parquet   rejected events + reasons
     raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts / KPI target snapshots
-    state/                                              ingestion bookkeeping
+    state/                                              ingestion bookkeeping, data version
     warehouse/ringside.duckdb                           dbt's working database (one writer)
     serving/ringside.duckdb                             published copy the API reads
     ml/tables/<name>.parquet                            ML outputs (forecasts, scores…)
@@ -86,6 +86,11 @@ class Layout:
     @property
     def state_dir(self) -> Path:
         return self.home / "state"
+
+    @property
+    def data_version_path(self) -> Path:
+        """The version stamp of the last successful build (report caches key on it)."""
+        return self.state_dir / "data_version"
 
     @property
     def warehouse_path(self) -> Path:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from glob import glob
 
 import duckdb
@@ -30,6 +32,7 @@ from ingestion.postgres_load import load_snapshots
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
 from ringside import postgres
 from ringside.bi.kpis import export_targets
+from ringside.insights.sql import DuckDBReader, PostgresReader, Reader
 from ringside.layout import PLACEHOLDER_DAY, Layout
 from ringside.postgres import grant_reader
 from ringside.settings import Settings
@@ -54,11 +57,47 @@ def prepare_sources(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     """Hand a successful build to the readers: publish the DuckDB copy, or grant the
-    PostgreSQL reader role SELECT on what dbt (re)created."""
+    PostgreSQL reader role SELECT on what dbt (re)created; then stamp a new data version
+    (report caches key on it)."""
     if settings.warehouse == "postgres":
         grant_reader(settings)
     else:
         publish(settings.layout)
+    path = settings.layout.data_version_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(stamp)
+    os.replace(tmp, path)
+
+
+def data_version(settings: Settings) -> str | None:
+    """The version of the data readers see: a new one after every successful build;
+    None before the first."""
+    try:
+        return settings.layout.data_version_path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def open_reader(settings: Settings) -> Iterator[Reader]:
+    """A read-only reader of the served marts outside the API (scheduled reports): the
+    published DuckDB copy, or a connection as the PostgreSQL reader role."""
+    if settings.warehouse == "duckdb":
+        with read_serving(settings.layout) as con:
+            yield DuckDBReader(con)
+        return
+    con = postgres.connect(settings, reader=True)
+    try:
+        con.set_session(readonly=True)
+        with con.cursor() as cur:
+            cur.execute(
+                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
+            )
+        yield PostgresReader(con)
+    finally:
+        con.close()
 
 
 def ensure_sources(layout: Layout) -> None:

@@ -1,5 +1,6 @@
-"""Notification deliveries: one row per transition and channel, kept with every attempt's
-outcome so a failed notification stays visible and is retried, never dropped."""
+"""Notification deliveries: one row per alert transition (or report run) and channel,
+kept with every attempt's outcome so a failed notification stays visible and is
+retried, never dropped."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ class NotificationDelivery(Base):
     __tablename__ = "notification_deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    transition_id: Mapped[int] = mapped_column(
+    # Exactly one of the two: what the notification is about.
+    transition_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert_transitions.id", ondelete="CASCADE"), index=True
+    )
+    report_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report_runs.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))  # webhook | email
     destination: Mapped[str] = mapped_column(Text)  # the URL, or the recipients

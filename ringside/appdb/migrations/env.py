@@ -3,7 +3,7 @@
 
 from alembic import context
 
-from ringside.appdb import alerts, kpis, notifications  # noqa: F401  (register the tables)
+from ringside.appdb import access, alerts, kpis, notifications, reports  # noqa: F401  (register the tables)
 from ringside.appdb.base import Base
 
 engine = context.config.attributes["engine"]

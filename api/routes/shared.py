@@ -1,0 +1,5 @@
+"""Placeholder (issue 9, in progress)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/shared", tags=["sharing"])

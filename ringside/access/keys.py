@@ -1,0 +1,84 @@
+"""API keys: created with a random secret shown once, stored as its SHA-256, looked up
+by that hash on every request, revoked (never deleted, so the log keeps its name)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ringside.access.roles import Role
+from ringside.appdb import utcnow
+from ringside.appdb.access import ApiKey
+
+KEY_PREFIX = "rs_"
+
+
+class KeyInfo(BaseModel):
+    """A key as listed: never its secret."""
+
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    email: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's name (report owners and shares name it) and role."""
+
+    key_id: int
+    name: str
+    role: Role
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def info(key: ApiKey) -> KeyInfo:
+    return KeyInfo.model_validate(key, from_attributes=True)
+
+
+def create_key(db: Session, name: str, role: Role, email: str | None = None) -> tuple[KeyInfo, str]:
+    """A new key and its secret (shown to the caller once, stored only hashed)."""
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(name=name, role=role, prefix=secret[:11], key_hash=hash_key(secret), email=email)
+    db.add(key)
+    db.flush()
+    return info(key), secret
+
+
+def list_keys(db: Session, include_revoked: bool = False) -> list[KeyInfo]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    return [info(key) for key in db.scalars(query)]
+
+
+def revoke_key(db: Session, key_id: int) -> KeyInfo | None:
+    """Revoke a key (idempotent); None when no such key exists."""
+    key = db.get(ApiKey, key_id)
+    if key is None:
+        return None
+    key.revoked_at = key.revoked_at or utcnow()
+    return info(key)
+
+
+def authenticate(db: Session, secret: str) -> Principal | None:
+    """The principal of an active key, recording its use; None for an unknown or
+    revoked key."""
+    key = db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
+    if key is None or key.revoked_at is not None:
+        return None
+    key.last_used_at = utcnow()
+    return Principal(key.id, key.name, key.role)  # type: ignore[arg-type]
