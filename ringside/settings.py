@@ -82,6 +82,15 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Connect/read timeout of a webhook or SMTP delivery."
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where `ringside serve` is reachable by people: links in delivered "
+        "reports and share links start with it.",
+    )
+    report_link_days: int = Field(
+        default=7, gt=0, description="Days a share link sent by a scheduled delivery lives."
+    )
+
     @field_validator("write_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
