@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+from ringside.bi.catalog import CatalogEntry, metric_catalog
+from ringside.insights.sql import Params
 from ringside.reports.definition import Filter, ReportQuery
 
 BUSINESS = "business"
+BUSINESS_MART = "mart_business_metrics_daily"
+SOURCES_FILE = Path(__file__).with_name("sources.yml")
 
 
 class ReportError(ValueError):
@@ -50,33 +59,356 @@ class CompiledQuery:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+class Measure(BaseModel):
+    label: str
+    aggregation: Literal["sum", "ratio"]
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    unit: str
+    format: str
+
+    @model_validator(mode="after")
+    def _columns(self) -> Measure:
+        wanted = ("column",) if self.aggregation == "sum" else ("numerator", "denominator")
+        if any(getattr(self, name) is None for name in wanted):
+            raise ValueError(f"a {self.aggregation} measure needs {' and '.join(wanted)}")
+        return self
+
+
+class MartSource(BaseModel):
+    """A mart a report may read: its date column, dimensions (name -> label) and
+    measures (name -> how they aggregate)."""
+
+    label: str
+    model: str
+    date_column: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    measures: dict[str, Measure]
+
+
+@cache
+def mart_sources(path: Path = SOURCES_FILE) -> dict[str, MartSource]:
+    return {
+        name: MartSource.model_validate(raw)
+        for name, raw in yaml.safe_load(path.read_text()).items()
+    }
+
+
+def _dimension_label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
 def source_of(query: ReportQuery) -> str:
     """The one source a query's metrics come from (`business` or a mart source)."""
-    raise NotImplementedError
+    sources = mart_sources()
+    catalog = metric_catalog()
+    found: str | None = None
+    for index, metric in enumerate(query.metrics):
+        if metric in catalog:
+            source = BUSINESS
+        else:
+            source, _, measure = metric.partition(".")
+            if source not in sources or measure not in sources[source].measures:
+                raise ReportError(
+                    f"metrics.{index}",
+                    f"unknown metric {metric!r}: a business metric or <source>.<measure>",
+                    all_metrics(),
+                )
+        if found is not None and source != found:
+            raise ReportError(
+                f"metrics.{index}",
+                f"metric {metric!r} is from source {source!r}, the report's first metric "
+                f"from {found!r}; one report reads one source",
+                [m for m in all_metrics() if _source_name(m) == found],
+            )
+        found = source
+    assert found is not None  # ReportQuery holds at least one metric
+    return found
+
+
+def _source_name(metric: str) -> str:
+    return metric.partition(".")[0] if "." in metric else BUSINESS
+
+
+def all_metrics() -> list[str]:
+    return [
+        *metric_catalog(),
+        *(f"{name}.{m}" for name, source in mart_sources().items() for m in source.measures),
+    ]
 
 
 def last_day_sql(source: str) -> str:
-    """SQL returning `last_day`: the newest day the source holds (the relative-range
-    anchor)."""
-    raise NotImplementedError
+    """SQL returning `last_day`: the newest day the source holds (the anchor of
+    relative ranges)."""
+    if source == BUSINESS:
+        return f"select max(period_start) as last_day from {BUSINESS_MART} where grain = 'day'"
+    mart = mart_sources()[source]
+    return f"select max({mart.date_column}) as last_day from {mart.model}"
 
 
 def compile_report(query: ReportQuery, last_data_day: date | None, today: date) -> CompiledQuery:
-    """The SQL answering `query` (relative ranges resolved against the anchors)."""
-    raise NotImplementedError
+    """The SQL answering `query`; relative ranges resolved against the anchors."""
+    source = source_of(query)
+    _unique(query.metrics, "metrics")
+    _unique(query.dimensions, "dimensions")
+    start, end = query.date_range.resolve(last_data_day, today)
+    if source == BUSINESS:
+        return _compile_business(query, start, end)
+    return _compile_mart(query, source, start, end)
+
+
+def _unique(names: list[str], field_name: str) -> None:
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise ReportError(f"{field_name}.{index}", f"{name!r} is listed twice")
+
+
+def _compile_business(query: ReportQuery, start: date, end: date) -> CompiledQuery:
+    catalog = metric_catalog()
+    entries = [catalog[m] for m in query.metrics]
+    if query.grain == "total":
+        raise ReportError(
+            "grain",
+            "business metrics are reported per day, week or month (their week and month "
+            "rollups are defined in the catalog); 'total' is for mart sources",
+            ["day", "week", "month"],
+        )
+    if len(query.dimensions) > 1:
+        raise ReportError(
+            "dimensions.1",
+            "business metrics are sliced by one dimension at a time",
+            _common_dimensions(entries),
+        )
+    params = Params()
+    dimension = query.dimensions[0] if query.dimensions else None
+    if dimension is not None:
+        _check_business_dimension(entries, dimension, "dimensions.0")
+    value_conditions = []
+    for index, item in enumerate(query.filters):
+        where = f"filters.{index}.dimension"
+        _check_business_dimension(entries, item.dimension, where)
+        if dimension is None:
+            if item.operator not in ("equals", "in") or len(item.values) != 1:
+                raise ReportError(
+                    f"filters.{index}",
+                    f"business metrics do not add up across {item.dimension} values: filter "
+                    f"one value (equals), or add {item.dimension!r} to dimensions",
+                )
+            dimension = item.dimension
+        elif item.dimension != dimension:
+            raise ReportError(
+                where,
+                f"business metrics are sliced by one dimension at a time; this report "
+                f"uses {dimension!r}",
+                [dimension],
+            )
+        value_conditions.append(_filter_sql(item, "dimension_value", params, index))
+    grouped = bool(query.dimensions)
+    columns = [OutputColumn("period", _period_label(query.grain), "period")]
+    select = ["period_start as period"]
+    group = ["period_start"]
+    if grouped:
+        columns.append(OutputColumn(dimension, _dimension_label(dimension), "dimension"))  # type: ignore[arg-type]
+        select.append(f'dimension_value as "{dimension}"')
+        group.append("dimension_value")
+    for entry in entries:
+        placeholder = params.bind(entry.name, "metric")
+        select.append(f'max(case when metric = {placeholder} then value end) as "{entry.name}"')
+        columns.append(OutputColumn(entry.name, entry.label, "metric", entry.unit, entry.format))
+    conditions = [
+        f"grain = {params.bind(query.grain, 'grain')}",
+        f"dimension = {params.bind(dimension or 'all', 'dimension')}",
+        f"metric in ({', '.join(params.bind(m, 'metric') for m in query.metrics)})",
+        f"period_start >= {params.bind(start, 'start')}",
+        f"period_start <= {params.bind(end, 'end')}",
+        *value_conditions,
+    ]
+    return _assemble(query, BUSINESS_MART, select, conditions, group, columns, params, start, end)
+
+
+def _common_dimensions(entries: list[CatalogEntry]) -> list[str]:
+    shared = set.intersection(*(set(entry.dimensions) for entry in entries))
+    return sorted(shared)
+
+
+def _check_business_dimension(entries: list[CatalogEntry], name: str, where: str) -> None:
+    allowed = _common_dimensions(entries)
+    if name not in allowed:
+        lacking = [entry.name for entry in entries if name not in entry.dimensions]
+        raise ReportError(
+            where,
+            f"dimension {name!r} is not available for metric(s) {', '.join(lacking)}"
+            + (f"; allowed: {', '.join(allowed)}" if allowed else "; they have no dimensions"),
+            allowed,
+        )
+
+
+def _compile_mart(query: ReportQuery, source: str, start: date, end: date) -> CompiledQuery:
+    mart = mart_sources()[source]
+    allowed = list(mart.dimensions)
+    for index, name in enumerate(query.dimensions):
+        if name not in mart.dimensions:
+            raise ReportError(
+                f"dimensions.{index}", f"unknown dimension {name!r} of source {source!r}", allowed
+            )
+    params = Params()
+    columns: list[OutputColumn] = []
+    select: list[str] = []
+    group: list[str] = []
+    if query.grain != "total":
+        period = (
+            mart.date_column
+            if query.grain == "day"
+            else f"cast(date_trunc('{query.grain}', cast({mart.date_column} as timestamp)) as date)"
+        )
+        select.append(f"{period} as period")
+        group.append(period)
+        columns.append(OutputColumn("period", _period_label(query.grain), "period"))
+    for name in query.dimensions:
+        select.append(f'{name} as "{name}"')
+        group.append(name)
+        columns.append(OutputColumn(name, mart.dimensions[name], "dimension"))
+    for metric in query.metrics:
+        name = metric.partition(".")[2]
+        measure = mart.measures[name]
+        select.append(f'{_measure_sql(measure)} as "{name}"')
+        columns.append(OutputColumn(name, measure.label, "metric", measure.unit, measure.format))
+    conditions = [
+        f"{mart.date_column} >= {params.bind(start, 'start')}",
+        f"{mart.date_column} <= {params.bind(end, 'end')}",
+    ]
+    for index, item in enumerate(query.filters):
+        if item.dimension not in mart.dimensions:
+            raise ReportError(
+                f"filters.{index}.dimension",
+                f"unknown dimension {item.dimension!r} of source {source!r}",
+                allowed,
+            )
+        conditions.append(_filter_sql(item, f"cast({item.dimension} as varchar)", params, index))
+    return _assemble(query, mart.model, select, conditions, group, columns, params, start, end)
+
+
+def _measure_sql(measure: Measure) -> str:
+    if measure.aggregation == "sum":
+        cast = "bigint" if measure.unit == "count" else "double precision"
+        return f"cast(sum({measure.column}) as {cast})"
+    return (
+        f"cast(sum({measure.numerator}) as double precision)"
+        f" / nullif(sum({measure.denominator}), 0)"
+    )
+
+
+def _filter_sql(item: Filter, column: str, params: Params, index: int) -> str:
+    # Values compare as text: a number sent for a text column must not become an engine
+    # type error (a 500); the column side is cast where it is not text already.
+    values = [
+        str(value).lower() if isinstance(value, bool) else str(value) for value in item.values
+    ]
+    hint = f"filter_{index}"
+    if item.operator == "contains":
+        return f"strpos(lower({column}), lower({params.bind(values[0], hint)})) > 0"
+    placeholders = ", ".join(params.bind(value, hint) for value in values)
+    negate = "not " if item.operator in ("not_equals", "not_in") else ""
+    return f"{column} {negate}in ({placeholders})"
+
+
+def _period_label(grain: str) -> str:
+    return {"day": "Day", "week": "Week starting", "month": "Month"}.get(grain, "Period")
+
+
+def _assemble(
+    query: ReportQuery,
+    model: str,
+    select: list[str],
+    conditions: list[str],
+    group: list[str],
+    columns: list[OutputColumn],
+    params: Params,
+    start: date,
+    end: date,
+) -> CompiledQuery:
+    names = [column.name for column in columns]
+    order: list[str] = []
+    sorted_by: list[str] = []
+    for index, item in enumerate(query.sort):
+        if item.field not in names:
+            raise ReportError(f"sort.{index}.field", f"cannot sort by {item.field!r}", names)
+        order.append(f'"{item.field}" {item.direction} nulls last')
+        sorted_by.append(item.field)
+    if not order and names[0] != "period":
+        # A total per slice: the biggest first, as a leaderboard reads.
+        first_metric = next(c.name for c in columns if c.kind == "metric")
+        order.append(f'"{first_metric}" desc nulls last')
+        sorted_by.append(first_metric)
+    # Then time and every grouping column, so ties come back in one order on both engines.
+    order += [f'"{c.name}" asc' for c in columns if c.kind != "metric" and c.name not in sorted_by]
+    sql = (
+        f"select {', '.join(select)}\nfrom {model}\nwhere {' and '.join(conditions)}\n"
+        + (f"group by {', '.join(group)}\n" if group else "")
+        + f"order by {', '.join(order)}\nlimit {params.bind(query.limit, 'limit')}"
+    )
+    return CompiledQuery(sql, params.values, columns, _source(model), start, end)
+
+
+def _source(model: str) -> str:
+    if model == BUSINESS_MART:
+        return BUSINESS
+    return next(name for name, source in mart_sources().items() if source.model == model)
 
 
 def compile_mart_extract(
     source: str, filters: list[Filter], start: date | None, end: date | None
 ) -> CompiledQuery:
-    """Every column of a declared mart source's rows, filtered by its declared
-    dimensions and its date column (exports of a whole mart)."""
-    raise NotImplementedError
+    """Every column of a declared mart source's rows, filtered by its declared dimensions
+    and its date column (exports of a mart). `columns` is empty: they are the mart's."""
+    sources = mart_sources()
+    if source not in sources:
+        raise ReportError("mart", f"unknown mart source {source!r}", list(sources))
+    mart = sources[source]
+    params = Params()
+    conditions = ["true"]
+    if start is not None:
+        conditions.append(f"{mart.date_column} >= {params.bind(start, 'start')}")
+    if end is not None:
+        conditions.append(f"{mart.date_column} <= {params.bind(end, 'end')}")
+    for index, item in enumerate(filters):
+        if item.dimension not in mart.dimensions:
+            raise ReportError(
+                f"filters.{index}.dimension",
+                f"unknown dimension {item.dimension!r} of source {source!r}",
+                list(mart.dimensions),
+            )
+        conditions.append(_filter_sql(item, f"cast({item.dimension} as varchar)", params, index))
+    sql = f"select * from {mart.model} where {' and '.join(conditions)} order by {mart.date_column}"
+    return CompiledQuery(sql, params.values, [], source, start, end)
 
 
 def compile_metric_extract(
     metric: str, grain: str, dimension: str, start: date | None, end: date | None
 ) -> CompiledQuery:
-    """The rows of one business metric from mart_business_metrics_daily (as
-    /api/analytics/business/ serves them)."""
-    raise NotImplementedError
+    """The rows of one business metric from mart_business_metrics_daily, as
+    /api/analytics/business/ serves them."""
+    catalog = metric_catalog()
+    if metric not in catalog:
+        raise ReportError("metric", f"unknown metric {metric!r}", list(catalog))
+    if grain not in ("day", "week", "month"):
+        raise ReportError("grain", f"unknown grain {grain!r}", ["day", "week", "month"])
+    allowed = ["all", *catalog[metric].dimensions]
+    if dimension not in allowed:
+        raise ReportError("dimension", f"metric {metric!r} has no dimension {dimension!r}", allowed)
+    params = Params()
+    conditions = [
+        f"metric = {params.bind(metric, 'metric')}",
+        f"grain = {params.bind(grain, 'grain')}",
+        f"dimension = {params.bind(dimension, 'dimension')}",
+    ]
+    if start is not None:
+        conditions.append(f"period_start >= {params.bind(start, 'start')}")
+    if end is not None:
+        conditions.append(f"period_start <= {params.bind(end, 'end')}")
+    sql = (
+        f"select * from {BUSINESS_MART} where {' and '.join(conditions)} "
+        "order by period_start, dimension_value"
+    )
+    return CompiledQuery(sql, params.values, [], BUSINESS, start, end)
