@@ -74,6 +74,16 @@ def revoke_key(db: Session, key_id: int) -> KeyInfo | None:
     return info(key)
 
 
+def revoke_named(db: Session, name: str) -> list[KeyInfo]:
+    """Revoke every active key of this name (to replace a key, e.g. the demo's)."""
+    active = db.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
+    revoked = []
+    for key in active:
+        key.revoked_at = utcnow()
+        revoked.append(info(key))
+    return revoked
+
+
 def authenticate(db: Session, secret: str) -> Principal | None:
     """The principal of an active key, recording its use; None for an unknown or
     revoked key."""
