@@ -3,8 +3,10 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from api.errors import report_error
 from api.queries import close_pools
 from api.routes import (
     alerts,
@@ -28,12 +30,28 @@ from api.routes import (
     users,
 )
 from ingestion.collector import router as collector_router
+from ringside.reports.compiler import ReportError
+from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     close_pools()
+
+
+async def _report_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReportError)
+    error = report_error(exc)
+    return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
+
+
+async def _report_not_found(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+
+async def _report_forbidden(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=403, content={"detail": str(exc)})
 
 
 def create_app() -> FastAPI:
@@ -43,6 +61,10 @@ def create_app() -> FastAPI:
         summary="Segment-compatible event collector and analytics API over the marts.",
         version="0.1.0",
     )
+    # Raised wherever a report is compiled or looked up (routes of several routers).
+    app.add_exception_handler(ReportError, _report_error)
+    app.add_exception_handler(ReportNotFoundError, _report_not_found)
+    app.add_exception_handler(ReportForbiddenError, _report_forbidden)
     app.include_router(health.router)
     app.include_router(collector_router)
     app.include_router(overview.router)

@@ -1,5 +1,173 @@
-"""Placeholder (issue 9, in progress)."""
+"""Saved reports (issue 9): list, create, read, change, delete, duplicate and run them;
+preview an unsaved definition; the catalog of what a report may ask for.
 
-from fastapi import APIRouter
+A report the caller may not read answers 404 (as if it did not exist); one they may
+read but not change answers 403 to PATCH and DELETE. Names the compiler does not know
+answer 422 naming the field and the allowed values (the handlers in api/main.py)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from api.deps import SettingsDep
+from api.queries import warehouse
+from api.security import Analyst, Viewer
+from ringside.appdb import session
+from ringside.bi.catalog import metric_catalog
+from ringside.reports.compiler import BUSINESS, dimension_label, mart_sources
+from ringside.reports.definition import ReportQuery, ReportSpec, ReportType, Visibility
+from ringside.reports.library import (
+    SavedReport,
+    create_report,
+    duplicate_report,
+    get_report_for,
+    list_reports,
+    query_of,
+    saved,
+    update_report,
+)
+from ringside.reports.results import ReportResult, run_report
+from ringside.warehouse import data_version
 
 router = APIRouter(prefix="/api/analytics/reports", tags=["reports"])
+
+
+class CatalogMetric(BaseModel):
+    name: str
+    label: str
+    unit: str
+    format: str
+    dimensions: list[str]
+
+
+class CatalogSource(BaseModel):
+    name: str
+    label: str
+    grains: list[str]
+    dimensions: dict[str, str]
+    metrics: list[CatalogMetric]
+
+
+def _run(settings: SettingsDep, query: ReportQuery) -> ReportResult:
+    with warehouse(settings) as reader:
+        return run_report(reader, query, data_version(settings))
+
+
+@router.get("/catalog", response_model=list[CatalogSource], summary="What reports may ask")
+def catalog(_: Viewer) -> list[CatalogSource]:
+    """Every source a report may read: the business metric catalog (sliced by one
+    dimension at a time, per day, week or month) and the declared mart sources (any of
+    their dimensions, per day, week, month or in total)."""
+    business = metric_catalog().values()
+    sources = [
+        CatalogSource(
+            name=BUSINESS,
+            label="Business metrics",
+            grains=["day", "week", "month"],
+            dimensions={d: dimension_label(d) for e in business for d in e.dimensions},
+            metrics=[CatalogMetric.model_validate(e, from_attributes=True) for e in business],
+        )
+    ]
+    for name, mart in mart_sources().items():
+        sources.append(
+            CatalogSource(
+                name=name,
+                label=mart.label,
+                grains=["day", "week", "month", "total"],
+                dimensions=mart.dimensions,
+                metrics=[
+                    CatalogMetric(
+                        name=f"{name}.{measure_name}",
+                        label=measure.label,
+                        unit=measure.unit,
+                        format=measure.format,
+                        dimensions=list(mart.dimensions),
+                    )
+                    for measure_name, measure in mart.measures.items()
+                ],
+            )
+        )
+    return sources
+
+
+@router.get("/", response_model=list[SavedReport], summary="The reports the key may read")
+def list_saved(
+    settings: SettingsDep,
+    caller: Viewer,
+    owner: Annotated[str | None, Query(description="Only this owner's.")] = None,
+    type: Annotated[ReportType | None, Query(description="Only this type.")] = None,
+    visibility: Annotated[Visibility | None, Query(description="Only this visibility.")] = None,
+) -> list[SavedReport]:
+    with session(settings) as db:
+        return [saved(db, r) for r in list_reports(db, caller, owner, type, visibility)]
+
+
+@router.post("/", response_model=SavedReport, status_code=201, summary="Create a report")
+def create(spec: ReportSpec, settings: SettingsDep, caller: Analyst) -> SavedReport:
+    with session(settings) as db:
+        return saved(db, create_report(db, caller.name, spec))
+
+
+@router.post("/preview", response_model=ReportResult, summary="Run an unsaved definition")
+def preview(query: ReportQuery, settings: SettingsDep, _: Analyst) -> ReportResult:
+    """The results a definition would give, without saving it (the report builder)."""
+    return _run(settings, query)
+
+
+@router.get("/{report_id}", response_model=SavedReport, summary="A report's definition")
+def read(report_id: int, settings: SettingsDep, caller: Viewer) -> SavedReport:
+    with session(settings) as db:
+        return saved(db, get_report_for(db, caller, report_id))
+
+
+@router.patch("/{report_id}", response_model=SavedReport, summary="Change a report")
+def change(
+    report_id: int,
+    changes: Annotated[
+        dict[str, Any], Body(description="Any fields of the definition; the rest stay.")
+    ],
+    settings: SettingsDep,
+    caller: Analyst,
+) -> SavedReport:
+    unknown = sorted(set(changes) - set(ReportSpec.model_fields))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"loc": ("body", name), "msg": "not a report field", "type": "extra_forbidden"}
+                for name in unknown
+            ]
+        )
+    with session(settings) as db:
+        report = get_report_for(db, caller, report_id, edit=True)
+        try:
+            return saved(db, update_report(db, report, changes))
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+            ) from None
+
+
+@router.delete("/{report_id}", status_code=204, summary="Delete a report")
+def delete(report_id: int, settings: SettingsDep, caller: Analyst) -> Response:
+    with session(settings) as db:
+        db.delete(get_report_for(db, caller, report_id, edit=True))
+    return Response(status_code=204)
+
+
+@router.post("/{report_id}/run", response_model=ReportResult, summary="A report's results")
+def run(report_id: int, settings: SettingsDep, caller: Viewer) -> ReportResult:
+    """The rows of the report on the latest build (cached until the next build)."""
+    with session(settings) as db:
+        query = query_of(get_report_for(db, caller, report_id))
+    return _run(settings, query)
+
+
+@router.post(
+    "/{report_id}/duplicate", response_model=SavedReport, status_code=201, summary="Copy a report"
+)
+def duplicate(report_id: int, settings: SettingsDep, caller: Analyst) -> SavedReport:
+    """A private copy owned by the caller, without schedule or recipients."""
+    with session(settings) as db:
+        return saved(db, duplicate_report(db, get_report_for(db, caller, report_id), caller.name))

@@ -95,7 +95,7 @@ def mart_sources(path: Path = SOURCES_FILE) -> dict[str, MartSource]:
     }
 
 
-def _dimension_label(name: str) -> str:
+def dimension_label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
@@ -209,7 +209,7 @@ def _compile_business(query: ReportQuery, start: date, end: date) -> CompiledQue
     select = ["period_start as period"]
     group = ["period_start"]
     if grouped:
-        columns.append(OutputColumn(dimension, _dimension_label(dimension), "dimension"))  # type: ignore[arg-type]
+        columns.append(OutputColumn(dimension, dimension_label(dimension), "dimension"))  # type: ignore[arg-type]
         select.append(f'dimension_value as "{dimension}"')
         group.append("dimension_value")
     for entry in entries:
