@@ -17,6 +17,7 @@ from api.security import Analyst, Viewer
 from ringside.appdb import session
 from ringside.bi.catalog import metric_catalog
 from ringside.reports.compiler import BUSINESS, dimension_label, mart_sources
+from ringside.reports.dashboards import seed_defaults
 from ringside.reports.definition import ReportQuery, ReportSpec, ReportType, Visibility
 from ringside.reports.library import (
     SavedReport,
@@ -101,6 +102,7 @@ def list_saved(
     visibility: Annotated[Visibility | None, Query(description="Only this visibility.")] = None,
 ) -> list[SavedReport]:
     with session(settings) as db:
+        seed_defaults(db)
         return [saved(db, r) for r in list_reports(db, caller, owner, type, visibility)]
 
 
