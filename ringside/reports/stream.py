@@ -1,0 +1,179 @@
+"""A compiled query's rows as a stream of Arrow record batches, so an export of a million
+rows never holds them all: the served DuckDB copy through DuckDB's Arrow reader, or
+PostgreSQL through a server-side (named) cursor fetching a batch at a time.
+
+Either way the batches share one schema, with the engines' differences ironed out:
+decimals become floats (or integers, scale 0) and NaN becomes null, as in the API's JSON."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import psycopg2.extensions
+import pyarrow as pa
+import pyarrow.compute as pc
+from psycopg2 import sql as pgsql
+from psycopg2.extensions import cursor as PgCursor
+
+from ringside import postgres
+from ringside.insights.sql import to_pyformat
+from ringside.reports.compiler import CompiledQuery
+from ringside.settings import Settings
+from ringside.warehouse import WarehouseNotBuiltError, open_reader
+
+BATCH_ROWS = 10_000
+# The export's own DuckDB instance may use this much memory before a sort spills to disk
+# (DuckDB's default is 80% of RAM, and an ORDER BY over a whole mart would take it).
+DUCKDB_MEMORY_LIMIT = "128MB"
+DUCKDB_THREADS = 2
+
+# PostgreSQL type OIDs (pg_type) and the Arrow type their values are read into; any
+# other type is exported as its text.
+_PG_TYPES: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int64(),
+    23: pa.int64(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1700: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", tz="UTC"),
+}
+# numeric arrives as Decimal by default; exports carry floats like the API's JSON.
+_NUMERIC_AS_FLOAT = psycopg2.extensions.new_type(
+    (1700,), "NUMERIC_AS_FLOAT", lambda value, _cur: None if value is None else float(value)
+)
+
+
+@contextmanager
+def open_batches(
+    settings: Settings, compiled: CompiledQuery, batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatchReader]:
+    """The rows of `compiled` as a reader of record batches of at most `batch_rows`
+    rows; the warehouse connection stays open until the block exits. Raises
+    `WarehouseNotBuiltError` when nothing has been built."""
+    if settings.warehouse == "duckdb":
+        with _duckdb_batches(settings, compiled, batch_rows) as batches:
+            yield batches
+        return
+    with _postgres_batches(settings, compiled, batch_rows) as batches:
+        yield batches
+
+
+def count_rows(settings: Settings, compiled: CompiledQuery) -> int:
+    """How many rows `compiled` returns (checked before formats with a row limit)."""
+    with open_reader(settings) as reader:
+        (row,) = reader.rows(f"select count(*) as n from ({compiled.sql}) q", compiled.params)
+    return int(row["n"])
+
+
+@contextmanager
+def _duckdb_batches(
+    settings: Settings, compiled: CompiledQuery, batch_rows: int
+) -> Iterator[pa.RecordBatchReader]:
+    # An in-memory instance of its own with the served copy attached read-only: its
+    # memory limit and spill directory leave the API's connections (which share one
+    # instance per file) alone.
+    served = settings.layout.serving_path
+    if not served.exists():
+        raise WarehouseNotBuiltError(
+            f"no warehouse published at {served}; run `ringside build` first"
+        )
+    with tempfile.TemporaryDirectory(prefix="ringside-export-") as spill:
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "threads": DUCKDB_THREADS,
+                "temp_directory": spill,
+            },
+        )
+        try:
+            # ATTACH takes no parameters; the path is the layout's, never a client's.
+            literal = "'" + str(served).replace("'", "''") + "'"
+            con.execute(f"attach {literal} as served (read_only)")
+            con.execute("use served")
+            reader = con.execute(compiled.sql, dict(compiled.params)).to_arrow_reader(batch_rows)
+            yield _normalised(reader.schema, reader)
+        finally:
+            con.close()
+
+
+@contextmanager
+def _postgres_batches(
+    settings: Settings, compiled: CompiledQuery, batch_rows: int
+) -> Iterator[pa.RecordBatchReader]:
+    con = postgres.connect(settings, reader=True)
+    try:
+        con.set_session(readonly=True)
+        with con.cursor() as cur:
+            cur.execute(
+                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
+            )
+        # A named cursor lives on the server: rows cross the wire `batch_rows` at a time.
+        with con.cursor(name="ringside_export") as cur:
+            psycopg2.extensions.register_type(_NUMERIC_AS_FLOAT, cur)
+            cur.itersize = batch_rows
+            cur.execute(to_pyformat(compiled.sql), dict(compiled.params))
+            first = cur.fetchmany(batch_rows)
+            # A named cursor describes its columns only after the first fetch.
+            schema = pa.schema(
+                (column.name, _PG_TYPES.get(column.type_code, pa.string()))
+                for column in cur.description
+            )
+            reader = pa.RecordBatchReader.from_batches(
+                schema, _postgres_rows(cur, first, schema, batch_rows)
+            )
+            yield _normalised(schema, reader)
+    finally:
+        con.close()
+
+
+def _postgres_rows(
+    cur: PgCursor, first: list[tuple[object, ...]], schema: pa.Schema, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    rows = first
+    while rows:
+        columns = zip(*rows, strict=True)
+        yield pa.RecordBatch.from_arrays(
+            [_array(values, f.type) for f, values in zip(schema, columns, strict=True)],
+            schema=schema,
+        )
+        rows = cur.fetchmany(batch_rows)
+
+
+def _array(values: tuple[object, ...], data_type: pa.DataType) -> pa.Array:
+    if pa.types.is_string(data_type):
+        return pa.array([None if v is None else str(v) for v in values], type=data_type)
+    return pa.array(values, type=data_type)
+
+
+def _export_type(data_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_decimal(data_type):
+        return pa.int64() if data_type.scale == 0 else pa.float64()
+    return data_type
+
+
+def _normalised(schema: pa.Schema, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """`reader` with decimals as floats (integers at scale 0) and NaN as null."""
+    target = pa.schema(pa.field(f.name, _export_type(f.type)) for f in schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            batch = batch.cast(target) if target != schema else batch
+            yield pa.RecordBatch.from_arrays(
+                [_without_nan(column) for column in batch.columns], schema=target
+            )
+
+    return pa.RecordBatchReader.from_batches(target, batches())
+
+
+def _without_nan(column: pa.Array) -> pa.Array:
+    if not pa.types.is_floating(column.type):
+        return column
+    return pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)

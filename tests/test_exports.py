@@ -1,0 +1,256 @@
+"""Exports (issue 9): the row stream on both engines, every format read back equal to
+the rows it was given, the row limits, and a large export streamed in bounded memory."""
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pypdf
+import pytest
+from psycopg2 import sql as pgsql
+
+from ringside import postgres
+from ringside.postgres import grant_reader
+from ringside.reports.compiler import CompiledQuery, OutputColumn
+from ringside.reports.definition import Branding
+from ringside.reports.exports import RowLimitError, check_row_limit, export_chunks, write_export
+from ringside.reports.stream import count_rows, open_batches
+from ringside.settings import Settings
+from ringside.warehouse import WarehouseNotBuiltError
+from tests.postgres import throwaway_database
+
+# One table, written the same way on both engines: every type a mart column has, a NaN,
+# nulls, and a decimal (DuckDB's `numeric`, PostgreSQL's numeric) that exports as float.
+TABLE_DDL = """
+create table {table} (
+    day date, label varchar, views bigint, rate double precision, amount numeric(10, 2),
+    flag boolean
+)
+"""
+TABLE_ROWS = [
+    (date(2026, 1, 30), "desktop", 12, 0.5, Decimal("10.25"), True),
+    (date(2026, 1, 31), 'mobile, "tablet"', 3, float("nan"), Decimal("0.10"), False),
+    (date(2026, 2, 1), None, None, None, None, None),
+    (date(2026, 2, 2), "ünïcode", 0, 1.0, Decimal("-3.00"), True),
+    (date(2026, 2, 3), "tv", 7, 0.25, Decimal("1.50"), False),
+]
+# What every engine must stream: decimals as floats, NaN as null.
+EXPECTED_ROWS = [
+    {"day": date(2026, 1, 30), "label": "desktop", "views": 12, "rate": 0.5, "amount": 10.25,
+     "flag": True},
+    {"day": date(2026, 1, 31), "label": "mobile, \"tablet\"", "views": 3, "rate": None,
+     "amount": 0.1, "flag": False},
+    {"day": date(2026, 2, 1), "label": None, "views": None, "rate": None, "amount": None,
+     "flag": None},
+    {"day": date(2026, 2, 2), "label": "ünïcode", "views": 0, "rate": 1.0, "amount": -3.0,
+     "flag": True},
+    {"day": date(2026, 2, 3), "label": "tv", "views": 7, "rate": 0.25, "amount": 1.5,
+     "flag": False},
+]  # fmt: skip
+EXPECTED_SCHEMA = pa.schema(
+    [
+        ("day", pa.date32()),
+        ("label", pa.string()),
+        ("views", pa.int64()),
+        ("rate", pa.float64()),
+        ("amount", pa.float64()),
+        ("flag", pa.bool_()),
+    ]
+)
+COLUMNS = [
+    OutputColumn("day", "Day", "period"),
+    OutputColumn("label", "Device", "dimension"),
+    OutputColumn("views", "Views", "metric", unit="count", format="#,##0"),
+    OutputColumn("rate", "Rate", "metric", unit="ratio", format="0.0%"),
+    OutputColumn("amount", "Amount", "metric", unit="usd", format="$#,##0.00"),
+    OutputColumn("flag", "Flag", "dimension"),
+]
+SAMPLE = CompiledQuery(
+    sql="select * from sample where day >= $start order by day",
+    params={"start": date(2026, 1, 1)},
+    columns=COLUMNS,
+    source="sample",
+)
+
+
+def duckdb_sample(home: Path) -> Settings:
+    """Settings whose served DuckDB copy holds the sample table."""
+    settings = Settings(home=home)
+    settings.layout.serving_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.layout.serving_path)) as con:
+        con.execute(TABLE_DDL.format(table="sample"))
+        con.executemany("insert into sample values (?, ?, ?, ?, ?, ?)", TABLE_ROWS)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def postgres_sample(tmp_path_factory: pytest.TempPathFactory):
+    """Settings of a throwaway PostgreSQL warehouse holding the sample table in the
+    marts' schema, readable by the reader role."""
+    with throwaway_database() as database:
+        settings = Settings(
+            home=tmp_path_factory.mktemp("pg"), warehouse="postgres", pg_database=database
+        )
+        grant_reader(settings)
+        con = postgres.connect(settings)
+        try:
+            with con, con.cursor() as cur:
+                table = pgsql.Identifier(settings.pg_schema, "sample")
+                cur.execute(pgsql.SQL(TABLE_DDL).format(table=table))
+                cur.executemany(
+                    pgsql.SQL("insert into {} values (%s, %s, %s, %s, %s, %s)").format(table),
+                    TABLE_ROWS,
+                )
+        finally:
+            con.close()
+        yield settings
+
+
+def streamed(settings: Settings, compiled: CompiledQuery, batch_rows: int):
+    with open_batches(settings, compiled, batch_rows=batch_rows) as reader:
+        batches = list(reader)
+        schema = reader.schema
+    return schema, batches
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_both_engines_stream_the_same_batches(engine, tmp_path, request):
+    if engine == "duckdb":
+        settings = duckdb_sample(tmp_path)
+    else:
+        settings = request.getfixturevalue("postgres_sample")
+    schema, batches = streamed(settings, SAMPLE, batch_rows=2)
+    assert schema == EXPECTED_SCHEMA
+    assert [batch.num_rows for batch in batches] == [2, 2, 1]
+    assert all(batch.schema == EXPECTED_SCHEMA for batch in batches)
+    assert pa.Table.from_batches(batches).to_pylist() == EXPECTED_ROWS
+    assert count_rows(settings, SAMPLE) == 5
+
+    later = CompiledQuery(
+        "select * from sample where day > $start", {"start": date(2026, 2, 5)}, COLUMNS, "sample"
+    )
+    schema, batches = streamed(settings, later, batch_rows=2)
+    assert schema == EXPECTED_SCHEMA and sum(b.num_rows for b in batches) == 0
+    assert count_rows(settings, later) == 0
+
+
+def test_nothing_built_is_refused_before_streaming(tmp_path):
+    with pytest.raises(WarehouseNotBuiltError), open_batches(Settings(home=tmp_path), SAMPLE):
+        pass
+
+
+def exported(settings: Settings, fmt: str, **kwargs: object) -> bytes:
+    with open_batches(settings, SAMPLE, batch_rows=2) as reader:
+        return b"".join(
+            export_chunks(fmt, COLUMNS, reader, title=kwargs.pop("title", "Sample"), **kwargs)
+        )
+
+
+# CSV cells back to their columns' types (an empty cell is a null).
+CSV_TYPES = {
+    "day": date.fromisoformat,
+    "label": str,
+    "views": int,
+    "rate": float,
+    "amount": float,
+    "flag": {"true": True, "false": False}.__getitem__,
+}
+
+
+def test_csv_jsonl_and_parquet_read_back_equal_to_the_rows(tmp_path):
+    settings = duckdb_sample(tmp_path)
+
+    text = exported(settings, "csv").decode()
+    assert text.splitlines()[0] == "day,label,views,rate,amount,flag"
+    read = [
+        {key: CSV_TYPES[key](cell) if cell else None for key, cell in row.items()}
+        for row in csv.DictReader(io.StringIO(text))
+    ]
+    assert read == EXPECTED_ROWS
+
+    lines = exported(settings, "jsonl").decode().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {**row, "day": row["day"].isoformat()} for row in EXPECTED_ROWS
+    ]
+
+    table = pq.read_table(io.BytesIO(exported(settings, "parquet")))
+    assert table.schema == EXPECTED_SCHEMA
+    assert table.to_pylist() == EXPECTED_ROWS
+
+
+def test_xlsx_has_labels_formats_and_the_rows(tmp_path):
+    settings = duckdb_sample(tmp_path)
+    path = tmp_path / "out" / "sample.xlsx"
+    with open_batches(settings, SAMPLE) as reader:
+        write_export("xlsx", COLUMNS, reader, path, title="Devices: daily [2026]")
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.title == "Devices  daily  2026"
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[0] == ["Day", "Device", "Views", "Rate", "Amount", "Flag"]
+    assert all(cell.font.b for cell in sheet[1])
+    # openpyxl reads dates back as midnight datetimes.
+    assert [[row[0].date(), *row[1:]] for row in values[1:]] == [
+        list(row.values()) for row in EXPECTED_ROWS
+    ]
+    assert [sheet.cell(2, col).number_format for col in range(3, 6)] == [
+        "#,##0",
+        "0.0%",
+        "$#,##0.00",
+    ]
+    assert sheet["A2"].number_format == "yyyy-mm-dd"
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_pdf_carries_title_subtitle_figures_and_branding(tmp_path):
+    settings = duckdb_sample(tmp_path)
+    branding = Branding(name="Acme Sports", footer="Prepared for Acme by Ringside")
+    pdf = exported(
+        settings,
+        "pdf",
+        title="Device revenue",
+        subtitle="2026-01-30 to 2026-02-03 · label: desktop, tv",
+        branding=branding,
+    )
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in (
+        "Device revenue",
+        "2026-01-30 to 2026-02-03",
+        "Prepared for Acme by Ringside",
+        "Views",
+        "Amount",
+        "desktop",
+        "$10.25",  # usd
+        "50.0%",  # ratio 0.5
+        "$-3.00",  # as the summaries format a negative amount
+        "2026-02-03",
+    ):
+        assert expected in text, expected
+    assert reader.metadata.title == "Device revenue"
+    assert reader.metadata.author == "Acme Sports"
+
+
+def test_row_limits_are_refused_with_the_way_out():
+    check_row_limit("pdf", 5_000)
+    check_row_limit("csv", 10_000_000)
+    with pytest.raises(RowLimitError) as refused:
+        check_row_limit("pdf", 12_345)
+    assert str(refused.value) == (
+        "PDF exports hold at most 5,000 rows; this export has 12,345 — add filters or "
+        "choose csv, jsonl or parquet"
+    )
+    with pytest.raises(RowLimitError, match="XLSX exports hold at most 1,048,575 rows"):
+        check_row_limit("xlsx", 1_048_576)
+
+    # A caller that did not count first: the limit stops the export before any byte.
+    rows = pa.table({"n": pa.array(range(5_001), pa.int64())})
+    chunks = export_chunks("pdf", [], rows.to_reader(max_chunksize=1_000), title="Too long")
+    with pytest.raises(RowLimitError, match="this export has more than 5,000"):
+        next(chunks)
