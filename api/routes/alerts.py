@@ -3,13 +3,14 @@
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep
+from api.security import require
 from ringside.alerts.rules import AlertState, Channels, RuleKind, RuleSpec
 from ringside.alerts.service import rule_spec
 from ringside.appdb import session
@@ -17,7 +18,9 @@ from ringside.appdb.alerts import AlertRule, AlertTransition
 from ringside.appdb.notifications import NotificationDelivery
 from ringside.bi.kpis import Grain
 
-router = APIRouter(prefix="/api/analytics/alerts", tags=["alerts"])
+router = APIRouter(
+    prefix="/api/analytics/alerts", tags=["alerts"], dependencies=[Depends(require("viewer"))]
+)
 
 RuleId = Annotated[int, Path(ge=1, description="The rule's id.")]
 
@@ -73,7 +76,13 @@ def list_rules(settings: SettingsDep) -> list[RuleOut]:
         return [_out(rule) for rule in db.scalars(select(AlertRule).order_by(AlertRule.id))]
 
 
-@router.post("/rules", response_model=RuleOut, status_code=201, summary="Create an alert rule")
+@router.post(
+    "/rules",
+    response_model=RuleOut,
+    status_code=201,
+    summary="Create an alert rule",
+    dependencies=[Depends(require("admin"))],
+)
 def create_rule(body: RuleSpec, settings: SettingsDep) -> RuleOut:
     with session(settings) as db:
         _unique_name(db, body.name)
@@ -89,7 +98,12 @@ def get_rule(rule_id: RuleId, settings: SettingsDep) -> RuleOut:
         return _out(_rule(db, rule_id))
 
 
-@router.patch("/rules/{rule_id}", response_model=RuleOut, summary="Change an alert rule")
+@router.patch(
+    "/rules/{rule_id}",
+    response_model=RuleOut,
+    summary="Change an alert rule",
+    dependencies=[Depends(require("admin"))],
+)
 def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleOut:
     with session(settings) as db:
         rule = _rule(db, rule_id)
@@ -111,7 +125,12 @@ def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleO
         return _out(rule)
 
 
-@router.delete("/rules/{rule_id}", status_code=204, summary="Delete a rule (history stays)")
+@router.delete(
+    "/rules/{rule_id}",
+    status_code=204,
+    summary="Delete a rule (history stays)",
+    dependencies=[Depends(require("admin"))],
+)
 def delete_rule(rule_id: RuleId, settings: SettingsDep) -> Response:
     with session(settings) as db:
         db.delete(_rule(db, rule_id))

@@ -4,11 +4,12 @@ catalog they are defined in (`vars.business_metrics` of dbt_project.yml)."""
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
 from api.deps import SettingsDep
 from api.queries import fetch_rows
+from api.security import require
 from ringside.bi.catalog import (
     CatalogEntry,
     Category,
@@ -18,7 +19,9 @@ from ringside.bi.catalog import (
     metric_catalog,
 )
 
-router = APIRouter(prefix="/api/analytics/business", tags=["business"])
+router = APIRouter(
+    prefix="/api/analytics/business", tags=["business"], dependencies=[Depends(require("viewer"))]
+)
 
 
 class BusinessMetricRow(BaseModel):

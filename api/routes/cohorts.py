@@ -2,13 +2,16 @@ from datetime import date
 from itertools import groupby
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, SettingsDep
 from api.queries import fetch_rows
+from api.security import require
 
-router = APIRouter(prefix="/api/analytics/cohorts", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/cohorts", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+)
 
 
 class CohortPeriod(BaseModel):

@@ -1,13 +1,16 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, PageDep, SettingsDep
 from api.queries import fetch_page
+from api.security import require
 
-router = APIRouter(prefix="/api/analytics/content", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/content", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+)
 
 
 class ContentSort(StrEnum):

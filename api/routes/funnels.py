@@ -2,11 +2,12 @@ import json
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ValidationError
 
 from api.deps import DateRangeDep, SettingsDep
 from api.queries import fetch_rows, warehouse
+from api.security import require
 from ringside.insights.definitions import (
     ConversionWindow,
     Exclusion,
@@ -16,7 +17,9 @@ from ringside.insights.definitions import (
 )
 from ringside.insights.funnels import FunnelQuery, FunnelResult, run_funnel
 
-router = APIRouter(prefix="/api/analytics/funnels", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/funnels", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+)
 
 Breakdown = Literal["first_touch_source", "device_type"]
 WindowUnit = Literal["second", "minute", "hour", "day", "week"]

@@ -3,14 +3,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
+from api.security import require
 from ringside.appdb import session
 from ringside.bi.kpis import Grain, Kpi, catalog_metrics, delete_kpi, read_kpis, save_kpi, seed_kpis
 
-router = APIRouter(prefix="/api/analytics/kpis", tags=["business"])
+router = APIRouter(
+    prefix="/api/analytics/kpis", tags=["business"], dependencies=[Depends(require("viewer"))]
+)
 
 MetricPath = Annotated[str, Path(description="A metric of the business metric catalog.")]
 
@@ -52,7 +55,12 @@ def list_kpis(settings: SettingsDep) -> list[Kpi]:
         return read_kpis(db)
 
 
-@router.put("/{metric}", response_model=Kpi, summary="Create or replace a KPI")
+@router.put(
+    "/{metric}",
+    response_model=Kpi,
+    summary="Create or replace a KPI",
+    dependencies=[Depends(require("admin"))],
+)
 def put_kpi(metric: MetricPath, body: KpiIn, settings: SettingsDep) -> Kpi:
     kpi = Kpi(metric=known_metric(metric), **body.model_dump())
     with session(settings) as db:
@@ -61,7 +69,12 @@ def put_kpi(metric: MetricPath, body: KpiIn, settings: SettingsDep) -> Kpi:
     return kpi
 
 
-@router.delete("/{metric}", status_code=204, summary="Delete a KPI and its targets")
+@router.delete(
+    "/{metric}",
+    status_code=204,
+    summary="Delete a KPI and its targets",
+    dependencies=[Depends(require("admin"))],
+)
 def remove_kpi(metric: MetricPath, settings: SettingsDep) -> Response:
     with session(settings) as db:
         seed_kpis(db)

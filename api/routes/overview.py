@@ -1,12 +1,15 @@
 from datetime import date
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, SettingsDep
 from api.queries import fetch_rows
+from api.security import require
 
-router = APIRouter(prefix="/api/analytics/overview", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/overview", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+)
 
 
 class OverviewDay(BaseModel):

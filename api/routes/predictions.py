@@ -2,14 +2,19 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import duckdb
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PageDep, SettingsDep
+from api.security import require
 from ml_assets.storage import latest_record
 from ringside.insights.sql import DuckDBReader
 
-router = APIRouter(prefix="/api/analytics/predictions", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/predictions",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+)
 
 Kind = Literal[
     "forecast",

@@ -5,12 +5,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import duckdb
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
+from api.security import require
 
-router = APIRouter(prefix="/api/analytics/real-time", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/real-time", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+)
 
 WINDOWS_MINUTES = (5, 30)
 

@@ -2,13 +2,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, PageDep, SettingsDep
 from api.queries import fetch_page
+from api.security import require
 
-router = APIRouter(prefix="/api/analytics/users", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/analytics/users", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+)
 
 
 class UserSort(StrEnum):
