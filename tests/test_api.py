@@ -5,24 +5,21 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from ringside.settings import Settings
+from tests.api_client import api_client
 
 ROUTES = ["/api/analytics/overview/", "/api/analytics/users/", "/api/analytics/content/"]
 
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_before_any_build_the_analytics_answer_503(settings: Settings, route: str):
-    response = TestClient(create_app()).get(
-        route, params={"start": "2026-08-01", "end": "2026-08-02"}
-    )
+    response = api_client().get(route, params={"start": "2026-08-01", "end": "2026-08-02"})
     assert response.status_code == 503
     assert "ringside build" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_a_reversed_range_is_rejected(settings: Settings, route: str):
-    response = TestClient(create_app()).get(
-        route, params={"start": "2026-08-02", "end": "2026-08-01"}
-    )
+    response = api_client().get(route, params={"start": "2026-08-02", "end": "2026-08-01"})
     assert response.status_code == 422
     assert response.json()["detail"] == "end must not be before start"
 

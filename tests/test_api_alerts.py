@@ -11,10 +11,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from api.main import create_app
 from ringside.alerts.service import evaluate_alerts
 from ringside.bi.kpis import DEFAULT_KPIS_FILE, export_targets
 from ringside.settings import Settings
+from tests.api_client import api_client
 from tests.platforms import platform_environment
 from tests.test_alerts import DAY1, DAY2, DAY3, metric_rows
 
@@ -30,7 +30,7 @@ def client(
     # Failing deliveries (no SMTP server here) are retried without waiting.
     monkeypatch.setenv("RINGSIDE_ALERT_DELIVERY_BACKOFF_SECONDS", "0")
     with platform_environment(Settings(home=tmp_path / "home")) as settings:
-        yield TestClient(create_app()), settings
+        yield api_client(role="admin"), settings
 
 
 def error_locs(response: Any) -> list[list[Any]]:

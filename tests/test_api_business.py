@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
 from ringside.bi.kpis import load_kpi_config
 from ringside.settings import Settings
+from tests.api_client import api_client
 from tests.platforms import platform_environment
 
 URL = "/api/analytics/business/"
@@ -17,7 +17,7 @@ URL = "/api/analytics/business/"
 @pytest.fixture(scope="module")
 def client(business_warehouse: Settings) -> Iterator[TestClient]:
     with platform_environment(business_warehouse):
-        yield TestClient(create_app())
+        yield api_client()
 
 
 def rows(client: TestClient, **params: object) -> list[dict[str, object]]:

@@ -19,15 +19,14 @@ import duckdb
 import psycopg2
 import psycopg2.errors
 import pytest
-from fastapi.testclient import TestClient
 from psycopg2 import sql
 
 from api import queries
-from api.main import create_app
 from ringside.insights.definitions import saved_funnels
 from ringside.insights.sql import PostgresReader, to_pyformat
 from ringside.postgres import connect
-from ringside.settings import Settings, get_settings
+from ringside.settings import Settings
+from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, platform_environment
 from tests.postgres import throwaway_database
 
@@ -140,12 +139,6 @@ def postgres(
         queries.close_pools()
 
 
-def client(settings: Settings) -> TestClient:
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    return TestClient(app)
-
-
 def same(a: Any, b: Any) -> bool:
     """Equal JSON, floats within 1e-9 relative (sums of floats may add up in another
     order on the two engines)."""
@@ -253,7 +246,7 @@ def test_every_endpoint_answers_the_same_from_postgresql_as_from_duckdb(
             "select min(event_date), max(event_date) from fct_events"
         ).fetchone()
     monday = first - timedelta(days=first.weekday())
-    from_duckdb, from_postgres = client(platform.settings), client(postgres)
+    from_duckdb, from_postgres = api_client(platform.settings), api_client(postgres)
     statuses = []
     for path, params in requests(first.isoformat(), last.isoformat(), monday.isoformat()):
         expected, answered = (
@@ -286,7 +279,7 @@ def test_the_api_connections_are_the_reader_and_cannot_write(postgres: Settings)
 
 
 def test_concurrent_requests_share_the_pool_and_failures_do_not_leak(postgres: Settings):
-    api = client(postgres)
+    api = api_client(postgres)
     params = {"start": "2026-01-01", "end": "2026-12-31"}
     bad = {**params, "step": ["Products Searched", "No Such Event"]}
 
@@ -311,7 +304,7 @@ def test_concurrent_requests_share_the_pool_and_failures_do_not_leak(postgres: S
 
 def test_before_the_marts_are_built_the_api_answers_503(postgres: Settings):
     unbuilt = postgres.model_copy(update={"pg_schema": "not_built_yet"})
-    response = client(unbuilt).get(
+    response = api_client(unbuilt).get(
         "/api/analytics/overview/", params={"start": "2026-08-01", "end": "2026-08-02"}
     )
     assert response.status_code == 503
@@ -320,7 +313,7 @@ def test_before_the_marts_are_built_the_api_answers_503(postgres: Settings):
 
 def test_when_the_reader_cannot_connect_the_api_answers_503(postgres: Settings):
     unknown = postgres.model_copy(update={"pg_reader_user": "ringside_no_such_role"})
-    response = client(unknown).get(
+    response = api_client(unknown).get(
         "/api/analytics/overview/", params={"start": "2026-08-01", "end": "2026-08-02"}
     )
     assert response.status_code == 503
@@ -328,5 +321,5 @@ def test_when_the_reader_cannot_connect_the_api_answers_503(postgres: Settings):
 
 
 def test_health_shows_no_published_copy_on_postgresql(platform: BuiltPlatform, postgres: Settings):
-    assert client(platform.settings).get("/health").json()["warehouse_published_at"] is not None
-    assert client(postgres).get("/health").json()["warehouse_published_at"] is None
+    assert api_client(platform.settings).get("/health").json()["warehouse_published_at"] is not None
+    assert api_client(postgres).get("/health").json()["warehouse_published_at"] is None

@@ -2,10 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi.testclient import TestClient
-
-from api.main import create_app
 from ringside.settings import Settings
+from tests.api_client import api_client
 
 
 def iso(moment: datetime) -> str:
@@ -13,7 +11,7 @@ def iso(moment: datetime) -> str:
 
 
 def test_real_time_counts_the_last_5_and_30_minutes(settings: Settings):
-    client = TestClient(create_app())
+    client = api_client()
     now = datetime.now(UTC)
 
     def event(mid: str, minutes_ago: float, anon: str, **extra: object) -> dict:
@@ -41,6 +39,6 @@ def test_real_time_counts_the_last_5_and_30_minutes(settings: Settings):
 
 
 def test_real_time_is_zero_before_anything_landed(settings: Settings):
-    body = TestClient(create_app()).get("/api/analytics/real-time/").json()
+    body = api_client().get("/api/analytics/real-time/").json()
     assert [w["events"] for w in body["windows"]] == [0, 0]
     assert body["events_per_minute"] == []
