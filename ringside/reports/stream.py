@@ -98,6 +98,8 @@ def _duckdb_batches(
             literal = "'" + str(served).replace("'", "''") + "'"
             con.execute(f"attach {literal} as served (read_only)")
             con.execute("use served")
+            # DuckDB draws a progress bar on stdout for long queries by default.
+            con.execute("set enable_progress_bar = false")
             reader = con.execute(compiled.sql, dict(compiled.params)).to_arrow_reader(batch_rows)
             yield _normalised(reader.schema, reader)
         finally:
