@@ -8,7 +8,7 @@ a `ReportError` naming the field and the allowed values (a 422 at the API)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -220,11 +220,22 @@ def _compile_business(query: ReportQuery, start: date, end: date) -> CompiledQue
         f"grain = {params.bind(query.grain, 'grain')}",
         f"dimension = {params.bind(dimension or 'all', 'dimension')}",
         f"metric in ({', '.join(params.bind(m, 'metric') for m in query.metrics)})",
-        f"period_start >= {params.bind(start, 'start')}",
+        f"period_start >= {params.bind(_period_containing(start, query.grain), 'start')}",
         f"period_start <= {params.bind(end, 'end')}",
         *value_conditions,
     ]
     return _assemble(query, BUSINESS_MART, select, conditions, group, columns, params, start, end)
+
+
+def _period_containing(day: date, grain: str) -> date:
+    """The first day of the week (ISO, Monday) or month holding `day`. Business metrics
+    come whole per period (a week's MAU is its last day's), so a range shows every
+    period it overlaps, the first one included, rather than clipping it."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
 
 
 def _common_dimensions(entries: list[CatalogEntry]) -> list[str]:

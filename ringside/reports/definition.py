@@ -122,7 +122,12 @@ class ReportQuery(BaseModel):
     """The question a report asks. Metrics are business metrics of the catalog
     (`/api/analytics/business/catalog`, e.g. `dau`) or measures of a declared mart
     source written `source.measure` (e.g. `content.views`; `GET
-    /api/analytics/reports/catalog` lists them); one report reads one source."""
+    /api/analytics/reports/catalog` lists them); one report reads one source.
+
+    Periods: mart sources bucket the rows inside the date range by day, ISO week or
+    month, so the first and last buckets may cover part of a period (as GA and PostHog
+    do); business metrics are whole-period values (a week's MAU is the one on its last
+    day), so a week or month report shows every period the range overlaps, whole."""
 
     metrics: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         min_length=1, max_length=20
