@@ -31,6 +31,12 @@ TABLES = {
     "alert_rules",
     "alert_transitions",
     "notification_deliveries",
+    "api_keys",
+    "partners",
+    "reports",
+    "report_runs",
+    "share_links",
+    "dashboards",
 }
 SMALL_KPIS = """
 kpis:
@@ -46,7 +52,7 @@ kpis:
 
 
 def check_upgrade(settings: Settings) -> None:
-    """Upgrade creates every table at revision 0001; a second upgrade changes nothing."""
+    """Upgrade creates every table at the newest revision; a second changes nothing."""
     upgrade(settings)
     engine = engine_for(settings)
     assert set(inspect(engine).get_table_names()) == TABLES
@@ -55,7 +61,7 @@ def check_upgrade(settings: Settings) -> None:
     upgrade(settings)
     with engine.connect() as con:
         assert con.execute(text("select version_num from alembic_version")).scalars().all() == [
-            "0001"
+            "0002"
         ]
         assert con.execute(text("select name from seeds")).scalars().all() == ["probe"]
     assert set(inspect(engine).get_table_names()) == TABLES
@@ -75,6 +81,38 @@ def test_upgrade_empty_postgres(tmp_path: Path) -> None:
         check_upgrade(settings)
         assert not settings.layout.app_db_path.exists()  # nothing written to SQLite
         engine_for(settings).dispose()
+
+
+def test_upgrade_from_0001_keeps_alert_deliveries(tmp_path: Path) -> None:
+    """0002 makes notification_deliveries.transition_id nullable (SQLite: by copying the
+    table); a delivery written under 0001 survives with its transition."""
+    from alembic import command
+
+    from ringside.appdb.engine import alembic_config
+
+    settings = Settings(home=tmp_path)
+    engine = engine_for(settings)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as con:
+        con.execute(
+            text(
+                "insert into alert_transitions (id, rule_name, from_state, to_state, message,"
+                " created_at) values (7, 'r', 'ok', 'firing', 'm', '2026-08-01')"
+            )
+        )
+        con.execute(
+            text(
+                "insert into notification_deliveries (transition_id, channel, destination,"
+                " payload, status, attempts, created_at)"
+                " values (7, 'webhook', 'http://x', '{}', 'failed', 3, '2026-08-01')"
+            )
+        )
+    upgrade(settings)
+    with engine.connect() as con:
+        rows = con.execute(
+            text("select transition_id, report_run_id, attempts from notification_deliveries")
+        ).all()
+    assert [tuple(r) for r in rows] == [(7, None, 3)]
 
 
 def test_kpis_seeded_once_then_edited(tmp_path: Path) -> None:
