@@ -7,12 +7,11 @@ from itertools import pairwise
 
 import duckdb
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from ringside.insights.definitions import saved_funnels
 from ringside.insights.funnels import FunnelQuery, run_funnel
 from ringside.insights.retention import RetentionQuery, run_retention
+from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, built_platform
 
 FLOAT = 1e-9
@@ -198,7 +197,7 @@ def test_incomplete_periods_are_null_and_unbounded_retention_never_rises(
 def test_api_serves_saved_and_ad_hoc_funnels_cohorts_and_retention(
     platform: BuiltPlatform, con: duckdb.DuckDBPyConnection
 ):
-    client = TestClient(create_app())
+    client = api_client()
     first, last = con.execute("select min(event_date), max(event_date) from fct_events").fetchone()
     span = {"start": first.isoformat(), "end": last.isoformat()}
 
@@ -258,13 +257,13 @@ def test_invalid_funnels_are_rejected_with_the_reason(
     platform: BuiltPlatform, params: dict, reason: str
 ):
     span = {"start": "2026-08-01", "end": (date(2026, 8, 1) + timedelta(days=3)).isoformat()}
-    response = TestClient(create_app()).get("/api/analytics/funnels/", params={**span, **params})
+    response = api_client().get("/api/analytics/funnels/", params={**span, **params})
     assert response.status_code == 422, response.text
     assert reason in response.json()["detail"]
 
 
 def test_an_unknown_saved_funnel_is_404_and_lists_the_saved_ones(platform: BuiltPlatform):
-    response = TestClient(create_app()).get(
+    response = api_client().get(
         "/api/analytics/funnels/", params={"start": "2026-08-01", "end": "2026-08-02", "name": "x"}
     )
     assert response.status_code == 404

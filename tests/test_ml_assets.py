@@ -6,11 +6,10 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from ml_assets.storage import latest_record, read_output
 from orchestration.runner import run_models
+from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, built_platform
 
 
@@ -55,7 +54,7 @@ def test_models_without_enough_data_skip_with_the_reason(platform: BuiltPlatform
 
 
 def test_predictions_api_serves_outputs_with_the_model_version(platform: BuiltPlatform):
-    client = TestClient(create_app())
+    client = api_client()
     body = client.get("/api/analytics/predictions/", params={"kind": "segments"}).json()
     assert body["model_version"] == latest_record(platform.settings.layout, "segments").version
     assert body["total"] == len(read_output(platform.settings.layout, "ml_user_segments"))

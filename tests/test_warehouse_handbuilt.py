@@ -13,6 +13,7 @@ from api.main import create_app
 from ingestion.batch import ingest_paths
 from orchestration.runner import run_build
 from ringside.settings import Settings
+from tests.api_client import api_client
 
 WEB_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -116,7 +117,7 @@ def write_ndjson(path: Path, rows: list[dict[str, object]]) -> Path:
 
 
 def served_overview(settings: Settings) -> dict[str, dict[str, int]]:
-    client = TestClient(create_app())
+    client = api_client()
     response = client.get(
         "/api/analytics/overview/", params={"start": "2026-08-01", "end": "2026-08-31"}
     )
