@@ -29,6 +29,7 @@ demo: env
 	$(BIN)/ringside ingest $(DEMO_INPUT) --workers 2
 	$(BIN)/ringside build --all
 	$(BIN)/ringside status
+	$(BIN)/ringside keys create --role admin --name demo-admin --replace
 
 lint: env
 	$(BIN)/ruff check .
