@@ -11,8 +11,10 @@ Everything is below one root (``RINGSIDE_HOME``)::
     ml/tables/<name>.parquet                            ML outputs (forecasts, scores…)
     ml/models/<model>/<version>.joblib (+ .json)        saved models and their metrics
     app/ringside.sqlite                                 application database (KPI targets,
-                                                        alert rules and history; default)
+                                                        alert rules, reports, dashboards,
+                                                        share links, API keys; default)
     reports/executive_summary/<weekly|monthly>/<label>.{html,pdf}   executive summaries
+    reports/custom/<report id>/<run label>.<format>     scheduled report deliveries
     dagster/                                            DAGSTER_HOME
 """
 
