@@ -15,11 +15,10 @@ from urllib.parse import parse_qs, urlparse
 
 import duckdb
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from orchestration.runner import landed_range, run_build
 from ringside.settings import Settings
+from tests.api_client import api_client
 from tests.platforms import built_platform
 
 TIMEOUT = timedelta(minutes=30)
@@ -201,9 +200,7 @@ def test_marts_match_figures_computed_from_the_generated_files(built: dict):
     events = landed_events(built["summary"].out, quarantined_lines(settings))
     expected = reference(events).daily
     first, last = min(expected), max(expected)
-    response = TestClient(create_app()).get(
-        "/api/analytics/overview/", params={"start": first, "end": last}
-    )
+    response = api_client().get("/api/analytics/overview/", params={"start": first, "end": last})
     assert response.status_code == 200
     served = {
         d["date"]: {k: d[k] for k in ("events", "users", "sessions", "page_views")}
@@ -229,7 +226,7 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
 def test_api_keeps_answering_while_a_build_runs(built: dict):
     settings = built["settings"]
     day = landed_range(settings.layout)[1]
-    client = TestClient(create_app())
+    client = api_client()
     build = subprocess.Popen(
         [str(Path(sys.executable).parent / "ringside"), "build", "--partition", day.isoformat()],
         env={**os.environ, "RINGSIDE_HOME": str(settings.home)},
@@ -296,7 +293,7 @@ def test_content_api_totals_match_the_recomputation(built: dict):
     views: Counter[str] = Counter()
     for (content, _), (n, _) in expected.content_views.items():
         views[content] += n
-    client = TestClient(create_app())
+    client = api_client()
     params = {"start": days[0], "end": days[-1], "limit": 1000}
     body = client.get("/api/analytics/content/", params=params).json()
     assert body["total"] == len(views)
@@ -315,7 +312,7 @@ def test_users_api_pages_through_every_active_user(built: dict):
     settings = built["settings"]
     expected = reference(landed_events(built["summary"].out, quarantined_lines(settings)))
     first, last = min(expected.dau), max(expected.dau)
-    client = TestClient(create_app())
+    client = api_client()
     seen: list[str] = []
     scores: list[float] = []
     offset = 0
