@@ -6,7 +6,7 @@ import io
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,17 +16,27 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pypdf
 import pytest
+from fastapi.testclient import TestClient
 from psycopg2 import sql as pgsql
+from pydantic import SecretStr
 
 from ringside import postgres
 from ringside.postgres import grant_reader
 from ringside.reports.compiler import CompiledQuery, OutputColumn
 from ringside.reports.definition import Branding
-from ringside.reports.exports import RowLimitError, check_row_limit, export_chunks, write_export
+from ringside.reports.exports import (
+    MEDIA_TYPES,
+    RowLimitError,
+    check_row_limit,
+    export_chunks,
+    write_export,
+)
 from ringside.reports.stream import count_rows, open_batches
 from ringside.settings import Settings
-from ringside.warehouse import WarehouseNotBuiltError
+from ringside.warehouse import WarehouseNotBuiltError, open_reader
+from tests.api_client import api_client
 from tests.postgres import throwaway_database
+from tests.test_business_metrics import FIRST_DAY, LAST_DAY
 
 # One table, written the same way on both engines: every type a mart column has, a NaN,
 # nulls, and a decimal (DuckDB's `numeric`, PostgreSQL's numeric) that exports as float.
@@ -133,14 +143,16 @@ def test_both_engines_stream_the_same_batches(engine, tmp_path, request):
     assert [batch.num_rows for batch in batches] == [2, 2, 1]
     assert all(batch.schema == EXPECTED_SCHEMA for batch in batches)
     assert pa.Table.from_batches(batches).to_pylist() == EXPECTED_ROWS
-    assert count_rows(settings, SAMPLE) == 5
+    with open_reader(settings) as reader:
+        assert count_rows(reader, SAMPLE) == 5
 
     later = CompiledQuery(
         "select * from sample where day > $start", {"start": date(2026, 2, 5)}, COLUMNS, "sample"
     )
     schema, batches = streamed(settings, later, batch_rows=2)
     assert schema == EXPECTED_SCHEMA and sum(b.num_rows for b in batches) == 0
-    assert count_rows(settings, later) == 0
+    with open_reader(settings) as reader:
+        assert count_rows(reader, later) == 0
 
 
 def test_nothing_built_is_refused_before_streaming(tmp_path):
@@ -349,3 +361,125 @@ def test_a_large_csv_export_streams_in_bounded_memory(tmp_path):
     # limit (it spills past it), never by the size of the output.
     assert measured["output_mb"] > 650
     assert measured["peak_mb"] - measured["baseline_mb"] < measured["output_mb"] / 3
+
+
+# The route, over the hand-built warehouse of tests/test_business_metrics.py.
+
+URL = "/api/analytics/export/"
+SPAN = {"start": FIRST_DAY.isoformat(), "end": LAST_DAY.isoformat()}
+ROUND_TRIPS = ["csv", "jsonl", "parquet", "xlsx"]
+
+
+@pytest.fixture(scope="module")
+def served(business_warehouse: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The shared warehouse, with an app database only this module writes to."""
+    app_db = tmp_path_factory.mktemp("exports-app") / "app.sqlite"
+    return business_warehouse.model_copy(update={"app_db_url": SecretStr(f"sqlite:///{app_db}")})
+
+
+@pytest.fixture(scope="module")
+def analyst(served: Settings) -> TestClient:
+    return api_client(served, "analyst")
+
+
+def download(client: TestClient, fmt: str, **params: object) -> bytes:
+    response = client.get(URL, params={**params, "format": fmt})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == MEDIA_TYPES[fmt].split(";")[0]
+    return response.content
+
+
+def as_json(value: object) -> object:
+    """A value as the API's JSON carries it (openpyxl reads dates as midnight datetimes)."""
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def like(cell: str, expected: object) -> object:
+    """A CSV cell as the type of the JSON value it should equal."""
+    if cell == "" and expected is None:
+        return None
+    if isinstance(expected, bool):
+        return {"true": True, "false": False}[cell]
+    if isinstance(expected, int | float):
+        return float(cell)
+    return cell
+
+
+def read_back(fmt: str, content: bytes, expected: list[dict[str, object]]) -> list[dict]:
+    """An export's rows as JSON values, in the order of the `expected` rows' keys. XLSX
+    cells are matched to those names by position (its header holds labels); CSV cells
+    take the types of the expected values."""
+    names = list(expected[0])
+    if fmt == "jsonl":
+        rows = [json.loads(line) for line in content.decode().splitlines()]
+    elif fmt == "parquet":
+        rows = pq.read_table(io.BytesIO(content)).to_pylist()
+    elif fmt == "xlsx":
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        cells = sheet.iter_rows(min_row=2, values_only=True)
+        rows = [dict(zip(names, row, strict=True)) for row in cells]
+    else:
+        cells = list(csv.DictReader(io.StringIO(content.decode())))
+        rows = [
+            {n: like(row[n], want[n]) for n in names}
+            for row, want in zip(cells, expected, strict=True)
+        ]
+    return [{n: as_json(row[n]) for n in names} for row in rows]
+
+
+def assert_equal_rows(fmt: str, got: list[dict], expected: list[dict]) -> None:
+    if fmt != "xlsx":
+        assert got == expected
+        return
+    # openpyxl writes floats with 16 significant digits (0.1428571428571428 for 1/7).
+    assert len(got) == len(expected)
+    for row, want in zip(got, expected, strict=True):
+        assert row == pytest.approx(want)
+
+
+@pytest.mark.parametrize("fmt", ROUND_TRIPS)
+def test_a_metric_export_reads_back_equal_to_the_business_api(analyst: TestClient, fmt: str):
+    params = {"metric": "mrr_usd", **SPAN}
+    response = analyst.get("/api/analytics/business/", params=params)
+    assert response.status_code == 200, response.text
+    expected = [{k: v for k, v in r.items() if k != "format"} for r in response.json()["rows"]]
+    # MRR per day (tests/test_business_metrics.py): 20 on Jan 30, then 30.
+    assert [row["value"] for row in expected] == [20, 30, 30, 30]
+    assert_equal_rows(fmt, read_back(fmt, download(analyst, fmt, **params), expected), expected)
+
+
+def test_a_metric_export_is_named_and_sliced(analyst: TestClient):
+    response = analyst.get(
+        URL, params={"metric": "dau", "dimension": "device_type", "end": "2026-01-30"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="dau-start_2026-01-30.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    # DAU on Jan 30: desktop 2, mobile 1.
+    assert {r["dimension_value"]: float(r["value"]) for r in rows} == {"desktop": 2, "mobile": 1}
+
+
+@pytest.mark.parametrize("fmt", ROUND_TRIPS)
+def test_a_mart_export_reads_back_equal_to_the_mart(
+    analyst: TestClient, served: Settings, fmt: str
+):
+    with duckdb.connect(str(served.layout.serving_path), read_only=True) as con:
+        cursor = con.execute(
+            "select * from mart_content_performance_daily where activity_date between ? and ? "
+            "order by activity_date, content_id",
+            [FIRST_DAY, LAST_DAY],
+        )
+        names = [d[0] for d in cursor.description]
+        expected = [
+            {n: as_json(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()
+        ]
+    assert expected, "the hand-built warehouse has content rows"
+    got = read_back(fmt, download(analyst, fmt, mart="content", **SPAN), expected)
+    # The export is ordered by day only.
+    assert_equal_rows(
+        fmt, sorted(got, key=lambda r: (r["activity_date"], r["content_id"])), expected
+    )

@@ -33,7 +33,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ringside.reports.compiler import OutputColumn
+from ringside.reports.compiler import OutputColumn, dimension_label
 from ringside.reports.definition import Branding, ExportFormat
 from ringside.reports.sentences import format_value
 
@@ -173,10 +173,12 @@ def _limited(fmt: ExportFormat, batches: pa.RecordBatchReader) -> Iterator[dict[
 
 
 def _labels(columns: list[OutputColumn], names: list[str]) -> list[OutputColumn]:
-    """The output column of each batch column (a bare one when the compiler did not
-    describe it)."""
+    """The output column of each batch column (labelled from its name when the caller
+    did not describe it: a mart extract's columns are the mart's)."""
     by_name = {column.name: column for column in columns}
-    return [by_name.get(name, OutputColumn(name, name, "dimension")) for name in names]
+    return [
+        by_name.get(name, OutputColumn(name, dimension_label(name), "dimension")) for name in names
+    ]
 
 
 def _sheet_title(title: str) -> str:

@@ -19,10 +19,10 @@ from psycopg2 import sql as pgsql
 from psycopg2.extensions import cursor as PgCursor
 
 from ringside import postgres
-from ringside.insights.sql import to_pyformat
+from ringside.insights.sql import Reader, to_pyformat
 from ringside.reports.compiler import CompiledQuery
 from ringside.settings import Settings
-from ringside.warehouse import WarehouseNotBuiltError, open_reader
+from ringside.warehouse import WarehouseNotBuiltError
 
 BATCH_ROWS = 10_000
 # The export's own DuckDB instance may use this much memory before a sort spills to disk
@@ -65,10 +65,9 @@ def open_batches(
         yield batches
 
 
-def count_rows(settings: Settings, compiled: CompiledQuery) -> int:
+def count_rows(reader: Reader, compiled: CompiledQuery) -> int:
     """How many rows `compiled` returns (checked before formats with a row limit)."""
-    with open_reader(settings) as reader:
-        (row,) = reader.rows(f"select count(*) as n from ({compiled.sql}) q", compiled.params)
+    (row,) = reader.rows(f"select count(*) as n from ({compiled.sql}) q", compiled.params)
     return int(row["n"])
 
 
