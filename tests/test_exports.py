@@ -20,19 +20,23 @@ from fastapi.testclient import TestClient
 from psycopg2 import sql as pgsql
 from pydantic import SecretStr
 
+from api.main import create_app
 from ringside import postgres
+from ringside.access.keys import create_key
+from ringside.appdb import session
 from ringside.postgres import grant_reader
 from ringside.reports.compiler import CompiledQuery, OutputColumn
 from ringside.reports.definition import Branding
 from ringside.reports.exports import (
     MEDIA_TYPES,
+    ROW_LIMITS,
     RowLimitError,
     check_row_limit,
     export_chunks,
     write_export,
 )
 from ringside.reports.stream import count_rows, open_batches
-from ringside.settings import Settings
+from ringside.settings import Settings, get_settings
 from ringside.warehouse import WarehouseNotBuiltError, open_reader
 from tests.api_client import api_client
 from tests.postgres import throwaway_database
@@ -483,3 +487,154 @@ def test_a_mart_export_reads_back_equal_to_the_mart(
     assert_equal_rows(
         fmt, sorted(got, key=lambda r: (r["activity_date"], r["content_id"])), expected
     )
+
+
+@pytest.fixture(scope="module")
+def report(analyst: TestClient) -> dict[str, object]:
+    body = {
+        "name": "Audience by device",
+        "metrics": ["dau", "mau", "stickiness"],
+        "dimensions": ["device_type"],
+        "date_range": {"type": "absolute", **SPAN},
+    }
+    response = analyst.post("/api/analytics/reports/", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def run_rows(client: TestClient, report_id: object) -> list[dict[str, object]]:
+    response = client.post(f"/api/analytics/reports/{report_id}/run")
+    assert response.status_code == 200, response.text
+    return response.json()["rows"]
+
+
+@pytest.mark.parametrize("fmt", ROUND_TRIPS)
+def test_a_report_export_reads_back_equal_to_its_run(
+    analyst: TestClient, report: dict[str, object], fmt: str
+):
+    expected = run_rows(analyst, report["id"])
+    # DAU on Jan 30 (tests/test_business_metrics.py): desktop 2, mobile 1.
+    assert {r["device_type"]: r["dau"] for r in expected if r["period"] == "2026-01-30"} == {
+        "desktop": 2,
+        "mobile": 1,
+    }
+    got = read_back(fmt, download(analyst, fmt, report=report["id"]), expected)
+    assert_equal_rows(fmt, got, expected)
+
+
+def test_a_report_export_takes_filters_and_a_range(analyst: TestClient, report: dict):
+    response = analyst.get(
+        URL,
+        params={
+            "report": report["id"],
+            "filter": "device_type:mobile",
+            "start": "2026-01-31",
+            "end": "2026-02-01",
+            "format": "jsonl",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="audience-by-device-2026-01-31_2026-02-01.jsonl"'
+    )
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    assert {(r["period"], r["device_type"]) for r in rows} == {
+        ("2026-01-31", "mobile"),
+        ("2026-02-01", "mobile"),
+    }
+
+
+def test_the_pdf_of_a_report_has_its_title_and_figures(
+    analyst: TestClient, report: dict[str, object]
+):
+    pdf = download(analyst, "pdf", report=report["id"])
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Audience by device" in text
+    assert f"{FIRST_DAY} to {LAST_DAY}" in text
+    for row in run_rows(analyst, report["id"]):
+        assert row["period"] in text and row["device_type"] in text
+    # Column labels from the catalog, not column names.
+    assert "Daily active users" in text and "dau" not in text.split()
+
+
+def test_formats_past_their_row_limit_are_refused_before_streaming(
+    analyst: TestClient, report: dict[str, object], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(ROW_LIMITS, "pdf", 5)
+    response = analyst.get(URL, params={"report": report["id"], "format": "pdf"})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["query", "format"]
+    # 4 days by 2 devices.
+    assert error["msg"] == (
+        "PDF exports hold at most 5 rows; this export has 8 — add filters or choose csv, "
+        "jsonl or parquet"
+    )
+    filtered = {"report": report["id"], "format": "pdf", "filter": "device_type:mobile"}
+    assert analyst.get(URL, params=filtered).status_code == 200
+    csv_export = analyst.get(URL, params={"report": report["id"], "format": "csv"})
+    assert len(csv_export.text.splitlines()) == 1 + 8
+
+
+@pytest.mark.parametrize(
+    ("params", "loc", "allowed"),
+    [
+        ({"mart": "nope"}, ["query", "mart"], "content"),
+        ({"metric": "nope"}, ["query", "metric"], "mrr_usd"),
+        ({"metric": "mrr_usd", "dimension": "channel"}, ["query", "dimension"], "all"),
+        ({"mart": "content", "filter": "colour:red"}, ["query", "filter", 0], "content_type"),
+        ({"mart": "content", "filter": "no-colon"}, ["query", "filter", 0], None),
+        ({"metric": "dau", "filter": "device_type:mobile"}, ["query", "filter"], None),
+        ({}, ["query", "report"], None),
+        ({"mart": "content", "metric": "dau"}, ["query", "metric"], None),
+        ({"mart": "content", "start": "2026-02-02", "end": "2026-02-01"}, ["query", "end"], None),
+    ],
+)
+def test_unknown_names_and_filters_are_refused_naming_the_parameter(
+    analyst: TestClient, params: dict[str, str], loc: list[object], allowed: str | None
+):
+    response = analyst.get(URL, params=params)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == loc
+    if allowed is not None:
+        assert allowed in error["ctx"]["allowed"]
+
+
+def test_a_report_filter_on_an_unknown_dimension_names_the_filter(
+    analyst: TestClient, report: dict
+):
+    response = analyst.get(
+        URL,
+        params={
+            "report": report["id"],
+            "filter": ["device_type:mobile", "device_type:desktop", "colour:red", "colour:blue"],
+        },
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["query", "filter", 2]
+    assert "colour" in error["msg"]
+
+
+def test_exports_need_an_analyst_key(served: Settings, report: dict):
+    anonymous = TestClient(create_app())
+    anonymous.app.dependency_overrides[get_settings] = lambda: served
+    assert anonymous.get(URL, params={"mart": "content"}).status_code == 401
+    viewer = api_client(served, "viewer")
+    response = viewer.get(URL, params={"mart": "content"})
+    assert response.status_code == 403
+    assert "analyst" in response.json()["detail"]
+    # Someone else's private report does not exist for another analyst.
+    with session(served) as db:
+        _, secret = create_key(db, "mallory", "analyst")
+    headers = {"X-API-Key": secret}
+    assert anonymous.get(URL, params={"report": report["id"]}, headers=headers).status_code == 404
+
+
+def test_nothing_built_answers_503(tmp_path: Path):
+    client = api_client(Settings(home=tmp_path), "analyst")
+    for fmt in ("csv", "pdf"):
+        response = client.get(URL, params={"mart": "content", "format": fmt})
+        assert response.status_code == 503, response.text
+        assert "ringside build" in response.json()["detail"]

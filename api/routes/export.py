@@ -83,13 +83,15 @@ def _filters(raw: list[str]) -> list[Filter]:
     return [Filter(dimension=d, operator="in", values=v) for d, v in values.items()]
 
 
-def _query_error(exc: ReportError, filters_before: int = 0) -> HTTPException:
-    """A compiler refusal named by this route's query parameters (`filters.N...` of the
-    compiled definition is the N-th distinct dimension of `filter`)."""
+def _query_error(exc: ReportError, raw: list[str]) -> HTTPException:
+    """A compiler refusal named by this route's query parameters: `filters.N...` is the
+    N-th distinct dimension of `filter` (a report's own filters come after them), named
+    by its first `filter` parameter."""
     head, _, rest = exc.field.partition(".")
-    if head == "filters":
-        index = int(rest.partition(".")[0]) - filters_before
-        exc = ReportError(f"filter.{index}", exc.message, exc.allowed)
+    dimensions = list(dict.fromkeys(item.partition(":")[0] for item in raw))
+    if head == "filters" and (index := int(rest.partition(".")[0])) < len(dimensions):
+        first = [item.partition(":")[0] for item in raw].index(dimensions[index])
+        exc = ReportError(f"filter.{first}", exc.message, exc.allowed)
     return report_error(exc, "query")
 
 
@@ -99,10 +101,7 @@ def _described(filters: list[Filter], start: date | None, end: date | None) -> l
 
 
 def _mart(source: str, filters: list[Filter], start: date | None, end: date | None) -> _Export:
-    try:
-        compiled = compile_mart_extract(source, filters, start, end)
-    except ReportError as exc:
-        raise _query_error(exc) from None
+    compiled = compile_mart_extract(source, filters, start, end)
     mart = mart_sources()[source]
     # The mart's own columns; those a source declares get their labels and formats.
     columns = [
@@ -123,10 +122,7 @@ def _mart(source: str, filters: list[Filter], start: date | None, end: date | No
 def _metric(
     metric: str, grain: str, dimension: str, start: date | None, end: date | None
 ) -> _Export:
-    try:
-        compiled = compile_metric_extract(metric, grain, dimension, start, end)
-    except ReportError as exc:
-        raise _query_error(exc) from None
+    compiled = compile_metric_extract(metric, grain, dimension, start, end)
     entry = metric_catalog()[metric]
     # The columns in the metric's own unit; the rest are labelled from their names.
     columns = [
@@ -153,8 +149,7 @@ def _report(
         report = get_report_for(db, caller, report_id)
         name, query = report.name, query_of(report)
         branding = branding_for(db, report.partner_id)
-    own = len(query.filters)
-    changes: dict[str, object] = {"filters": [*query.filters, *filters]}
+    changes: dict[str, object] = {"filters": [*filters, *query.filters]}
     if start is not None or end is not None:
         if start is None or end is None:
             missing = "start" if start is None else "end"
@@ -162,10 +157,7 @@ def _report(
         changes["date_range"] = AbsoluteRange(start=start, end=end)
     query = query.model_copy(update=changes)
     with warehouse(settings) as reader:
-        try:
-            compiled = prepare(reader, query, data_version(settings))
-        except ReportError as exc:
-            raise _query_error(exc, own) from None
+        compiled = prepare(reader, query, data_version(settings))
     described = _described(query.filters, compiled.start, compiled.end)
     return _Export(name, name, compiled, described, branding)
 
@@ -213,7 +205,8 @@ def export(
     """The rows as a file download. CSV, JSON lines and Parquet carry the columns'
     names and stream any number of rows; XLSX (up to 1,048,575 rows) and PDF (up to
     5,000) carry labels, number formats and the report's branding."""
-    given = [name for name, value in zip(SOURCES, (report, mart, metric), strict=True) if value]
+    chosen_by = (report, mart, metric)
+    given = [name for name, value in zip(SOURCES, chosen_by, strict=True) if value is not None]
     if len(given) != 1:
         raise invalid(
             "query",
@@ -223,16 +216,20 @@ def export(
         )
     if start is not None and end is not None and end < start:
         raise invalid("query", "end", "end must not be before start", end.isoformat())
-    parsed = _filters(filters or [])
-    if metric is not None:
-        if parsed:
-            raise invalid("query", "filter", "metric exports are sliced with dimension, not filter")
-        chosen = _metric(metric, grain, dimension, start, end)
-    elif mart is not None:
-        chosen = _mart(mart, parsed, start, end)
-    else:
-        assert report is not None
-        chosen = _report(settings, caller, report, parsed, start, end)
+    raw = filters or []
+    parsed = _filters(raw)
+    if metric is not None and parsed:
+        raise invalid("query", "filter", "metric exports are sliced with dimension, not filter")
+    try:
+        if metric is not None:
+            chosen = _metric(metric, grain, dimension, start, end)
+        elif mart is not None:
+            chosen = _mart(mart, parsed, start, end)
+        else:
+            assert report is not None
+            chosen = _report(settings, caller, report, parsed, start, end)
+    except ReportError as exc:
+        raise _query_error(exc, raw) from None
 
     if fmt in ROW_LIMITS:
         with warehouse(settings) as reader:
