@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -159,8 +160,12 @@ def test_both_engines_stream_the_same_batches(engine, tmp_path, request):
         assert count_rows(reader, later) == 0
 
 
-def test_nothing_built_is_refused_before_streaming(tmp_path):
+def test_nothing_built_is_refused_before_streaming(tmp_path, postgres_sample):
     with pytest.raises(WarehouseNotBuiltError), open_batches(Settings(home=tmp_path), SAMPLE):
+        pass
+    # The PostgreSQL warehouse exists, but no mart was built into it.
+    unbuilt = CompiledQuery("select * from mart_content_performance_daily", {}, [], "content")
+    with pytest.raises(WarehouseNotBuiltError), open_batches(postgres_sample, unbuilt):
         pass
 
 
@@ -520,6 +525,19 @@ def test_a_report_export_reads_back_equal_to_its_run(
     }
     got = read_back(fmt, download(analyst, fmt, report=report["id"]), expected)
     assert_equal_rows(fmt, got, expected)
+
+
+def test_the_export_instance_is_closed_when_the_body_ends(
+    analyst: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The export's DuckDB instance spills into a temporary directory removed on close.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with analyst.stream("GET", URL, params={"mart": "content"}) as response:
+        assert response.status_code == 200
+        assert [p.name.startswith("ringside-export-") for p in tmp_path.iterdir()] == [True]
+        body = b"".join(response.iter_bytes())
+    assert body.startswith(b"content_day_id,content_id,activity_date,")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_report_export_takes_filters_and_a_range(analyst: TestClient, report: dict):

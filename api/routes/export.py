@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
+import psycopg2
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -129,11 +130,14 @@ def _metric(
         OutputColumn(name, label, "metric", entry.unit, entry.format)
         for name, label in FIGURES.items()
     ]
+    subtitle = [*_described([], start, end), f"per {grain}"]
+    if dimension != "all":
+        subtitle.append(f"by {dimension}")
     return _Export(
         metric,
         entry.label,
         CompiledQuery(compiled.sql, compiled.params, columns, compiled.source, start, end),
-        [*_described([], start, end), f"per {grain}", f"by {dimension}"],
+        subtitle,
     )
 
 
@@ -246,6 +250,9 @@ def export(
         batches = resources.enter_context(open_batches(settings, chosen.compiled))
     except WarehouseNotBuiltError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
+    except psycopg2.OperationalError as exc:
+        detail = f"the PostgreSQL warehouse is unavailable: {str(exc).strip()}"
+        raise HTTPException(status_code=503, detail=detail) from exc
 
     def body() -> Iterator[bytes]:
         with resources:

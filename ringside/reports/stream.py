@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
+import psycopg2.errors
 import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -119,9 +120,14 @@ def _postgres_batches(
         # A named cursor lives on the server: rows cross the wire `batch_rows` at a time.
         with con.cursor(name="ringside_export") as cur:
             psycopg2.extensions.register_type(_NUMERIC_AS_FLOAT, cur)
-            cur.itersize = batch_rows
-            cur.execute(to_pyformat(compiled.sql), dict(compiled.params))
-            first = cur.fetchmany(batch_rows)
+            try:
+                cur.execute(to_pyformat(compiled.sql), dict(compiled.params))
+                first = cur.fetchmany(batch_rows)
+            except psycopg2.errors.UndefinedTable as exc:
+                raise WarehouseNotBuiltError(
+                    f"the marts are not in schema {settings.pg_schema!r} of PostgreSQL "
+                    f"database {settings.pg_database!r}; run `ringside build` first"
+                ) from exc
             # A named cursor describes its columns only after the first fetch.
             schema = pa.schema(
                 (column.name, _PG_TYPES.get(column.type_code, pa.string()))
