@@ -1,4 +1,5 @@
-"""Report latency through the API: every default report, cold and warm.
+"""Report latency through the API: every default report and the heaviest shape, cold
+and warm.
 
     python -m benchmarks.reports --home DIR/home [--runs 20]
 
@@ -25,6 +26,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from ringside.access.keys import create_key
 from ringside.appdb import session
+from ringside.reports.compiler import mart_sources
+from ringside.reports.definition import MAX_LIMIT
 from ringside.settings import Settings, get_settings
 
 
@@ -55,7 +58,21 @@ def main() -> None:
         _, secret = create_key(db, "benchmark", "admin")
     client = TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"})
     reports = client.get("/api/analytics/reports/", params={"owner": "ringside"}).json()
-    print(f"{len(reports)} default reports over {settings.layout.serving_path}")
+    # Beside the defaults, the heaviest shape a report may take: every content measure per
+    # item and day over the whole range, up to the row limit.
+    heaviest = client.post(
+        "/api/analytics/reports/",
+        json={
+            "name": "Every item, every day",
+            "metrics": [f"content.{m}" for m in mart_sources()["content"].measures],
+            "dimensions": ["content_id"],
+            "date_range": {"type": "absolute", "start": "2000-01-01", "end": "2100-12-31"},
+            "limit": MAX_LIMIT,
+        },
+    )
+    heaviest.raise_for_status()
+    reports.append(heaviest.json())
+    print(f"{len(reports)} reports (defaults + heaviest) over {settings.layout.serving_path}")
     print(f"{'report':<32} {'rows':>6} {'cold s':>8} {'warm median s':>14} {'warm p95 s':>11}")
     colds: list[float] = []
     for report in reports:
