@@ -3,6 +3,8 @@
 from dagster import Definitions
 
 from ml_assets.defs import defs as ml_defs
-from orchestration.defs import alerts, dbt, ingestion, quality, reports
+from orchestration.defs import alerts, dbt, ingestion, quality, report_delivery, reports
 
-defs = Definitions.merge(ingestion.defs, dbt.defs, quality.defs, ml_defs, alerts.defs, reports.defs)
+defs = Definitions.merge(
+    ingestion.defs, dbt.defs, quality.defs, ml_defs, alerts.defs, reports.defs, report_delivery.defs
+)

@@ -6,10 +6,12 @@ attempts and the last error) and the next evaluation tries it again."""
 
 from __future__ import annotations
 
+import mimetypes
 import smtplib
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -110,6 +112,16 @@ def _mail(settings: Settings, recipients: list[str], payload: dict[str, Any]) ->
     message["To"] = ", ".join(recipients)
     message["Subject"] = payload["subject"]
     message.set_content(payload["body"])
+    # Scheduled reports attach their files (paths written by the delivery); alerts do not.
+    for name in payload.get("attachments", []):
+        path = Path(name)
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = media_type.split("/", 1)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise DeliveryError(f"email attachment {path}: {exc}") from exc
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=path.name)
     try:
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, timeout=settings.alert_delivery_timeout_seconds

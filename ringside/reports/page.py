@@ -12,8 +12,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ringside.reports.compiler import OutputColumn
 from ringside.reports.definition import Branding
+from ringside.reports.results import ReportResult, ResultColumn
 from ringside.reports.sentences import format_value
 
 WIDTH, HEIGHT = 720, 240
@@ -36,7 +36,7 @@ class Series:
     points: list[tuple[str, float]]
 
 
-def cell(value: Any, column: OutputColumn) -> str:
+def cell(value: Any, column: ResultColumn) -> str:
     """A value as the page shows it: figures in their unit, dates in ISO form."""
     if value is None:
         return ""
@@ -48,7 +48,7 @@ def cell(value: Any, column: OutputColumn) -> str:
 
 
 def chart_series(
-    columns: Sequence[OutputColumn], rows: Sequence[Mapping[str, Any]]
+    columns: Sequence[ResultColumn], rows: Sequence[Mapping[str, Any]]
 ) -> list[Series]:
     """The first metric over the period column, one line per dimension combination
     (the first few): metrics of different units do not share an axis."""
@@ -112,16 +112,9 @@ def chart_svg(label: str, unit: str | None, series: list[Series], colours: Seque
 
 
 def render_report_html(
-    *,
-    title: str,
-    description: str,
-    start: date | None,
-    end: date | None,
-    columns: Sequence[OutputColumn],
-    rows: Sequence[Mapping[str, Any]],
-    branding: Branding,
-    generated_at: datetime | None = None,
+    result: ReportResult, *, title: str, description: str, branding: Branding
 ) -> str:
+    columns, rows = result.columns, result.rows
     series = chart_series(columns, rows)
     metric = next((c for c in columns if c.kind == "metric"), None)
     colours = (branding.primary_colour, branding.accent_colour, *PALETTE)
@@ -129,12 +122,12 @@ def render_report_html(
     return _environment.get_template("report.html.j2").render(
         title=title,
         description=description,
-        start=start,
-        end=end,
+        start=result.start,
+        end=result.end,
         columns=columns,
         rows=[[cell(row[c.name], c) for c in columns] for row in rows],
         chart=chart,
         chart_label=metric.label if metric else "",
         branding=branding,
-        generated_at=generated_at,
+        generated_at=result.generated_at,
     )

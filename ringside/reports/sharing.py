@@ -44,13 +44,13 @@ def create_share(
     partner: Partner | None = None,
 ) -> NewShare:
     """A new link to `report`; `expires_in_days=None` never expires. Without a partner
-    the shared page carries the report's own branding."""
+    the shared page carries the report's branding (as it is when the page is opened)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     link = ShareLink(
         report_id=report.id,
         token_hash=hash_key(token),
-        partner_id=partner.id if partner is not None else report.partner_id,
+        partner_id=partner.id if partner is not None else None,
         created_by=created_by,
         created_at=now,
         expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
