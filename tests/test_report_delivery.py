@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from dagster import build_schedule_context
+from dagster import Definitions, build_schedule_context
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -397,3 +397,8 @@ def test_one_dagster_schedule_per_scheduled_report(
     assert result.success
     ((to, message),) = mailbox[0].messages
     assert to == ["cfo@example.test"] and message["Subject"].startswith("Revenue by day")
+
+
+def test_the_code_location_carries_the_delivery_job(definitions: Definitions):
+    job = definitions.resolve_job_def("deliver_report")
+    assert [node.name for node in job.nodes] == ["generate_and_deliver"]
