@@ -58,6 +58,7 @@ REQUIRED: dict[tuple[str, str], Role] = {
     ("POST", "/api/analytics/reports/{report_id}/run"): "viewer",
     ("POST", "/api/analytics/reports/{report_id}/duplicate"): "analyst",
     ("GET", "/api/analytics/reports/{report_id}/runs"): "viewer",
+    ("POST", "/api/analytics/reports/{report_id}/deliver"): "analyst",
     ("GET", "/api/analytics/reports/{report_id}/shares"): "analyst",
     ("POST", "/api/analytics/reports/{report_id}/shares"): "analyst",
     ("DELETE", "/api/analytics/reports/{report_id}/shares/{share_id}"): "analyst",

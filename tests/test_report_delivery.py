@@ -285,6 +285,28 @@ def test_link_mode_sends_a_share_link_that_opens_the_page(
     assert "Revenue by day" in page.text and "$43.20" in page.text
 
 
+def test_deliver_now_through_the_api(settings_for: Settings, hooks: Receiver):
+    """POST …/deliver runs a delivery at once (trigger `manual`, even without a
+    schedule) for the report's owner or an admin; the run log shows it."""
+    settings = settings_for
+    recipients = Recipients(webhooks=[{"url": hooks.url("/now")}], formats=["csv"])
+    report_id = add_report(settings, recipients=recipients, schedule=None)
+    url = f"/api/analytics/reports/{report_id}/deliver"
+    assert api_client(settings, role="viewer").post(url).status_code == 403
+    assert api_client(settings, role="analyst").post(url).status_code == 404  # not theirs
+
+    response = api_client(settings, role="admin").post(url)
+
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert (run["trigger"], run["status"], run["rows"]) == ("manual", "succeeded", 4)
+    assert [(d["channel"], d["status"]) for d in run["deliveries"]] == [("webhook", "delivered")]
+    ((path, document),) = hooks.received
+    assert path == "/now" and normalised(document["rows"]) == EXPECTED_ROWS
+    log = api_client(settings, role="admin").get(f"/api/analytics/reports/{report_id}/runs")
+    assert [r["id"] for r in log.json()] == [run["id"]]
+
+
 def test_failing_webhook_is_retried_and_recorded(settings_for: Settings, hooks: Receiver):
     settings = settings_for
     recipients = Recipients(webhooks=[{"url": hooks.url("/fail")}], formats=["csv"])

@@ -1,8 +1,9 @@
-"""Share links of a report (the owner or an admin creates, lists and revokes them) and
-its delivery log (the runs and what each delivery did), under
+"""Share links of a report (the owner or an admin creates, lists and revokes them), its
+delivery log (the runs and what each delivery did) and delivering it now, under
 /api/analytics/reports/{report_id}/."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep
 from api.security import Analyst, Viewer
@@ -18,6 +20,7 @@ from ringside.appdb.notifications import NotificationDelivery
 from ringside.appdb.reports import Partner, ReportRun, ShareLink
 from ringside.reports.branding import list_partners, partner_by_slug
 from ringside.reports.compiler import ReportError
+from ringside.reports.delivery import deliver_report
 from ringside.reports.library import get_report_for
 from ringside.reports.sharing import (
     ShareNotFoundError,
@@ -163,29 +166,45 @@ def runs(
             .order_by(ReportRun.id.desc())
             .limit(limit)
         ).all()
-        by_run: defaultdict[int | None, list[DeliveryInfo]] = defaultdict(list)
-        for delivery in db.scalars(
-            select(NotificationDelivery)
-            .where(NotificationDelivery.report_run_id.in_([run.id for run in found]))
-            .order_by(NotificationDelivery.id)
-        ):
-            by_run[delivery.report_run_id].append(
-                DeliveryInfo.model_validate(delivery, from_attributes=True)
-            )
-        return [
-            RunInfo(
-                id=run.id,
-                report_id=run.report_id,
-                report_name=run.report_name,
-                trigger=run.trigger,
-                status=run.status,
-                data_version=run.data_version,
-                rows=run.rows,
-                files=[Path(f).name for f in run.files],
-                error=run.error,
-                started_at=run.started_at,
-                finished_at=run.finished_at,
-                deliveries=by_run[run.id],
-            )
-            for run in found
-        ]
+        return _run_infos(db, found)
+
+
+@router.post("/{report_id}/deliver", response_model=RunInfo, summary="Deliver now")
+def deliver_now(report_id: int, settings: SettingsDep, caller: Analyst) -> RunInfo:
+    """Generate the report and send it to its recipients now, as its schedule would
+    (to try a schedule out, or resend): the run, with each delivery's outcome."""
+    with session(settings) as db:
+        get_report_for(db, caller, report_id, edit=True)
+    run = deliver_report(settings, report_id, trigger="manual")
+    assert run is not None  # only a scheduled trigger skips an unscheduled report
+    with session(settings) as db:
+        return _run_infos(db, [db.get_one(ReportRun, run.id)])[0]
+
+
+def _run_infos(db: Session, found: Sequence[ReportRun]) -> list[RunInfo]:
+    by_run: defaultdict[int | None, list[DeliveryInfo]] = defaultdict(list)
+    for delivery in db.scalars(
+        select(NotificationDelivery)
+        .where(NotificationDelivery.report_run_id.in_([run.id for run in found]))
+        .order_by(NotificationDelivery.id)
+    ):
+        by_run[delivery.report_run_id].append(
+            DeliveryInfo.model_validate(delivery, from_attributes=True)
+        )
+    return [
+        RunInfo(
+            id=run.id,
+            report_id=run.report_id,
+            report_name=run.report_name,
+            trigger=run.trigger,
+            status=run.status,
+            data_version=run.data_version,
+            rows=run.rows,
+            files=[Path(f).name for f in run.files],
+            error=run.error,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            deliveries=by_run[run.id],
+        )
+        for run in found
+    ]
