@@ -150,6 +150,9 @@ def status() -> None:
         "?start=YYYY-MM-DD&end=YYYY-MM-DD,\n"
         "                   /api/analytics/funnels/?name=visitor_to_subscriber&start=…&end=…,\n"
         "                   /api/analytics/retention/?target_event=Signed Up&period=week&start=…\n"
+        "                   /api/analytics/dashboards/, /api/analytics/reports/ (send an API key:\n"
+        "                   `ringside keys create --role admin --name NAME`, then\n"
+        "                   Authorization: Bearer KEY)\n"
         + (
             f"  psql -h {settings.pg_host} -p {settings.pg_port} -U {settings.pg_reader_user} "
             f"{settings.pg_database}   SQL over the marts (schema {settings.pg_schema})"
