@@ -6,6 +6,9 @@ environment use the owner (``pg_user``), the API the read-only ``pg_reader_user`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
@@ -34,6 +37,20 @@ def connection_kwargs(settings: Settings, *, reader: bool = False) -> dict[str, 
 def connect(settings: Settings, *, reader: bool = False) -> Connection:
     """A new connection to the warehouse database (the caller closes it)."""
     return psycopg2.connect(**connection_kwargs(settings, reader=reader))
+
+
+@contextmanager
+def read_only(settings: Settings) -> Iterator[Connection]:
+    """A new read-only session as the reader role with the marts' schema on the search
+    path (readers outside the API's pool: scheduled reports, exports); closed on exit."""
+    con = connect(settings, reader=True)
+    try:
+        con.set_session(readonly=True)
+        with con.cursor() as cur:
+            cur.execute(sql.SQL("set search_path to {}").format(sql.Identifier(settings.pg_schema)))
+        yield con
+    finally:
+        con.close()
 
 
 def grant_reader(settings: Settings) -> None:

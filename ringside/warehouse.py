@@ -88,16 +88,8 @@ def open_reader(settings: Settings) -> Iterator[Reader]:
         with read_serving(settings.layout) as con:
             yield DuckDBReader(con)
         return
-    con = postgres.connect(settings, reader=True)
-    try:
-        con.set_session(readonly=True)
-        with con.cursor() as cur:
-            cur.execute(
-                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
-            )
+    with postgres.read_only(settings) as con:
         yield PostgresReader(con)
-    finally:
-        con.close()
 
 
 def ensure_sources(layout: Layout) -> None:

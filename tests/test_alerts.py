@@ -2,22 +2,14 @@
 machine notifies once per transition, and every notification reaches a real local
 webhook receiver and a real local SMTP server (or is recorded as failed and retried)."""
 
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date
-from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pytest
-from aiosmtpd.controller import Controller
 from dagster import DagsterInstance
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -31,69 +23,15 @@ from ringside.appdb.alerts import AlertRule, AlertTransition
 from ringside.appdb.notifications import NotificationDelivery
 from ringside.settings import Settings
 from tests.postgres import throwaway_database
+from tests.receivers import Mailbox, free_port, smtp_server, webhook_receiver
 
 BACKOFF = 0.01
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Webhooks:
-    """A real HTTP server recording (path, JSON body) of every POST."""
-
-    port: int
-    received: list[tuple[str, Any]] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-@contextmanager
-def webhook_receiver(port: int) -> Iterator[Webhooks]:
-    hooks = Webhooks(port)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hooks.received.append((self.path, json.loads(body)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:  # keep pytest output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hooks
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message it is handed."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Any]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+    with smtp_server() as found:
+        yield found
 
 
 def alert_settings(home: Path, smtp_port: int = 25, **overrides: Any) -> Settings:

@@ -15,21 +15,15 @@ The report used throughout asks for MRR and total revenue per day, Jan 30 - Feb 
 
 import csv
 import io
-import json
 import shutil
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from dagster import Definitions, build_schedule_context
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -47,7 +41,7 @@ from ringside.reports.results import run_report
 from ringside.settings import Settings, get_settings
 from ringside.warehouse import data_version, open_reader
 from tests.api_client import api_client
-from tests.test_alerts import Mailbox, free_port
+from tests.receivers import Mailbox, Webhooks, smtp_server, webhook_receiver
 
 EXPECTED_ROWS = [
     {"period": "2026-01-30", "mrr_usd": 20, "total_revenue_usd": 130},
@@ -92,54 +86,15 @@ def normalised(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class Receiver:
-    """A real HTTP server recording (path, JSON body) of every POST; paths starting
-    with /fail answer 500."""
-
-    port: int
-    received: list[tuple[str, Any]] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-@contextmanager
-def receiver() -> Iterator[Receiver]:
-    hooks = Receiver(free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hooks.received.append((self.path, json.loads(body)))
-            self.send_response(500 if self.path.startswith("/fail") else 204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", hooks.port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield hooks
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on a free port, keeping what it receives."""
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+    with smtp_server() as found:
+        yield found
 
 
 @pytest.fixture
-def hooks() -> Iterator[Receiver]:
-    with receiver() as found:
+def hooks() -> Iterator[Webhooks]:
+    with webhook_receiver() as found:
         yield found
 
 
@@ -187,7 +142,7 @@ def body_of(message: Any) -> str:
 
 
 def test_scheduled_delivery_reaches_email_and_webhooks(
-    settings_for: Settings, mailbox: tuple[Mailbox, int], hooks: Receiver
+    settings_for: Settings, mailbox: tuple[Mailbox, int], hooks: Webhooks
 ):
     settings, (box, _) = settings_for, mailbox
     recipients = Recipients(
@@ -285,7 +240,7 @@ def test_link_mode_sends_a_share_link_that_opens_the_page(
     assert "Revenue by day" in page.text and "$43.20" in page.text
 
 
-def test_deliver_now_through_the_api(settings_for: Settings, hooks: Receiver):
+def test_deliver_now_through_the_api(settings_for: Settings, hooks: Webhooks):
     """POST …/deliver runs a delivery at once (trigger `manual`, even without a
     schedule) for the report's owner or an admin; the run log shows it."""
     settings = settings_for
@@ -307,7 +262,7 @@ def test_deliver_now_through_the_api(settings_for: Settings, hooks: Receiver):
     assert [r["id"] for r in log.json()] == [run["id"]]
 
 
-def test_failing_webhook_is_retried_and_recorded(settings_for: Settings, hooks: Receiver):
+def test_failing_webhook_is_retried_and_recorded(settings_for: Settings, hooks: Webhooks):
     settings = settings_for
     recipients = Recipients(webhooks=[{"url": hooks.url("/fail")}], formats=["csv"])
     report_id = add_report(settings, recipients=recipients)
@@ -326,7 +281,7 @@ def test_failing_webhook_is_retried_and_recorded(settings_for: Settings, hooks: 
 
 
 def test_failing_query_records_the_error_and_emails_the_owner(
-    settings_for: Settings, mailbox: tuple[Mailbox, int], hooks: Receiver
+    settings_for: Settings, mailbox: tuple[Mailbox, int], hooks: Webhooks
 ):
     settings, (box, _) = settings_for, mailbox
     recipients = Recipients(email=["cfo@example.test"], webhooks=[{"url": hooks.url("/json")}])

@@ -10,24 +10,16 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from ringside.reports.definition import Branding
 from ringside.reports.results import ReportResult, ResultColumn
 from ringside.reports.sentences import format_value
+from ringside.reports.templating import TEMPLATES
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 70, 150, 16, 30
 # After the partner's two colours, for further series.
 PALETTE = ("#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
 MAX_SERIES = 6
-
-_environment = Environment(
-    loader=PackageLoader("ringside.reports", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 @dataclass(frozen=True)
@@ -119,7 +111,7 @@ def render_report_html(
     metric = next((c for c in columns if c.kind == "metric"), None)
     colours = (branding.primary_colour, branding.accent_colour, *PALETTE)
     chart = chart_svg(metric.label, metric.unit, series, colours) if series and metric else None
-    return _environment.get_template("report.html.j2").render(
+    return TEMPLATES.get_template("report.html.j2").render(
         title=title,
         description=description,
         start=result.start,

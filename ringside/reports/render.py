@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -21,6 +20,7 @@ from ringside.reports.charts import CURRENT_COLOUR, PREVIOUS_COLOUR, trend_svg
 from ringside.reports.periods import Period
 from ringside.reports.sentences import format_value
 from ringside.reports.summary import KpiLine, Summary, Trend
+from ringside.reports.templating import TEMPLATES
 
 GOOD, BAD, NEUTRAL = colors.HexColor("#1a7f37"), colors.HexColor("#c62828"), colors.grey
 STATUS_BACKGROUND = {
@@ -28,12 +28,6 @@ STATUS_BACKGROUND = {
     "within_tolerance": colors.HexColor("#fff8e1"),
     "missed": colors.HexColor("#fdecea"),
 }
-_environment = Environment(
-    loader=PackageLoader("ringside.reports", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,7 @@ def signed_percent(change: float | None) -> str:
 
 
 def render_html(summary: Summary) -> str:
-    return _environment.get_template("executive_summary.html.j2").render(
+    return TEMPLATES.get_template("executive_summary.html.j2").render(
         summary=summary,
         charts=[trend_svg(trend, summary.period.days) for trend in summary.trends],
         percent=signed_percent,

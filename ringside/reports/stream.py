@@ -16,7 +16,6 @@ import psycopg2.errors
 import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
-from psycopg2 import sql as pgsql
 from psycopg2.extensions import cursor as PgCursor
 
 from ringside import postgres
@@ -110,35 +109,26 @@ def _duckdb_batches(
 def _postgres_batches(
     settings: Settings, compiled: CompiledQuery, batch_rows: int
 ) -> Iterator[pa.RecordBatchReader]:
-    con = postgres.connect(settings, reader=True)
-    try:
-        con.set_session(readonly=True)
-        with con.cursor() as cur:
-            cur.execute(
-                pgsql.SQL("set search_path to {}").format(pgsql.Identifier(settings.pg_schema))
-            )
-        # A named cursor lives on the server: rows cross the wire `batch_rows` at a time.
-        with con.cursor(name="ringside_export") as cur:
-            psycopg2.extensions.register_type(_NUMERIC_AS_FLOAT, cur)
-            try:
-                cur.execute(to_pyformat(compiled.sql), dict(compiled.params))
-                first = cur.fetchmany(batch_rows)
-            except psycopg2.errors.UndefinedTable as exc:
-                raise WarehouseNotBuiltError(
-                    f"the marts are not in schema {settings.pg_schema!r} of PostgreSQL "
-                    f"database {settings.pg_database!r}; run `ringside build` first"
-                ) from exc
-            # A named cursor describes its columns only after the first fetch.
-            schema = pa.schema(
-                (column.name, _PG_TYPES.get(column.type_code, pa.string()))
-                for column in cur.description
-            )
-            reader = pa.RecordBatchReader.from_batches(
-                schema, _postgres_rows(cur, first, schema, batch_rows)
-            )
-            yield _normalised(schema, reader)
-    finally:
-        con.close()
+    # A named cursor lives on the server: rows cross the wire `batch_rows` at a time.
+    with postgres.read_only(settings) as con, con.cursor(name="ringside_export") as cur:
+        psycopg2.extensions.register_type(_NUMERIC_AS_FLOAT, cur)
+        try:
+            cur.execute(to_pyformat(compiled.sql), dict(compiled.params))
+            first = cur.fetchmany(batch_rows)
+        except psycopg2.errors.UndefinedTable as exc:
+            raise WarehouseNotBuiltError(
+                f"the marts are not in schema {settings.pg_schema!r} of PostgreSQL "
+                f"database {settings.pg_database!r}; run `ringside build` first"
+            ) from exc
+        # A named cursor describes its columns only after the first fetch.
+        schema = pa.schema(
+            (column.name, _PG_TYPES.get(column.type_code, pa.string()))
+            for column in cur.description
+        )
+        reader = pa.RecordBatchReader.from_batches(
+            schema, _postgres_rows(cur, first, schema, batch_rows)
+        )
+        yield _normalised(schema, reader)
 
 
 def _postgres_rows(
