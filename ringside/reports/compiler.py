@@ -224,7 +224,7 @@ def _compile_business(query: ReportQuery, start: date, end: date) -> CompiledQue
         f"period_start <= {params.bind(end, 'end')}",
         *value_conditions,
     ]
-    return _assemble(query, BUSINESS_MART, select, conditions, group, columns, params, start, end)
+    return _assemble(query, BUSINESS, select, conditions, group, columns, params, start, end)
 
 
 def _period_containing(day: date, grain: str) -> date:
@@ -297,7 +297,7 @@ def _compile_mart(query: ReportQuery, source: str, start: date, end: date) -> Co
                 allowed,
             )
         conditions.append(_filter_sql(item, f"cast({item.dimension} as varchar)", params, index))
-    return _assemble(query, mart.model, select, conditions, group, columns, params, start, end)
+    return _assemble(query, source, select, conditions, group, columns, params, start, end)
 
 
 def _measure_sql(measure: Measure) -> str:
@@ -330,7 +330,7 @@ def _period_label(grain: str) -> str:
 
 def _assemble(
     query: ReportQuery,
-    model: str,
+    source: str,
     select: list[str],
     conditions: list[str],
     group: list[str],
@@ -354,18 +354,13 @@ def _assemble(
         sorted_by.append(first_metric)
     # Then time and every grouping column, so ties come back in one order on both engines.
     order += [f'"{c.name}" asc' for c in columns if c.kind != "metric" and c.name not in sorted_by]
+    model = BUSINESS_MART if source == BUSINESS else mart_sources()[source].model
     sql = (
         f"select {', '.join(select)}\nfrom {model}\nwhere {' and '.join(conditions)}\n"
         + (f"group by {', '.join(group)}\n" if group else "")
         + f"order by {', '.join(order)}\nlimit {params.bind(query.limit, 'limit')}"
     )
-    return CompiledQuery(sql, params.values, columns, _source(model), start, end)
-
-
-def _source(model: str) -> str:
-    if model == BUSINESS_MART:
-        return BUSINESS
-    return next(name for name, source in mart_sources().items() if source.model == model)
+    return CompiledQuery(sql, params.values, columns, source, start, end)
 
 
 def compile_mart_extract(
