@@ -4,18 +4,16 @@ output and shared pages carry instead of Ringside's own."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringside.appdb.reports import Partner
-from ringside.reports.definition import Branding
+from ringside.reports.definition import Branding, Colour
 
 # Columns without a null: a PATCH may change them, not clear them.
 REQUIRED = ("name", "primary_colour", "accent_colour")
-Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#1f2937"])]
 
 
 class PartnerChanges(BaseModel):
@@ -41,8 +39,9 @@ class PartnerChanges(BaseModel):
 class PartnerSpec(PartnerChanges):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="URL-safe key.")
     name: str = Field(min_length=1, max_length=200)
-    primary_colour: Colour = "#1f2937"
-    accent_colour: Colour = "#c62828"
+    # A new partner starts from Ringside's colours.
+    primary_colour: Colour = Branding().primary_colour
+    accent_colour: Colour = Branding().accent_colour
 
 
 class PartnerInfo(BaseModel):
@@ -95,18 +94,9 @@ def delete_partner(db: Session, partner: Partner) -> None:
     db.flush()
 
 
-def branding_of(partner: Partner | None) -> Branding:
-    if partner is None:
-        return Branding()
-    return Branding(
-        name=partner.name,
-        logo_url=partner.logo_url,
-        primary_colour=partner.primary_colour,
-        accent_colour=partner.accent_colour,
-        footer=partner.footer,
-    )
-
-
 def branding_for(db: Session, partner_id: int | None) -> Branding:
     """The partner's branding; Ringside's own without a partner (or when it was deleted)."""
-    return branding_of(None if partner_id is None else db.get(Partner, partner_id))
+    partner = None if partner_id is None else db.get(Partner, partner_id)
+    if partner is None:
+        return Branding()
+    return Branding.model_validate(partner, from_attributes=True)

@@ -200,12 +200,15 @@ class ReportSpec(ReportQuery):
         return ReportQuery.model_validate(self.model_dump(include=set(ReportQuery.model_fields)))
 
 
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#1f2937"])]
+
+
 class Branding(BaseModel):
     """How rendered output (PDF, HTML, shared pages) looks: Ringside's own, or a
     partner's (white-label, the `partners` table)."""
 
     name: str = "Ringside"
     logo_url: str | None = None
-    primary_colour: str = Field(default="#1f2937", pattern=r"^#[0-9a-fA-F]{6}$")
-    accent_colour: str = Field(default="#c62828", pattern=r"^#[0-9a-fA-F]{6}$")
+    primary_colour: Colour = "#1f2937"
+    accent_colour: Colour = "#c62828"
     footer: str | None = None
