@@ -18,8 +18,10 @@ from psycopg2.pool import ThreadedConnectionPool
 from api.deps import Page
 from ringside.insights.sql import DuckDBReader, PostgresReader, QueryError, Reader
 from ringside.postgres import connection_kwargs
+from ringside.reports.definition import ReportQuery
+from ringside.reports.results import ReportResult, run_report
 from ringside.settings import Settings
-from ringside.warehouse import WarehouseNotBuiltError, read_serving
+from ringside.warehouse import WarehouseNotBuiltError, data_version, read_serving
 
 # Connections per process. FastAPI runs sync routes on up to 40 threads; psycopg2's pool
 # raises instead of waiting when it is exhausted, so a semaphore makes requests queue.
@@ -125,6 +127,12 @@ def fetch_rows(settings: Settings, sql: str, params: dict[str, Any]) -> list[dic
     """Rows of a parameterized query as dicts."""
     with warehouse(settings) as reader:
         return reader.rows(sql, params)
+
+
+def report_result(settings: Settings, query: ReportQuery) -> ReportResult:
+    """A report's rows on the served build (cached per definition and data version)."""
+    with warehouse(settings) as reader:
+        return run_report(reader, query, data_version(settings))
 
 
 def fetch_page(

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from glob import glob
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -127,14 +128,19 @@ def publish(layout: Layout) -> None:
         os.close(dir_fd)
 
 
-@contextmanager
-def read_serving(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the published warehouse, closed on exit."""
+def served_path(layout: Layout) -> Path:
+    """The published DuckDB copy; `WarehouseNotBuiltError` before the first build."""
     if not layout.serving_path.exists():
         raise WarehouseNotBuiltError(
             f"no warehouse published at {layout.serving_path}; run `ringside build` first"
         )
-    con = duckdb.connect(str(layout.serving_path), read_only=True)
+    return layout.serving_path
+
+
+@contextmanager
+def read_serving(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published warehouse, closed on exit."""
+    con = duckdb.connect(str(served_path(layout)), read_only=True)
     try:
         yield con
     finally:

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from api.deps import SettingsDep
-from api.queries import warehouse
+from api.queries import report_result
 from api.security import Analyst, Viewer
 from ringside.appdb import session
 from ringside.bi.catalog import metric_catalog
@@ -29,8 +29,7 @@ from ringside.reports.library import (
     saved,
     update_report,
 )
-from ringside.reports.results import ReportResult, run_report
-from ringside.warehouse import data_version
+from ringside.reports.results import ReportResult
 
 router = APIRouter(prefix="/api/analytics/reports", tags=["reports"])
 
@@ -49,11 +48,6 @@ class CatalogSource(BaseModel):
     grains: list[str]
     dimensions: dict[str, str]
     metrics: list[CatalogMetric]
-
-
-def _run(settings: SettingsDep, query: ReportQuery) -> ReportResult:
-    with warehouse(settings) as reader:
-        return run_report(reader, query, data_version(settings))
 
 
 @router.get("/catalog", response_model=list[CatalogSource], summary="What reports may ask")
@@ -115,7 +109,7 @@ def create(spec: ReportSpec, settings: SettingsDep, caller: Analyst) -> SavedRep
 @router.post("/preview", response_model=ReportResult, summary="Run an unsaved definition")
 def preview(query: ReportQuery, settings: SettingsDep, _: Analyst) -> ReportResult:
     """The results a definition would give, without saving it (the report builder)."""
-    return _run(settings, query)
+    return report_result(settings, query)
 
 
 @router.get("/{report_id}", response_model=SavedReport, summary="A report's definition")
@@ -163,7 +157,7 @@ def run(report_id: int, settings: SettingsDep, caller: Viewer) -> ReportResult:
     """The rows of the report on the latest build (cached until the next build)."""
     with session(settings) as db:
         query = query_of(get_report_for(db, caller, report_id))
-    return _run(settings, query)
+    return report_result(settings, query)
 
 
 @router.post(

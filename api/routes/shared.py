@@ -6,16 +6,15 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from api.deps import SettingsDep
-from api.queries import warehouse
+from api.queries import report_result
 from ringside.appdb import session
 from ringside.appdb.reports import Report, ShareLink
 from ringside.reports.branding import branding_for
 from ringside.reports.definition import Branding
 from ringside.reports.library import query_of
 from ringside.reports.page import render_report_html
-from ringside.reports.results import ReportResult, run_report
+from ringside.reports.results import ReportResult
 from ringside.reports.sharing import ShareGoneError, ShareNotFoundError, resolve_share
-from ringside.warehouse import data_version
 
 router = APIRouter(prefix="/shared", tags=["sharing"])
 
@@ -30,9 +29,7 @@ def _open(settings: SettingsDep, token: str) -> tuple[Report, Branding, ReportRe
         raise HTTPException(status_code=404, detail=str(exc)) from None
     except ShareGoneError as exc:
         raise HTTPException(status_code=410, detail=str(exc)) from None
-    with warehouse(settings) as reader:
-        result = run_report(reader, query_of(report), data_version(settings))
-    return report, branding, result
+    return report, branding, report_result(settings, query_of(report))
 
 
 def _partner_id(link: ShareLink, report: Report) -> int | None:

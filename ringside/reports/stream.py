@@ -22,7 +22,7 @@ from ringside import postgres
 from ringside.insights.sql import Reader, to_pyformat
 from ringside.reports.compiler import CompiledQuery
 from ringside.settings import Settings
-from ringside.warehouse import WarehouseNotBuiltError
+from ringside.warehouse import WarehouseNotBuiltError, served_path
 
 BATCH_ROWS = 10_000
 # The export's own DuckDB instance may use this much memory before a sort spills to disk
@@ -78,11 +78,7 @@ def _duckdb_batches(
     # An in-memory instance of its own with the served copy attached read-only: its
     # memory limit and spill directory leave the API's connections (which share one
     # instance per file) alone.
-    served = settings.layout.serving_path
-    if not served.exists():
-        raise WarehouseNotBuiltError(
-            f"no warehouse published at {served}; run `ringside build` first"
-        )
+    served = served_path(settings.layout)
     with tempfile.TemporaryDirectory(prefix="ringside-export-") as spill:
         con = duckdb.connect(
             ":memory:",
