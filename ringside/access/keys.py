@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from ringside.appdb import utcnow
 from ringside.appdb.access import ApiKey
 
 KEY_PREFIX = "rs_"
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 class KeyInfo(BaseModel):
@@ -85,10 +86,12 @@ def revoke_named(db: Session, name: str) -> list[KeyInfo]:
 
 
 def authenticate(db: Session, secret: str) -> Principal | None:
-    """The principal of an active key, recording its use; None for an unknown or
-    revoked key."""
+    """The principal of an active key, recording its use (to the minute: a read request
+    must not turn into a write each time); None for an unknown or revoked key."""
     key = db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
     if key is None or key.revoked_at is not None:
         return None
-    key.last_used_at = utcnow()
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
+        key.last_used_at = now
     return Principal(key.id, key.name, key.role)  # type: ignore[arg-type]
