@@ -16,7 +16,13 @@ from ringside.access.keys import Principal
 from ringside.access.roles import allows
 from ringside.appdb.reports import Partner, Report
 from ringside.reports.compiler import ReportError, compile_report
-from ringside.reports.definition import ReportQuery, ReportSpec, ReportType, Visibility
+from ringside.reports.definition import (
+    Recipients,
+    ReportQuery,
+    ReportSpec,
+    ReportType,
+    Visibility,
+)
 from ringside.reports.results import today_utc
 
 
@@ -154,12 +160,12 @@ def duplicate_report(db: Session, report: Report, owner: str) -> Report:
         update={
             "name": f"{report.name} (copy)"[:200],
             "schedule": None,
+            "recipients": Recipients(),
             "visibility": "private",
             "shared_with_roles": [],
             "shared_with_users": [],
         }
     )
-    spec.recipients = type(spec.recipients)()
     return create_report(db, owner, spec)
 
 
