@@ -1,4 +1,5 @@
-"""The Ringside HTTP app: the event collector and the analytics API in one FastAPI app."""
+"""The Ringside HTTP app: the event collector, the analytics API and the browser app
+(/app) in one FastAPI app."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.errors import report_error
+from api import web
 from api.queries import close_pools
 from api.routes import (
     alerts,
@@ -85,6 +87,7 @@ def create_app() -> FastAPI:
     app.include_router(partners.router)
     app.include_router(keys.router)
     app.include_router(shared.router)
+    web.mount(app)
     return app
 
 

@@ -74,8 +74,9 @@ REQUIRED: dict[tuple[str, str], Role] = {
     ("DELETE", "/api/analytics/keys/{key_id}"): "admin",
 }
 
-# Callable without an API key: the probe, the collector (its own write keys) and shared
-# report links (the token is the credential).
+# Callable without an API key: the probe, the collector (its own write keys), shared
+# report links (the token is the credential) and the web app's shell and scripts (they
+# hold no data; the pages log in before reading any).
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/health"),
     ("POST", "/v1/batch"),
@@ -87,6 +88,10 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/api/analytics/events/"),
     ("GET", "/shared/{token}"),
     ("GET", "/shared/{token}/data"),
+    ("GET", "/"),
+    ("GET", "/app"),
+    ("GET", "/app/{page:path}"),
+    ("GET", "/assets/vendor/plotly.min.js"),
 }
 
 # Path parameters that are not ids, filled with a valid-looking value; ids get 999999.
