@@ -10,7 +10,7 @@ DEMO_INPUT := $(RINGSIDE_HOME)/demo-platform
 # 120 days: forecasts need 100 daily points, churn labels a 28-day history plus 30 days.
 DEMO_DAYS ?= 120
 
-.PHONY: env demo test lint format benchmark clean
+.PHONY: env browser demo test lint format benchmark clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 env: $(VENV)/.synced
 
+# The browser tests drive Debian's Chromium through Playwright (which never downloads a
+# browser of its own here); installed from the distribution when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y --no-install-recommends chromium; }; }
+	@echo "browser tests use $$(command -v chromium)"
+
 demo: env
 	$(BIN)/ringside generate --out $(DEMO_INPUT) --days $(DEMO_DAYS) --users 20000 --seed 7
 	$(BIN)/ringside ingest $(DEMO_INPUT) --workers 2
@@ -35,7 +43,7 @@ lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 format: env

@@ -1,7 +1,7 @@
 // The report builder: every field of a report definition as a control, the catalog's
 // descriptions beside each choice, and a live preview (POST /reports/preview) after
 // each change. Saving, scheduling, sharing, copying and exporting call the reports API.
-import { api } from "./api.js";
+import { allows, api } from "./api.js";
 import { renderResult, table } from "./charts.js";
 import { el } from "./format.js";
 import { duplicate, exportLinks, share } from "./reports.js";
@@ -35,6 +35,9 @@ function option(value, label, selected) {
 }
 
 export async function builderPage(main, me, id) {
+  if (!allows(me.role, "analyst")) {
+    throw new Error(`The report builder needs the analyst role; your key has ${me.role}.`);
+  }
   const [sources, businessCatalog] = await Promise.all([
     api("/api/analytics/reports/catalog"), api("/api/analytics/business/catalog"),
   ]);

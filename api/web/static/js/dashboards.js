@@ -144,7 +144,8 @@ export async function dashboardsPage(main, me, dashboardId) {
     const chosen = dashboard.widgets.map((w, i) => [w, nodes[i]]).filter(([w]) => !only || only(w));
     const widgets = await Promise.all(chosen.map(([w, node]) => loadWidget(w, node)));
     refreshed.textContent = `updated ${new Date().toLocaleTimeString()}`;
-    window.ringside.lastLoad = { dashboard: dashboard.name, ms: performance.now() - started, widgets };
+    // `at`: milliseconds since the page's navigation began (the benchmark's "usable").
+    window.ringside.lastLoad = { dashboard: dashboard.name, ms: performance.now() - started, at: performance.now(), widgets };
     document.body.dataset.dashboardReady = "true";
   }
 

@@ -15,7 +15,7 @@ function active(ctx) {
   return Object.entries(ctx.filters).filter(([, value]) => value);
 }
 
-function businessRows(ctx, metric, grain, start, end, dimension) {
+function businessRows(metric, grain, start, end, dimension) {
   return api("/api/analytics/business/", {
     query: { metric, grain, start: periodStart(start, grain), end, dimension },
   }).then((page) => page.rows);
@@ -49,7 +49,7 @@ function growthClass(ratio, direction) {
 async function kpiWidget(widget, body, ctx) {
   const entry = ctx.business[widget.metric];
   const slice = businessSlice(ctx, entry);
-  const rows = (await businessRows(ctx, widget.metric, widget.grain, ctx.range.start, ctx.range.end, slice.dimension))
+  const rows = (await businessRows(widget.metric, widget.grain, ctx.range.start, ctx.range.end, slice.dimension))
     .filter((row) => row.dimension_value === slice.value);
   const complete = rows.filter((row) => row.is_complete);
   const latest = complete.at(-1) || rows.at(-1);
@@ -92,8 +92,8 @@ async function trendWidget(widget, body, ctx) {
   // Forecasts and anomalies exist for the platform as a whole, so a slice drops them.
   const withModels = series && widget.grain === "day" && slice.dimension === "all";
   const [current, previous, forecast, anomalies] = await Promise.all([
-    businessRows(ctx, widget.metric, widget.grain, start, end, slice.dimension),
-    businessRows(ctx, widget.metric, widget.grain, addDays(start, -length), addDays(start, -1), slice.dimension),
+    businessRows(widget.metric, widget.grain, start, end, slice.dimension),
+    businessRows(widget.metric, widget.grain, addDays(start, -length), addDays(start, -1), slice.dimension),
     withModels ? predictions("forecast", series, addDays(end, 1), addDays(end, FORECAST_DAYS)) : [],
     withModels ? predictions("anomalies", widget.options.anomaly_series || series, start, end) : [],
   ]);
