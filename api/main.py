@@ -1,14 +1,15 @@
 """The Ringside HTTP app: the event collector, the analytics API and the browser app
 (/app) in one FastAPI app."""
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.errors import report_error
 from api import web
+from api.errors import report_error
 from api.queries import close_pools
 from api.routes import (
     alerts,
@@ -27,6 +28,7 @@ from api.routes import (
     realtime,
     reports,
     retention,
+    session,
     shared,
     shares,
     users,
@@ -56,6 +58,17 @@ async def _report_forbidden(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=403, content={"detail": str(exc)})
 
 
+async def _server_timing(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The app's own time per response, readable by the browser (PerformanceResourceTiming
+    .serverTiming) so the web benchmark separates server time from the browser's."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
@@ -67,6 +80,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ReportError, _report_error)
     app.add_exception_handler(ReportNotFoundError, _report_not_found)
     app.add_exception_handler(ReportForbiddenError, _report_forbidden)
+    app.middleware("http")(_server_timing)
     app.include_router(health.router)
     app.include_router(collector_router)
     app.include_router(overview.router)
@@ -86,6 +100,7 @@ def create_app() -> FastAPI:
     app.include_router(export.router)
     app.include_router(partners.router)
     app.include_router(keys.router)
+    app.include_router(session.router)
     app.include_router(shared.router)
     web.mount(app)
     return app

@@ -1,41 +1,61 @@
 """Access control for the analytics API: every route but event tracking (write keys)
-and /health requires an API key, sent as `Authorization: Bearer <key>` or `X-API-Key`.
-No valid key: 401. A valid key whose role is below the route's: 403."""
+and /health requires an API key, sent as `Authorization: Bearer <key>` or `X-API-Key`,
+or the web app's session cookie made from one (POST /api/session). No valid key: 401.
+A valid key whose role is below the route's: 403."""
 
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
-from ringside.access.keys import Principal, authenticate
+from ringside.access.keys import Principal, authenticate, authenticate_id
 from ringside.access.roles import Role, allows
+from ringside.access.sessions import COOKIE_NAME, session_key_id
 from ringside.appdb import session
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `ringside keys create`.")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+_cookie = APIKeyCookie(
+    name=COOKIE_NAME, auto_error=False, description="The web app's session (POST /api/session)."
+)
+# A cross-site form can send the cookie but not a custom header, so cookie-authenticated
+# writes must carry this one (SameSite=Strict is the first line of defence).
+CSRF_HEADER = "X-Requested-With"
+CSRF_VALUE = "ringside"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def principal(
+    request: Request,
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
+    cookie: Annotated[str | None, Security(_cookie)],
 ) -> Principal:
     secret = bearer.credentials if bearer is not None else header
-    if not secret:
-        raise HTTPException(
-            status_code=401,
-            detail="an API key is required (Authorization: Bearer <key> or X-API-Key)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if secret:
+        with session(settings) as db:
+            found = authenticate(db, secret)
+        if found is None:
+            raise _unauthorized("invalid or revoked API key")
+        return found
+    if not cookie:
+        raise _unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)")
+    key_id = session_key_id(settings, cookie)
     with session(settings) as db:
-        found = authenticate(db, secret)
+        found = authenticate_id(db, key_id) if key_id is not None else None
     if found is None:
+        raise _unauthorized("the session has expired or its key was revoked: sign in again")
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
         raise HTTPException(
-            status_code=401,
-            detail="invalid or revoked API key",
-            headers={"WWW-Authenticate": "Bearer"},
+            status_code=403,
+            detail=f"cookie-authenticated writes need the {CSRF_HEADER}: {CSRF_VALUE} header",
         )
     return found
 

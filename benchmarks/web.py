@@ -62,19 +62,24 @@ def main() -> None:
     with session(settings) as db:
         _, secret = create_key(db, "benchmark-web", "admin")
     rows = []
-    with serving(settings) as origin, chromium(executable) as browser:
-        with visit(browser, origin, secret) as seen:
-            dashboards = seen.page.evaluate(
-                "() => fetch('/api/analytics/dashboards/').then(r => r.json())"
-            )
-            for dashboard in dashboards:
-                path = f"/app/dashboards/{dashboard['id']}"
-                cold = measure(seen, path)
-                warm = [measure(seen, path) for _ in range(args.runs)]
-                rows.append((cold, warm))
-            foreign = seen.foreign_requests()
-    print(f"| dashboard | widgets / API queries | cold usable | cold slowest query (app) "
-          f"| warm usable (median of {args.runs}) | warm slowest query (app, median) |")
+    with (
+        serving(settings) as origin,
+        chromium(executable) as browser,
+        visit(browser, origin, secret) as seen,
+    ):
+        dashboards = seen.page.evaluate(
+            "() => fetch('/api/analytics/dashboards/').then(r => r.json())"
+        )
+        for dashboard in dashboards:
+            path = f"/app/dashboards/{dashboard['id']}"
+            cold = measure(seen, path)
+            warm = [measure(seen, path) for _ in range(args.runs)]
+            rows.append((cold, warm))
+        foreign = seen.foreign_requests()
+    print(
+        f"| dashboard | widgets / API queries | cold usable | cold slowest query (app) "
+        f"| warm usable (median of {args.runs}) | warm slowest query (app, median) |"
+    )
     print("|---|---|---|---|---|---|")
     for cold, warm in rows:
         print(

@@ -95,6 +95,11 @@ class Layout:
         return self.state_dir / "data_version"
 
     @property
+    def session_secret_path(self) -> Path:
+        """The generated key that signs web app session cookies (mode 0600)."""
+        return self.state_dir / "session_secret"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse" / "ringside.duckdb"
 

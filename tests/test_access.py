@@ -27,6 +27,7 @@ KEYS = "/api/analytics/keys/"
 # Written by hand from the intended roles (common brief of issue 9), not read from the
 # code: a route whose dependency disagrees fails the matrix below.
 REQUIRED: dict[tuple[str, str], Role] = {
+    ("GET", "/api/session"): "viewer",
     ("GET", "/api/analytics/overview/"): "viewer",
     ("GET", "/api/analytics/real-time/"): "viewer",
     ("GET", "/api/analytics/users/"): "viewer",
@@ -65,6 +66,10 @@ REQUIRED: dict[tuple[str, str], Role] = {
     ("GET", "/api/analytics/export/"): "analyst",
     ("GET", "/api/analytics/dashboards/"): "viewer",
     ("GET", "/api/analytics/dashboards/{dashboard_id}"): "viewer",
+    ("GET", "/api/analytics/dashboards/filters"): "viewer",
+    ("POST", "/api/analytics/dashboards/"): "analyst",
+    ("PATCH", "/api/analytics/dashboards/{dashboard_id}"): "analyst",
+    ("DELETE", "/api/analytics/dashboards/{dashboard_id}"): "analyst",
     ("GET", "/api/analytics/partners/"): "viewer",
     ("POST", "/api/analytics/partners/"): "admin",
     ("PATCH", "/api/analytics/partners/{partner_id}"): "admin",
@@ -92,6 +97,8 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/app"),
     ("GET", "/app/{page:path}"),
     ("GET", "/assets/vendor/plotly.min.js"),
+    ("POST", "/api/session"),
+    ("DELETE", "/api/session"),
 }
 
 # Path parameters that are not ids, filled with a valid-looking value; ids get 999999.

@@ -85,7 +85,13 @@ def post_live_batch(settings: Settings) -> None:
     def event(mid: str, minutes_ago: float, anon: str) -> dict[str, Any]:
         at = (now - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
         sent = now.isoformat().replace("+00:00", "Z")
-        return {"messageId": mid, "anonymousId": anon, "type": "page", "timestamp": at, "sentAt": sent}
+        return {
+            "messageId": mid,
+            "anonymousId": anon,
+            "type": "page",
+            "timestamp": at,
+            "sentAt": sent,
+        }
 
     batch = [event("live-1", 1, "x"), event("live-2", 12, "y"), event("live-3", 25, "z")]
     response = api_client(settings).post(
@@ -184,7 +190,9 @@ def check_widget(
             expected = kpi_expected(rows)
             shown = node.locator(".kpi-value").get_attribute("data-value")
             assert float(shown) == pytest.approx(expected["value"]), widget["title"]
-            assert node.locator(".kpi-period").get_attribute("data-value") == expected["period_start"]
+            assert (
+                node.locator(".kpi-period").get_attribute("data-value") == expected["period_start"]
+            )
         else:
             trace = plotted(seen, index)[0]
             assert trace["x"] == [row["period_start"] for row in rows]
@@ -249,13 +257,17 @@ def test_every_default_dashboard_shows_the_figures_of_the_api(
                 check_widget(seen, admin, widget, index)
                 kinds.add(widget.get("panel") or widget["visualization"])
             ARTEFACTS.mkdir(parents=True, exist_ok=True)
-            seen.page.screenshot(path=ARTEFACTS / f"dashboard-{dashboard['name']}.png", full_page=True)
+            seen.page.screenshot(
+                path=ARTEFACTS / f"dashboard-{dashboard['name']}.png", full_page=True
+            )
         assert seen.foreign_requests() == []
     # The defaults show every kind of widget the issue names.
     assert {"kpi", "line", "table", "realtime", "funnel", "retention", "content"} <= kinds
 
 
-def test_the_real_time_panel_counts_the_live_batch(browser: Browser, origin: str, platform: Settings):
+def test_the_real_time_panel_counts_the_live_batch(
+    browser: Browser, origin: str, platform: Settings
+):
     with visit(browser, origin, new_key(platform, "viewer")) as seen:
         seen.open("/app/")
         seen.wait_for_dashboard()
@@ -271,7 +283,11 @@ def test_the_trend_draws_the_forecast_band_and_the_anomalies(
     with visit(browser, origin, new_key(platform, "viewer")) as seen:
         seen.open("/app/")
         seen.wait_for_dashboard()
-        index = int(seen.page.locator('[data-binding="metric"][data-visualization="line"]').first.get_attribute("data-widget"))
+        index = int(
+            seen.page.locator(
+                '[data-binding="metric"][data-visualization="line"]'
+            ).first.get_attribute("data-widget")
+        )
         traces = {trace["name"]: trace for trace in plotted(seen, index)}
         assert traces["Forecast"]["y"] == [1000.0 + i for i in range(30)]
         # The two active-user anomalies fall inside the last 30 days; the signups one is
@@ -287,7 +303,8 @@ def change_and_wait(seen: Visit, selector: str, value: str) -> None:
         seen.page.select_option(selector, value)
     else:
         seen.page.locator(selector).evaluate(
-            "(node, value) => { node.value = value; node.dispatchEvent(new Event('change')); }", value
+            "(node, value) => { node.value = value; node.dispatchEvent(new Event('change')); }",
+            value,
         )
     seen.wait_for_dashboard()
 
@@ -340,15 +357,20 @@ def test_a_report_built_by_clicking_is_previewed_saved_and_listed(
         shown = sorted(int(cells.nth(i).get_attribute("data-value")) for i in range(cells.count()))
         assert shown == sorted(row["content.views"] for row in preview["rows"])
         # The catalog's description sits beside each metric.
-        assert "from Content performance" in seen.page.locator("#metrics-choices").inner_text()
+        choices = seen.page.locator("#metrics-choices").inner_text()
+        assert "Sum of mart_content_performance_daily.views" in choices
 
         seen.page.fill("#report-name", "Views per content type (browser)")
         seen.page.click("#save-report")
         seen.page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
         seen.open("/app/reports")
-        assert "Views per content type (browser)" in seen.page.locator("#reports-table").inner_text()
+        assert (
+            "Views per content type (browser)" in seen.page.locator("#reports-table").inner_text()
+        )
         assert seen.foreign_requests() == []
-    saved = [r for r in analyst.get("/api/analytics/reports/").json() if r["name"].endswith("(browser)")]
+    saved = [
+        r for r in analyst.get("/api/analytics/reports/").json() if r["name"].endswith("(browser)")
+    ]
     assert [(r["metrics"], r["dimensions"], r["grain"]) for r in saved] == [
         (["content.views"], ["content_type"], "total")
     ]
@@ -396,4 +418,3 @@ def test_a_bad_key_is_refused_and_logging_out_ends_the_session(
         seen.page.wait_for_url(lambda url: "/app/login" in url)
         seen.open("/app/reports")
         seen.page.wait_for_url(lambda url: "/app/login" in url)
-

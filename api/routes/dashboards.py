@@ -1,17 +1,97 @@
-"""Dashboard configurations (issue 9): the widgets, layout, refresh interval and allowed
-roles of each dashboard the key's role may open; the four defaults exist from the
-first request on."""
+"""Dashboard configurations (issues 9 and 10): the widgets, layout, refresh interval and
+allowed roles of each dashboard the key's role may open (the four defaults exist from the
+first request on); analysts create dashboards and change their own, admins any; and the
+context the web app's toolbar needs (the last day with data, the filter values)."""
 
-from fastapi import APIRouter, HTTPException
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from threading import Lock
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep
-from api.security import Viewer
+from api.errors import invalid
+from api.queries import fetch_rows
+from api.security import Analyst, Viewer
+from ringside.access.keys import Principal
 from ringside.appdb import session
 from ringside.appdb.reports import Dashboard
-from ringside.reports.dashboards import DashboardOut, dashboard_out, may_open, seed_defaults
+from ringside.reports.dashboards import (
+    DashboardError,
+    DashboardIn,
+    DashboardOut,
+    DashboardPatch,
+    create_dashboard,
+    dashboard_out,
+    may_edit,
+    may_open,
+    seed_defaults,
+    update_dashboard,
+)
+from ringside.settings import Settings
+from ringside.warehouse import data_version
 
 router = APIRouter(prefix="/api/analytics/dashboards", tags=["dashboards"])
+
+# Dashboard-wide filters: (name, label, the dimension widgets filter on). Their values are
+# the sessions' (every person-facing slice starts from a session).
+GLOBAL_FILTERS = (
+    ("device", "Device", "device_type"),
+    ("country", "Country", "country"),
+    ("source", "Source", "source"),
+)
+
+
+class GlobalFilter(BaseModel):
+    name: str
+    label: str
+    dimension: str = Field(description="The report dimension the filter sets where it applies.")
+    values: list[str]
+
+
+class DashboardContext(BaseModel):
+    last_data_day: date | None = Field(description="The newest day of the business metrics.")
+    data_version: str | None
+    filters: list[GlobalFilter]
+
+
+_contexts: dict[str | None, DashboardContext] = {}
+_contexts_lock = Lock()
+
+
+@contextmanager
+def _editing(settings: Settings) -> Iterator[Session]:
+    """A session whose dashboard errors become 422s naming the body field."""
+    with session(settings) as db:
+        try:
+            yield db
+        except DashboardError as exc:
+            raise invalid("body", exc.field, exc.message) from exc
+
+
+def _dashboard(db: Session, caller: Principal, dashboard_id: int, edit: bool = False) -> Dashboard:
+    seed_defaults(db)
+    dashboard = db.get(Dashboard, dashboard_id)
+    if dashboard is None:
+        raise HTTPException(status_code=404, detail=f"no dashboard {dashboard_id}")
+    if not may_open(caller, dashboard):
+        raise HTTPException(
+            status_code=403,
+            detail=f"dashboard {dashboard.name!r} is open to "
+            f"{', '.join(dashboard.allowed_roles)}; the key has {caller.role}",
+        )
+    if edit and not may_edit(caller, dashboard):
+        whose = "a default dashboard" if dashboard.is_default else f"owned by {dashboard.owner!r}"
+        raise HTTPException(
+            status_code=403,
+            detail=f"dashboard {dashboard.name!r} is {whose}: only its owner or an admin "
+            "may change it",
+        )
+    return dashboard
 
 
 @router.get("/", response_model=list[DashboardOut], summary="The dashboards the key may open")
@@ -22,17 +102,72 @@ def list_dashboards(settings: SettingsDep, caller: Viewer) -> list[DashboardOut]
         return [dashboard_out(d) for d in dashboards if may_open(caller, d)]
 
 
+@router.post("/", response_model=DashboardOut, status_code=201, summary="Create a dashboard")
+def create(body: DashboardIn, settings: SettingsDep, caller: Analyst) -> DashboardOut:
+    with _editing(settings) as db:
+        seed_defaults(db)
+        return dashboard_out(create_dashboard(db, caller, body))
+
+
+@router.get(
+    "/filters", response_model=DashboardContext, summary="The web app's date and filter context"
+)
+def context(settings: SettingsDep, _: Viewer) -> DashboardContext:
+    """The last day with data (where relative ranges end) and the values each
+    dashboard-wide filter offers, read once per data version."""
+    version = data_version(settings)
+    with _contexts_lock:
+        if version is not None and version in _contexts:
+            return _contexts[version]
+    union = " union all ".join(
+        f"select distinct '{name}' as filter, cast({column} as varchar) as value "
+        f"from fct_sessions where {column} is not null"
+        for name, _, column in GLOBAL_FILTERS
+    )
+    values = fetch_rows(settings, f"{union} order by filter, value", {})
+    (last,) = fetch_rows(
+        settings,
+        "select max(period_start) as last_day from mart_business_metrics_daily where grain = 'day'",
+        {},
+    )
+    last_day = last["last_day"]
+    found = DashboardContext(
+        last_data_day=last_day.date() if isinstance(last_day, datetime) else last_day,
+        data_version=version,
+        filters=[
+            GlobalFilter(
+                name=name,
+                label=label,
+                dimension=column,
+                values=[row["value"] for row in values if row["filter"] == name],
+            )
+            for name, label, column in GLOBAL_FILTERS
+        ],
+    )
+    with _contexts_lock:
+        if version is not None:
+            _contexts.clear()  # only the newest version is ever asked for again
+            _contexts[version] = found
+    return found
+
+
 @router.get("/{dashboard_id}", response_model=DashboardOut, summary="One dashboard")
 def read_dashboard(dashboard_id: int, settings: SettingsDep, caller: Viewer) -> DashboardOut:
     with session(settings) as db:
-        seed_defaults(db)
-        dashboard = db.get(Dashboard, dashboard_id)
-        if dashboard is None:
-            raise HTTPException(status_code=404, detail=f"no dashboard {dashboard_id}")
-        if not may_open(caller, dashboard):
-            raise HTTPException(
-                status_code=403,
-                detail=f"dashboard {dashboard.name!r} is open to "
-                f"{', '.join(dashboard.allowed_roles)}; the key has {caller.role}",
-            )
-        return dashboard_out(dashboard)
+        return dashboard_out(_dashboard(db, caller, dashboard_id))
+
+
+@router.patch("/{dashboard_id}", response_model=DashboardOut, summary="Change a dashboard")
+def change(
+    dashboard_id: int, body: DashboardPatch, settings: SettingsDep, caller: Analyst
+) -> DashboardOut:
+    with _editing(settings) as db:
+        dashboard = _dashboard(db, caller, dashboard_id, edit=True)
+        return dashboard_out(update_dashboard(db, caller, dashboard, body))
+
+
+@router.delete("/{dashboard_id}", status_code=204, summary="Delete a dashboard")
+def delete(dashboard_id: int, settings: SettingsDep, caller: Analyst) -> Response:
+    with session(settings) as db:
+        db.delete(_dashboard(db, caller, dashboard_id, edit=True))
+    return Response(status_code=204)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import SettingsDep
 from api.queries import report_result
@@ -18,7 +18,14 @@ from ringside.appdb import session
 from ringside.bi.catalog import metric_catalog
 from ringside.reports.compiler import BUSINESS, dimension_label, mart_sources
 from ringside.reports.dashboards import seed_defaults
-from ringside.reports.definition import ReportQuery, ReportSpec, ReportType, Visibility
+from ringside.reports.definition import (
+    DateRange,
+    Filter,
+    ReportQuery,
+    ReportSpec,
+    ReportType,
+    Visibility,
+)
 from ringside.reports.library import (
     SavedReport,
     create_report,
@@ -37,6 +44,7 @@ router = APIRouter(prefix="/api/analytics/reports", tags=["reports"])
 class CatalogMetric(BaseModel):
     name: str
     label: str
+    description: str
     unit: str
     format: str
     dimensions: list[str]
@@ -76,6 +84,7 @@ def catalog(_: Viewer) -> list[CatalogSource]:
                     CatalogMetric(
                         name=f"{name}.{measure_name}",
                         label=measure.label,
+                        description=measure.description(mart.model),
                         unit=measure.unit,
                         format=measure.format,
                         dimensions=list(mart.dimensions),
@@ -152,11 +161,30 @@ def delete(report_id: int, settings: SettingsDep, caller: Analyst) -> Response:
     return Response(status_code=204)
 
 
+class RunOptions(BaseModel):
+    """What a dashboard changes when it shows a saved report: its own date range and
+    filters added to the report's (the definition itself stays as saved)."""
+
+    date_range: DateRange | None = None
+    filters: list[Filter] = Field(default_factory=list, max_length=20)
+
+
 @router.post("/{report_id}/run", response_model=ReportResult, summary="A report's results")
-def run(report_id: int, settings: SettingsDep, caller: Viewer) -> ReportResult:
-    """The rows of the report on the latest build (cached until the next build)."""
+def run(
+    report_id: int, settings: SettingsDep, caller: Viewer, options: RunOptions | None = None
+) -> ReportResult:
+    """The rows of the report on the latest build (cached until the next build),
+    optionally over another date range and with more filters (`filters.N` of a refused
+    filter counts the report's own filters first)."""
     with session(settings) as db:
         query = query_of(get_report_for(db, caller, report_id))
+    if options is not None:
+        query = query.model_copy(
+            update={
+                "date_range": options.date_range or query.date_range,
+                "filters": [*query.filters, *options.filters],
+            }
+        )
     return report_result(settings, query)
 
 

@@ -88,7 +88,15 @@ def revoke_named(db: Session, name: str) -> list[KeyInfo]:
 def authenticate(db: Session, secret: str) -> Principal | None:
     """The principal of an active key, recording its use (to the minute: a read request
     must not turn into a write each time); None for an unknown or revoked key."""
-    key = db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
+    return _active(db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))))
+
+
+def authenticate_id(db: Session, key_id: int) -> Principal | None:
+    """As `authenticate`, for a key named by its id (a signed session cookie carries it)."""
+    return _active(db.get(ApiKey, key_id))
+
+
+def _active(key: ApiKey | None) -> Principal | None:
     if key is None or key.revoked_at is not None:
         return None
     now = utcnow()

@@ -75,6 +75,15 @@ class Measure(BaseModel):
             raise ValueError(f"a {self.aggregation} measure needs {' and '.join(wanted)}")
         return self
 
+    def description(self, model: str) -> str:
+        """How the measure is computed, for the catalog (the report builder shows it)."""
+        if self.aggregation == "sum":
+            return f"Sum of {model}.{self.column} over the days and slices of each row."
+        return (
+            f"sum({self.numerator}) / sum({self.denominator}) over {model}'s days and "
+            "slices of each row: a ratio of sums, never a mean of daily ratios."
+        )
+
 
 class MartSource(BaseModel):
     """A mart a report may read: its date column, dimensions (name -> label) and

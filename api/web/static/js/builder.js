@@ -38,10 +38,7 @@ export async function builderPage(main, me, id) {
   if (!allows(me.role, "analyst")) {
     throw new Error(`The report builder needs the analyst role; your key has ${me.role}.`);
   }
-  const [sources, businessCatalog] = await Promise.all([
-    api("/api/analytics/reports/catalog"), api("/api/analytics/business/catalog"),
-  ]);
-  const descriptions = Object.fromEntries(businessCatalog.map((m) => [m.name, m.description]));
+  const sources = await api("/api/analytics/reports/catalog");
   const state = id ? await api(`/api/analytics/reports/${id}`) : blankReport();
   let source = sources.find((s) => s.metrics.some((m) => m.name === state.metrics[0])) || sources[0];
 
@@ -54,10 +51,6 @@ export async function builderPage(main, me, id) {
     clearTimeout(timer);
     timer = setTimeout(runPreview, PREVIEW_DELAY_MS);
   };
-
-  function description(metric) {
-    return descriptions[metric.name] || `${metric.label} (${metric.unit}) from ${source.label}.`;
-  }
 
   function checkboxes(name, items, chosen, describe) {
     return el("div", { class: "choices", id: `${name}-choices` }, items.map(([value, label]) =>
@@ -146,7 +139,7 @@ export async function builderPage(main, me, id) {
           }, sources.map((s) => option(s.name, s.label, source.name)))),
         el("div", { class: "muted" }, "Metrics"),
         checkboxes("metrics", source.metrics.map((m) => [m.name, m.label]), state.metrics,
-          (name) => description(source.metrics.find((m) => m.name === name))),
+          (name) => source.metrics.find((m) => m.name === name).description),
         el("div", { class: "muted" }, "Group by"),
         checkboxes("dimensions", Object.entries(source.dimensions), state.dimensions)),
       el("fieldset", {}, el("legend", {}, "Filters"), filterRows()),

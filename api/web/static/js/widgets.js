@@ -129,7 +129,10 @@ async function trendWidget(widget, body, ctx) {
       hovertemplate: "%{text}<extra>anomaly</extra>",
     });
   }
-  const node = plot(body, traces, { yaxis: { tickformat: entry.unit === "ratio" ? ".0%" : undefined, rangemode: "tozero" } });
+  const node = plot(body, traces, {
+    yaxis: { tickformat: entry.unit === "ratio" ? ".0%" : undefined, rangemode: "tozero" },
+    showlegend: widget.position.h > 2, // a two-row tile has no room for one
+  });
   node.dataset.anomalies = anomalies.length;
   node.dataset.forecastDays = forecast.length;
   const note = series && slice.dimension !== "all" ? "forecast and anomalies exist for all devices only" : "";
@@ -171,7 +174,7 @@ function commonDimensions(entries) {
   return entries.reduce((shared, entry) => shared.filter((d) => entry.dimensions.includes(d)), entries[0].dimensions);
 }
 
-async function realtimeWidget(widget, body) {
+async function realtimeWidget(widget, body, ctx) {
   const live = await api("/api/analytics/real-time/");
   const windows = Object.fromEntries(live.windows.map((w) => [w.minutes, w]));
   const chart = el("div", { class: "chart" });
@@ -185,11 +188,16 @@ async function realtimeWidget(widget, body) {
     ),
   );
   const perMinute = live.events_per_minute;
-  plot(chart, [{ type: "bar", name: "events / minute", x: perMinute.map((m) => m.minute), y: perMinute.map((m) => m.events) }], {
-    margin: { l: 32, r: 4, t: 4, b: 20 }, showlegend: false,
-  });
+  if (perMinute.length) {
+    plot(chart, [{ type: "bar", name: "events / minute", x: perMinute.map((m) => m.minute), y: perMinute.map((m) => m.events) }], {
+      margin: { l: 32, r: 4, t: 4, b: 20 }, showlegend: false,
+    });
+  } else {
+    chart.replaceChildren(el("p", { class: "muted" }, "No events in the last 30 minutes."));
+  }
   chart.dataset.eventsLast30 = perMinute.reduce((sum, m) => sum + m.events, 0);
-  return { skipped: [], note: "live, last 30 minutes: not filtered" };
+  // Live counts come from the landed files, before any build: no date range, no slices.
+  return { skipped: active(ctx).map(([name]) => name), note: `live, as of ${live.as_of.slice(11, 19)} UTC` };
 }
 
 // Funnels split by device or first-touch source, so one of those filters picks its row.
@@ -210,8 +218,8 @@ async function funnelWidget(widget, body, ctx) {
       type: "bar", orientation: "h",
       y: steps.map((s) => `${s.step_number}. ${s.name}`), x: steps.map((s) => s.users),
       text: steps.map((s) => `${formatNumber(s.users)} (${formatNumber(s.conversion_from_start, "0.0%")})`),
-      textposition: "auto", marker: { color: "#1f2937" },
-    }], { yaxis: { autorange: "reversed", automargin: true }, margin: { l: 8, r: 12, t: 4, b: 24 }, hovermode: "closest" });
+      textposition: "outside", cliponaxis: false, marker: { color: "#1f2937" },
+    }], { yaxis: { autorange: "reversed", automargin: true }, xaxis: { automargin: true }, margin: { l: 8, r: 60, t: 4, b: 24 }, hovermode: "closest" });
     node.dataset.users = JSON.stringify(steps.map((s) => s.users));
   }
   const note = filterName === "source" ? "source = the person's first-touch source" : "";

@@ -1,0 +1,56 @@
+"""Sign in to the web app: an API key becomes a session cookie (HttpOnly, SameSite=Strict),
+so the browser never keeps the key itself; signing out clears it."""
+
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, Field
+
+from api.deps import SettingsDep
+from api.security import Viewer
+from ringside.access.keys import Principal, authenticate
+from ringside.access.roles import Role
+from ringside.access.sessions import COOKIE_NAME, session_token
+from ringside.appdb import session
+
+router = APIRouter(prefix="/api/session", tags=["access"])
+
+
+class SignIn(BaseModel):
+    api_key: str = Field(min_length=1, max_length=200, description="An API key (rs_…).")
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+
+
+def _me(caller: Principal) -> Me:
+    return Me(name=caller.name, role=caller.role)
+
+
+@router.post("", response_model=Me, summary="Sign in with an API key")
+def sign_in(body: SignIn, settings: SettingsDep, response: Response) -> Me:
+    with session(settings) as db:
+        caller = authenticate(db, body.api_key)
+    if caller is None:
+        raise HTTPException(status_code=401, detail="invalid or revoked API key")
+    response.set_cookie(
+        COOKIE_NAME,
+        session_token(settings, caller.key_id),
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_url.startswith("https://"),
+    )
+    return _me(caller)
+
+
+@router.get("", response_model=Me, summary="Who the key or session is")
+def whoami(caller: Viewer) -> Me:
+    return _me(caller)
+
+
+@router.delete("", status_code=204, summary="Sign out")
+def sign_out() -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="strict")
+    return response
