@@ -256,3 +256,110 @@ def test_default_dashboards_honour_their_roles(
             if widget["report_id"] is not None:
                 run = alice.post(f"{URL}{widget['report_id']}/run")
                 assert run.status_code == 200, (widget, run.text)
+
+
+def test_a_dashboard_runs_a_report_over_its_own_range_and_filters(
+    alice: TestClient, victor: TestClient
+):
+    report = create(alice, name="Daily DAU", metrics=["dau"], visibility="public")
+    url = f"{URL}{report['id']}/run"
+    two_days = {"type": "absolute", "start": "2026-01-30", "end": "2026-01-31"}
+    by_device = {}
+    for device in ("desktop", "mobile"):
+        filters = [{"dimension": "device_type", "operator": "equals", "values": [device]}]
+        response = victor.post(url, json={"date_range": two_days, "filters": filters})
+        assert response.status_code == 200, response.text
+        by_device[device] = [(r["period"], r["dau"]) for r in response.json()["rows"]]
+    # The docstring's table: DAU on desktop 2 and 2, on mobile 1 and 1.
+    assert by_device == {
+        "desktop": [("2026-01-30", 2), ("2026-01-31", 2)],
+        "mobile": [("2026-01-30", 1), ("2026-01-31", 1)],
+    }
+    # Without a body the saved definition runs as it is (its four days, all devices).
+    assert [r["dau"] for r in victor.post(url).json()["rows"]] == [3, 3, 2, 2]
+    refused = victor.post(url, json={"filters": [{"dimension": "title", "values": ["x"]}]})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "filters", 0, "dimension"]
+
+
+def dashboard(as_: TestClient, **body: object) -> dict[str, object]:
+    response = as_.post("/api/analytics/dashboards/", json={"name": "Fight week", **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_analyst_builds_their_own_dashboard_and_only_they_change_it(
+    alice: TestClient, bob: TestClient, victor: TestClient, admin: TestClient
+):
+    report = create(alice, name="Alice's DAU", metrics=["dau"])
+    made = dashboard(
+        alice,
+        widgets=[
+            {"title": "DAU", "metric": "dau", "visualization": "kpi",
+             "position": {"x": 0, "y": 0, "w": 3, "h": 2}},
+            {"title": "Mine", "report_id": report["id"], "visualization": "line",
+             "position": {"x": 3, "y": 0, "w": 9, "h": 4}},
+        ],
+    )  # fmt: skip
+    assert (made["owner"], made["is_default"], len(made["widgets"])) == ("alice", False, 2)
+    assert made["allowed_roles"] == ["viewer", "analyst", "admin"]
+    url = f"/api/analytics/dashboards/{made['id']}"
+    assert made["id"] in {d["id"] for d in victor.get("/api/analytics/dashboards/").json()}
+    assert bob.patch(url, json={"name": "Bob's now"}).status_code == 403
+    changed = alice.patch(
+        url, json={"widgets": made["widgets"][:1], "refresh_interval_seconds": 60}
+    )
+    assert changed.status_code == 200, changed.text
+    assert [w["title"] for w in changed.json()["widgets"]] == ["DAU"]
+    assert changed.json()["refresh_interval_seconds"] == 60
+    assert admin.patch(url, json={"description": "Checked by the admin"}).status_code == 200
+    assert alice.post("/api/analytics/dashboards/", json={"name": "Fight week"}).status_code == 422
+    assert bob.delete(url).status_code == 403
+    assert alice.delete(url).status_code == 204
+    assert alice.get(url).status_code == 404
+
+
+def test_default_dashboards_are_changed_by_admins_only(alice: TestClient, admin: TestClient):
+    overview = next(
+        d for d in admin.get("/api/analytics/dashboards/").json() if d["name"] == "Overview"
+    )
+    url = f"/api/analytics/dashboards/{overview['id']}"
+    refused = alice.patch(url, json={"refresh_interval_seconds": 60})
+    assert refused.status_code == 403 and "default" in refused.json()["detail"]
+    assert admin.patch(url, json={"refresh_interval_seconds": 300}).status_code == 200
+
+
+def test_a_dashboard_cannot_show_what_its_author_cannot_read_or_draw(
+    alice: TestClient, bob: TestClient
+):
+    private = create(alice, name="Alice's secret")
+    position = {"x": 0, "y": 0, "w": 6, "h": 4}
+    cases = [
+        (
+            {"report_id": private["id"], "visualization": "table"},
+            ["body", "widgets", 0, "report_id"],
+        ),
+        ({"panel": "funnel", "visualization": "funnel", "options": {"funnel": "nope"}}, None),
+        ({"metric": "dau", "visualization": "heatmap"}, None),
+        ({"metric": "dau", "report_id": private["id"], "visualization": "line"}, None),
+        ({"panel": "retention", "visualization": "table"}, None),
+    ]
+    for widget, loc in cases:
+        body = {"name": "Bob's", "widgets": [{"title": "w", "position": position, **widget}]}
+        response = bob.post("/api/analytics/dashboards/", json=body)
+        assert response.status_code == 422, (widget, response.text)
+        if loc is not None:
+            assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_the_toolbar_context_offers_the_platforms_values(victor: TestClient):
+    body = victor.get("/api/analytics/dashboards/filters").json()
+    assert body["last_data_day"] == LAST_DAY.isoformat()
+    values = {f["name"]: (f["dimension"], f["values"]) for f in body["filters"]}
+    # The docstring: web browsers (desktop) and the app (mobile); no referrer or campaign
+    # anywhere, so every session is direct; no GeoIP database, so no country.
+    assert values == {
+        "device": ("device_type", ["desktop", "mobile"]),
+        "country": ("country", []),
+        "source": ("source", ["direct"]),
+    }

@@ -6,7 +6,6 @@ context the web app's toolbar needs (the last day with data, the filter values).
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from threading import Lock
 
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
@@ -20,6 +19,7 @@ from api.security import Analyst, Viewer
 from ringside.access.keys import Principal
 from ringside.appdb import session
 from ringside.appdb.reports import Dashboard
+from ringside.cache import VersionedCache
 from ringside.reports.dashboards import (
     DashboardError,
     DashboardIn,
@@ -59,8 +59,8 @@ class DashboardContext(BaseModel):
     filters: list[GlobalFilter]
 
 
-_contexts: dict[str | None, DashboardContext] = {}
-_contexts_lock = Lock()
+# Only the newest data version is ever asked for again.
+_contexts: VersionedCache[DashboardContext] = VersionedCache(1)
 
 
 @contextmanager
@@ -116,9 +116,9 @@ def context(settings: SettingsDep, _: Viewer) -> DashboardContext:
     """The last day with data (where relative ranges end) and the values each
     dashboard-wide filter offers, read once per data version."""
     version = data_version(settings)
-    with _contexts_lock:
-        if version is not None and version in _contexts:
-            return _contexts[version]
+    cached = _contexts.get("context", version)
+    if cached is not None:
+        return cached
     union = " union all ".join(
         f"select distinct '{name}' as filter, cast({column} as varchar) as value "
         f"from fct_sessions where {column} is not null"
@@ -144,10 +144,7 @@ def context(settings: SettingsDep, _: Viewer) -> DashboardContext:
             for name, label, column in GLOBAL_FILTERS
         ],
     )
-    with _contexts_lock:
-        if version is not None:
-            _contexts.clear()  # only the newest version is ever asked for again
-            _contexts[version] = found
+    _contexts.put("context", version, found)
     return found
 
 

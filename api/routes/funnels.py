@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from api.deps import DateRangeDep, SettingsDep
 from api.queries import fetch_rows, warehouse
 from api.security import require
+from ringside.cache import VersionedCache
 from ringside.insights.definitions import (
     ConversionWindow,
     Exclusion,
@@ -16,6 +17,7 @@ from ringside.insights.definitions import (
     saved_funnels,
 )
 from ringside.insights.funnels import FunnelQuery, FunnelResult, run_funnel
+from ringside.warehouse import data_version
 
 router = APIRouter(
     prefix="/api/analytics/funnels", tags=["analytics"], dependencies=[Depends(require("viewer"))]
@@ -23,6 +25,10 @@ router = APIRouter(
 
 Breakdown = Literal["first_touch_source", "device_type"]
 WindowUnit = Literal["second", "minute", "hour", "day", "week"]
+
+# A funnel scans fct_events (about a second for 30 days of a 10M-event platform): the
+# same question on the same build is answered once (dashboards refresh every few minutes).
+_results: VersionedCache[FunnelResult] = VersionedCache(128)
 
 STEP_HELP = (
     "An ad-hoc step, repeated in order: a track event name, `$pageview` (any page or "
@@ -116,8 +122,14 @@ def funnel(
     else:
         definition = definition.model_copy(update={"conversion_window": window})
     query = FunnelQuery(definition=definition, start=days.start, end=days.end, breakdown=breakdown)
-    with warehouse(settings) as con:
-        return run_funnel(con, query)
+    version = data_version(settings)
+    key = query.model_dump_json()
+    result = _results.get(key, version)
+    if result is None:
+        with warehouse(settings) as con:
+            result = run_funnel(con, query)
+        _results.put(key, version, result)
+    return result
 
 
 @router.get("/saved", response_model=list[FunnelDefinition])

@@ -4,14 +4,13 @@ build invalidates them without anyone having to."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from ringside.cache import VersionedCache
 from ringside.insights.sql import Reader
 from ringside.reports.compiler import CompiledQuery, compile_report, last_day_sql, source_of
 from ringside.reports.definition import ReportQuery
@@ -38,9 +37,9 @@ class ReportResult(BaseModel):
     generated_at: datetime
 
 
-_lock = threading.Lock()
-_results: OrderedDict[tuple[str, ...], ReportResult] = OrderedDict()
-_last_days: dict[tuple[str, str], date | None] = {}
+_results: VersionedCache[ReportResult] = VersionedCache(CACHE_SIZE)
+# The anchor day of relative ranges, per source (a miss recomputes it: None is not cached).
+_last_days: VersionedCache[date] = VersionedCache(64)
 
 
 def today_utc() -> date:
@@ -49,15 +48,15 @@ def today_utc() -> date:
 
 def last_data_day(reader: Reader, source: str, data_version: str | None) -> date | None:
     """The newest day `source` holds (the anchor of relative ranges), once per version."""
-    key = (source, data_version or "")
-    if data_version is not None and key in _last_days:
-        return _last_days[key]
+    cached = _last_days.get(source, data_version)
+    if cached is not None:
+        return cached
     (row,) = reader.rows(last_day_sql(source), {})
     day = row["last_day"]
     if isinstance(day, datetime):
         day = day.date()
-    if data_version is not None:
-        _last_days[key] = day
+    if day is not None:
+        _last_days.put(source, data_version, day)
     return day
 
 
@@ -75,12 +74,10 @@ def run_report(
     """The report's rows, from the cache when this definition was run on this data
     version (and, for ranges relative to today, today)."""
     today = today or today_utc()
-    key = (query.model_dump_json(), data_version or "", today.isoformat())
-    if data_version is not None:
-        with _lock:
-            if key in _results:
-                _results.move_to_end(key)
-                return _results[key].model_copy(update={"cached": True})
+    key = (query.model_dump_json(), today.isoformat())
+    cached = _results.get(key, data_version)
+    if cached is not None:
+        return cached.model_copy(update={"cached": True})
     compiled = prepare(reader, query, data_version, today)
     rows = [
         {name: float(value) if isinstance(value, Decimal) else value for name, value in row.items()}
@@ -96,9 +93,5 @@ def run_report(
         cached=False,
         generated_at=datetime.now(UTC),
     )
-    if data_version is not None:
-        with _lock:
-            _results[key] = result
-            while len(_results) > CACHE_SIZE:
-                _results.popitem(last=False)
+    _results.put(key, data_version, result)
     return result
