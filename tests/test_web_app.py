@@ -433,3 +433,45 @@ def test_a_bad_key_is_refused_and_logging_out_ends_the_session(
         seen.page.wait_for_url(lambda url: "/app/login" in url)
         seen.open("/app/reports")
         seen.page.wait_for_url(lambda url: "/app/login" in url)
+
+
+def test_the_device_filter_slices_traffic_and_the_funnel(
+    browser: Browser, origin: str, platform: Settings, admin: TestClient
+):
+    users = next(d for d in admin.get("/api/analytics/dashboards/").json() if d["name"] == "Users")
+    traffic, funnel = (
+        next(i for i, w in enumerate(users["widgets"]) if predicate(w))
+        for predicate in (lambda w: w["report_id"] is not None, lambda w: w["panel"] == "funnel")
+    )
+    with visit(browser, origin, new_key(platform, "admin")) as seen:
+        seen.open(f"/app/dashboards/{users['id']}")
+        seen.wait_for_dashboard()
+        change_and_wait(seen, "#filter-device", "mobile")
+        start, end = page_range(seen)
+        run = admin.post(
+            f"/api/analytics/reports/{users['widgets'][traffic]['report_id']}/run",
+            json={
+                "date_range": {"type": "absolute", "start": str(start), "end": str(end)},
+                "filters": [
+                    {"dimension": "device_type", "operator": "equals", "values": ["mobile"]}
+                ],
+            },
+        ).json()
+        node = seen.page.locator(f'[data-widget="{traffic}"]')
+        cells = node.locator('td[data-column="sessions"]')
+        shown = [number(cells.nth(i).get_attribute("data-value")) for i in range(cells.count())]
+        assert shown == [row["sessions"] for row in run["rows"]] and shown
+        assert node.locator(".widget-note").inner_text() == ""
+
+        by_device = admin.get(
+            "/api/analytics/funnels/",
+            params={
+                "name": users["widgets"][funnel]["options"]["funnel"],
+                "start": str(start),
+                "end": str(end),
+                "breakdown": "device_type",
+            },
+        ).json()
+        (mobile,) = [b for b in by_device["breakdowns"] if b["breakdown_value"] == "mobile"]
+        drawn = seen.page.locator(f'[data-widget="{funnel}"] .chart').get_attribute("data-users")
+        assert json.loads(drawn) == [step["users"] for step in mobile["steps"]]

@@ -82,11 +82,17 @@ export async function dashboardsPage(main, me, dashboardId) {
     [["last_7_days", "Last 7 days"], ["last_30_days", "Last 30 days"], ["last_90_days", "Last 90 days"], ["month_to_date", "Month to date"], ["custom", "Custom"]]
       .map(([value, label]) => el("option", { value, selected: value === range.preset }, label)));
   const setDay = (name) => (e) => go({ preset: "custom", start: range.start, end: range.end, [name]: e.target.value });
+  // A filter without values (country, when no GeoIP database enriches events) stays
+  // visible but disabled, with the reason, rather than offering choices that match nothing.
   const filters = options.filters.map((f) =>
     el("label", {}, f.label,
-      el("select", { id: `filter-${f.name}`, onchange: (e) => go({ [f.name]: e.target.value }) },
-        el("option", { value: "" }, "All"),
-        f.values.map((v) => el("option", { value: v, selected: params[f.name] === v }, v)))));
+      el("select", {
+        id: `filter-${f.name}`, disabled: !f.values.length,
+        title: f.values.length ? null : `No ${f.label.toLowerCase()} in the data (events get one from GeoIP: RINGSIDE_GEOIP_DB)`,
+        onchange: (e) => go({ [f.name]: e.target.value }),
+      },
+      el("option", { value: "" }, f.values.length ? "All" : "No data"),
+      f.values.map((v) => el("option", { value: v, selected: params[f.name] === v }, v)))));
   const refreshed = el("span", { class: "refreshed", id: "refreshed" });
   const refresh = el("button", { type: "button", id: "refresh", onclick: () => load() }, "Refresh");
   const editing = allows(me.role, "analyst") ? [

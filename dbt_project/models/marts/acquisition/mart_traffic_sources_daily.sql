@@ -13,6 +13,9 @@ ranked_sessions as (
     select
         *,
         coalesce(campaign, '(none)') as campaign_key,
+        coalesce(device_type, '(none)') as device_key,
+        -- Country comes from GeoIP at ingestion, absent when no database is configured.
+        coalesce(country, '(none)') as country_key,
         row_number() over (
             partition by stitched_user_id order by started_at, session_id
         ) as user_session_number
@@ -28,6 +31,8 @@ daily as (
         source,
         medium,
         campaign_key as campaign,
+        device_key as device_type,
+        country_key as country,
         count(*) as sessions,
         count(distinct stitched_user_id) as users,
         count(case when user_session_number = 1 then 1 end) as new_users,
@@ -40,20 +45,23 @@ daily as (
         count(case when has_order then 1 end) as sessions_with_order,
         sum(revenue_usd) as revenue_usd
     from ranked_sessions
-    group by session_date, channel, source, medium, campaign_key
+    group by session_date, channel, source, medium, campaign_key, device_key, country_key
 
 ),
 
 final as (
 
     select
-        {{ surrogate_key(['session_date', 'channel', 'source', 'medium', 'campaign']) }}
-            as traffic_source_day_id,
+        {{ surrogate_key(
+            ['session_date', 'channel', 'source', 'medium', 'campaign', 'device_type', 'country']
+        ) }} as traffic_source_day_id,
         session_date,
         channel,
         source,
         medium,
         campaign,
+        device_type,
+        country,
         sessions,
         users,
         new_users,
