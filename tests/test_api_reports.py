@@ -343,6 +343,8 @@ def test_a_dashboard_cannot_show_what_its_author_cannot_read_or_draw(
         ({"metric": "dau", "visualization": "heatmap"}, None),
         ({"metric": "dau", "report_id": private["id"], "visualization": "line"}, None),
         ({"panel": "retention", "visualization": "table"}, None),
+        ({"panel": "content", "visualization": "table", "options": {"sort": "nope"}}, None),
+        ({"panel": "content", "visualization": "table", "options": {"sort": 3}}, None),
     ]
     for widget, loc in cases:
         body = {"name": "Bob's", "widgets": [{"title": "w", "position": position, **widget}]}

@@ -1,4 +1,3 @@
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -7,22 +6,11 @@ from pydantic import BaseModel
 from api.deps import DateRangeDep, PageDep, SettingsDep
 from api.queries import fetch_page
 from api.security import require
+from ringside.reports.dashboards import ContentSort
 
 router = APIRouter(
     prefix="/api/analytics/content", tags=["analytics"], dependencies=[Depends(require("viewer"))]
 )
-
-
-class ContentSort(StrEnum):
-    views = "views"
-    daily_unique_views = "daily_unique_views"
-    avg_engaged_seconds = "avg_engaged_seconds"
-    shares = "shares"
-    likes = "likes"
-    comments = "comments"
-    video_completion_rate = "video_completion_rate"
-    max_trending_score = "max_trending_score"
-    quality_score = "quality_score"
 
 
 class ContentPerformance(BaseModel):

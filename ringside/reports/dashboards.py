@@ -6,6 +6,7 @@ and four dashboards of `defaults.yml` (once: deleting them is final)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -37,6 +38,21 @@ PANEL_VISUALIZATION = {
 }
 METRIC_VISUALIZATIONS = ("kpi", "line", "bar", "area")
 OptionValue = str | int | float | bool
+
+
+class ContentSort(StrEnum):
+    """The sorts of /api/analytics/content/, which the content panel calls with its
+    `options.sort` (kept here so a widget is checked against the same list)."""
+
+    views = "views"
+    daily_unique_views = "daily_unique_views"
+    avg_engaged_seconds = "avg_engaged_seconds"
+    shares = "shares"
+    likes = "likes"
+    comments = "comments"
+    video_completion_rate = "video_completion_rate"
+    max_trending_score = "max_trending_score"
+    quality_score = "quality_score"
 
 
 class Position(BaseModel):
@@ -93,6 +109,9 @@ class Widget(BaseModel):
             funnels = saved_funnels()
             if self.options.get("funnel") not in funnels:
                 raise ValueError(f"options.funnel must name a saved funnel: {', '.join(funnels)}")
+        sort = self.options.get("sort", ContentSort.views)
+        if panel == "content" and sort not in set(ContentSort):
+            raise ValueError(f"options.sort must be one of {', '.join(ContentSort)}")
 
 
 class DashboardOut(BaseModel):
