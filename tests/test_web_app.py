@@ -78,8 +78,12 @@ def write_model_outputs(settings: Settings, last_day: date) -> None:
     ).to_parquet(settings.layout.ml_table_path("ml_anomalies"))
 
 
-def post_live_batch(settings: Settings) -> None:
-    """Three people active in the last 30 minutes, one of them in the last 5."""
+LIVE_BATCH = [("live-1", 1, "x"), ("live-2", 12, "y"), ("live-3", 25, "z")]
+
+
+def post_live_batch(settings: Settings, events: list[tuple[str, float, str]] = LIVE_BATCH) -> None:
+    """Page views (message id, minutes ago, anonymous id); by default three people
+    active in the last 30 minutes, one of them in the last 5."""
     now = datetime.now(UTC)
 
     def event(mid: str, minutes_ago: float, anon: str) -> dict[str, Any]:
@@ -93,7 +97,7 @@ def post_live_batch(settings: Settings) -> None:
             "sentAt": sent,
         }
 
-    batch = [event("live-1", 1, "x"), event("live-2", 12, "y"), event("live-3", 25, "z")]
+    batch = [event(*row) for row in events]
     response = api_client(settings).post(
         "/v1/batch", json={"batch": batch}, auth=("demo-write-key", "")
     )
@@ -280,6 +284,13 @@ def test_the_real_time_panel_counts_the_live_batch(
         # Hand-derived from post_live_batch: x within 5 minutes; x, y and z within 30.
         assert panel.locator('[data-window="5"]').get_attribute("data-value") == "1"
         assert panel.locator('[data-window="30"]').get_attribute("data-value") == "3"
+        # One more person arrives; the panel refreshes itself (every 15 s), no reload.
+        post_live_batch(platform, [("live-4", 0.5, "w")])
+        seen.page.wait_for_function(
+            """() => document.querySelector('[data-binding="realtime"] [data-window="5"]')
+                ?.dataset.value === "2" """,
+            timeout=25_000,
+        )
 
 
 def test_the_trend_draws_the_forecast_band_and_the_anomalies(
@@ -378,6 +389,14 @@ def test_a_report_built_by_clicking_is_previewed_saved_and_listed(
         seen.page.fill("#report-name", "Views per content type (browser)")
         seen.page.click("#save-report")
         seen.page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
+        # The report's page shares it and exports it with the session alone.
+        seen.page.click("#share")
+        link = seen.page.locator("#share-url")
+        link.wait_for()
+        assert link.get_attribute("href").startswith(f"{platform.public_url}/shared/")
+        export = seen.page.locator('a.export[data-format="csv"]').get_attribute("href")
+        csv = seen.page.request.get(origin + export)
+        assert csv.status == 200 and csv.text().splitlines()[0] == "content_type,views"
         seen.open("/app/reports")
         assert (
             "Views per content type (browser)" in seen.page.locator("#reports-table").inner_text()

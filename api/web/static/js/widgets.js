@@ -24,7 +24,6 @@ function businessRows(metric, grain, start, end, dimension) {
 // Business metrics are sliced by one dimension at a time, and only by those the catalog
 // lists for the metric: the device filter maps to `device_type` where the metric has it.
 function businessSlice(ctx, entry) {
-  const applied = [];
   const skipped = [];
   let dimension = "all";
   let value = "all";
@@ -33,12 +32,11 @@ function businessSlice(ctx, entry) {
     if (dimension === "all" && entry.dimensions.includes(target)) {
       dimension = target;
       value = chosen;
-      applied.push(name);
     } else {
       skipped.push(name);
     }
   }
-  return { dimension, value, applied, skipped };
+  return { dimension, value, skipped };
 }
 
 function growthClass(ratio, direction) {
