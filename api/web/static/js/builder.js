@@ -27,7 +27,9 @@ function blankReport() {
 function specOf(state) {
   const chart = state.chart_type || "table";
   const { id, owner, created_at, updated_at, last_generated_at, last_status, last_error, ...spec } = state;
-  return { ...spec, type: chart === "table" ? "table" : "chart", chart_type: chart };
+  // A filter row still waiting for its values is not part of the question yet.
+  const filters = spec.filters.filter((f) => f.values.length);
+  return { ...spec, filters, type: chart === "table" ? "table" : "chart", chart_type: chart };
 }
 
 function option(value, label, selected) {
