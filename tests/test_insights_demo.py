@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from ringside.insights.definitions import saved_funnels
-from ringside.insights.funnels import FunnelQuery, run_funnel
+from ringside.insights.funnels import FunnelQuery, FunnelResult, run_funnel
 from ringside.insights.retention import RetentionQuery, run_retention
 from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, built_platform
@@ -51,6 +51,49 @@ def entry_days(con: duckdb.DuckDBPyConnection, funnel: str) -> list[date]:
             funnel,
         )
     ]
+
+
+def step_figures(result: FunnelResult) -> dict[tuple[str, int], tuple]:
+    groups = [("all", result.steps)] + [(g.breakdown_value, g.steps) for g in result.breakdowns]
+    return {
+        (value, step.step_number): (
+            step.users,
+            step.drop_off_users,
+            step.avg_seconds_from_previous,
+            step.median_seconds_from_previous,
+        )
+        for value, steps in groups
+        for step in steps
+    }
+
+
+@pytest.mark.parametrize("name", sorted(saved_funnels()))
+@pytest.mark.parametrize("breakdown", [None, "first_touch_source", "device_type"])
+def test_a_saved_funnel_over_a_range_reads_the_same_from_the_counted_attempts(
+    con: duckdb.DuckDBPyConnection, name: str, breakdown: str | None
+):
+    """Several days at once: a person with attempts on many days is counted once, at
+    their best attempt, both from fct_events and from fct_funnel_progress."""
+    days = entry_days(con, name)
+    for start, end in [(days[0], days[-1]), (days[3], days[12])]:
+        query = FunnelQuery(
+            definition=saved_funnels()[name], start=start, end=end, breakdown=breakdown
+        )
+        engine = step_figures(run_funnel(con, query))
+        counted = step_figures(run_funnel(con, query, precomputed=True))
+        assert engine.keys() == counted.keys(), (name, start, end)
+        for key, (users, drop, avg, median) in engine.items():
+            other = counted[key]
+            assert (users, drop) == other[:2], (name, key)
+            assert same(avg, other[2]) and same(median, other[3]), (name, key)
+        # People reach step 1 in this range on several days: the range is not a sum of days.
+        assert engine[("all", 1)][0] < sum(
+            run_funnel(con, query.model_copy(update={"start": d, "end": d}), precomputed=True)
+            .steps[0]
+            .users
+            for d in days
+            if start <= d <= end
+        )
 
 
 @pytest.mark.parametrize("name", sorted(saved_funnels()))

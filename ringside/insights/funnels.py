@@ -103,20 +103,28 @@ def check_funnel(query: FunnelQuery) -> None:
         raise QueryError(f"end ({query.end}) is before start ({query.start})")
 
 
-def run_funnel(source: Reader | duckdb.DuckDBPyConnection, query: FunnelQuery) -> FunnelResult:
+def run_funnel(
+    source: Reader | duckdb.DuckDBPyConnection, query: FunnelQuery, *, precomputed: bool = False
+) -> FunnelResult:
+    """The funnel over `fct_events`, or with `precomputed` (a saved funnel with its saved
+    conversion window only) from the attempts dbt counted in `fct_funnel_progress`: the
+    same figures without scanning events at request time."""
     reader = as_reader(source)
     check_funnel(query)
     definition = query.definition
-    check_event_names(
-        reader,
-        [(step.event, f"step {k}") for k, step in enumerate(definition.steps, 1) if step.event]
-        + [
-            (exclusion.event, f"exclusion {j}")
-            for j, exclusion in enumerate(definition.exclusions, 1)
-            if exclusion.event
-        ],
-    )
-    rows = reader.rows(*compile_funnel(query, reader.dialect))
+    if precomputed:
+        rows = reader.rows(*compile_saved_funnel(query, reader.dialect))
+    else:
+        check_event_names(
+            reader,
+            [(step.event, f"step {k}") for k, step in enumerate(definition.steps, 1) if step.event]
+            + [
+                (exclusion.event, f"exclusion {j}")
+                for j, exclusion in enumerate(definition.exclusions, 1)
+                if exclusion.event
+            ],
+        )
+        rows = reader.rows(*compile_funnel(query, reader.dialect))
     (everyone,) = (row for row in rows if not row["is_breakdown"])
     groups = sorted(
         (row for row in rows if row["is_breakdown"]),
@@ -181,6 +189,64 @@ def compile_funnel(query: FunnelQuery, dialect: Dialect = DUCKDB) -> tuple[str, 
     ]
     body = ",\n".join(f"{name} as ({sql}\n)" for name, sql in ctes)
     return f"with\n{body}\n\n{_aggregate(query)}", params.values
+
+
+def compile_saved_funnel(
+    query: FunnelQuery, dialect: Dialect = DUCKDB
+) -> tuple[str, dict[str, object]]:
+    """`compile_funnel`'s result for a saved funnel, read from `fct_funnel_progress`. That
+    table holds each person's counted attempt per entry day (furthest step, then earliest,
+    as `_ranked_attempts` orders them); the best attempt of a range is the best of its
+    days' best, so ranking those day rows again gives the engine's counted attempt, and
+    the engine's own aggregate runs over them."""
+    check_funnel(query)
+    params = Params(dialect)
+    n_steps = len(query.definition.steps)
+    pivot = "".join(
+        f",\n        max(case when step_number = {k} then reached_at end) as step_{k}_at"
+        for k in range(1, n_steps + 1)
+    ) + "".join(
+        f",\n        max(case when step_number = {k} then seconds_from_previous end) as seconds_{k}"
+        for k in range(2, n_steps + 1)
+    )
+    breakdown = ""
+    if query.breakdown is not None:
+        column = {"device_type": "entry_device_type"}.get(query.breakdown, query.breakdown)
+        breakdown = f"coalesce({column}, {params.bind(NO_VALUE, 'no_value')}) as breakdown_value, "
+    columns = ", ".join(
+        [f"step_{k}_at" for k in range(1, n_steps + 1)]
+        + [f"seconds_{k}" for k in range(2, n_steps + 1)]
+    )
+    sql = f"""with
+day_attempts as (
+    select
+        stitched_user_id, entry_message_id, entered_at, furthest_step, entry_device_type,
+        first_touch_source{pivot}
+    from fct_funnel_progress
+    where funnel_name = {params.bind(query.definition.name, "funnel")}
+        and entry_date >= {params.bind(query.start, "start")}
+        and entry_date <= {params.bind(query.end, "end")}
+    group by
+        stitched_user_id, entry_message_id, entered_at, furthest_step, entry_device_type,
+        first_touch_source
+),
+ranked_days as (
+    select
+        *,
+        row_number() over (
+            partition by stitched_user_id
+            order by furthest_step desc, entered_at, entry_message_id
+        ) as attempt_rank
+    from day_attempts
+),
+counted_people as (
+    select {breakdown}{columns}
+    from ranked_days
+    where attempt_rank = 1
+)
+
+{_aggregate(query)}"""
+    return sql, params.values
 
 
 def _matched_events(query: FunnelQuery, params: Params) -> Cte:
