@@ -8,28 +8,6 @@ from dagster import Definitions
 from ringside.settings import Settings, get_settings
 from tests.platforms import BuiltPlatform, built_platform, platform_environment
 
-# Modules that build a platform of their own (1.5 to 3 min each on 2 cores). xdist hands out
-# whole files (--dist loadfile) in collection order, so these go first: a long module
-# started last would leave the other workers idle at the end.
-SLOW_MODULES = (
-    "test_incremental.py",
-    "test_end_to_end.py",
-    "test_warehouse_handbuilt.py",
-    "test_postgres_warehouse.py",
-    "test_report_parity.py",
-    "test_ml_assets.py",
-    "test_insights_demo.py",
-    "test_web_app.py",
-    "test_exports.py",
-    "test_quality.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first, in the order above; the rest keep their order (a stable sort)."""
-    rank = {name: index for index, name in enumerate(SLOW_MODULES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_MODULES)))
-
 
 @pytest.fixture
 def ringside_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
