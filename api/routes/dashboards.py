@@ -5,7 +5,7 @@ context the web app's toolbar needs (the last day with data, the filter values).
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep
 from api.errors import invalid
-from api.queries import fetch_rows
+from api.queries import warehouse
 from api.security import Analyst, Viewer
 from ringside.access.keys import Principal
 from ringside.appdb import session
 from ringside.appdb.reports import Dashboard
 from ringside.cache import VersionedCache
+from ringside.reports.compiler import BUSINESS
 from ringside.reports.dashboards import (
     DashboardError,
     DashboardIn,
@@ -32,6 +33,7 @@ from ringside.reports.dashboards import (
     seed_defaults,
     update_dashboard,
 )
+from ringside.reports.results import last_data_day
 from ringside.settings import Settings
 from ringside.warehouse import data_version
 
@@ -124,15 +126,12 @@ def context(settings: SettingsDep, _: Viewer) -> DashboardContext:
         f"from fct_sessions where {column} is not null"
         for name, _, column in GLOBAL_FILTERS
     )
-    values = fetch_rows(settings, f"{union} order by filter, value", {})
-    (last,) = fetch_rows(
-        settings,
-        "select max(period_start) as last_day from mart_business_metrics_daily where grain = 'day'",
-        {},
-    )
-    last_day = last["last_day"]
+    with warehouse(settings) as reader:
+        values = reader.rows(f"{union} order by filter, value", {})
+        # The day relative report ranges end on: the presets end there too.
+        last_day = last_data_day(reader, BUSINESS, version)
     found = DashboardContext(
-        last_data_day=last_day.date() if isinstance(last_day, datetime) else last_day,
+        last_data_day=last_day,
         data_version=version,
         filters=[
             GlobalFilter(
