@@ -48,6 +48,11 @@ BREAKDOWN_COLUMNS = {
     "first_touch_source": "dim_users.first_touch_source",
     "device_type": "ranked_attempts.device_type",
 }
+# The same breakdowns in fct_funnel_progress (the counted attempt's step-1 device).
+PROGRESS_BREAKDOWN_COLUMNS = {
+    "first_touch_source": "first_touch_source",
+    "device_type": "entry_device_type",
+}
 
 
 class FunnelQuery(BaseModel):
@@ -211,7 +216,7 @@ def compile_saved_funnel(
     )
     breakdown = ""
     if query.breakdown is not None:
-        column = {"device_type": "entry_device_type"}.get(query.breakdown, query.breakdown)
+        column = PROGRESS_BREAKDOWN_COLUMNS[query.breakdown]
         breakdown = f"coalesce({column}, {params.bind(NO_VALUE, 'no_value')}) as breakdown_value, "
     columns = ", ".join(
         [f"step_{k}_at" for k in range(1, n_steps + 1)]
