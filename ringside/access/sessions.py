@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from functools import cache
+from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -19,7 +21,13 @@ def session_secret(settings: Settings) -> str:
     """RINGSIDE_SESSION_SECRET, else the installation's generated secret (made once)."""
     if settings.session_secret is not None:
         return settings.session_secret.get_secret_value()
-    path = settings.layout.session_secret_path
+    return _installation_secret(settings.layout.session_secret_path)
+
+
+@cache
+def _installation_secret(path: Path) -> str:
+    """The secret kept at `path`, created on first use; read once per process, since
+    every cookie-authenticated request needs it."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two workers starting at once keep the first one's secret.
