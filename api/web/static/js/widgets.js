@@ -15,6 +15,11 @@ function active(ctx) {
   return Object.entries(ctx.filters).filter(([, value]) => value);
 }
 
+// The names of the active filters a widget could not apply (all but `applied`).
+function unapplied(ctx, ...applied) {
+  return active(ctx).map(([name]) => name).filter((name) => !applied.includes(name));
+}
+
 function businessRows(metric, grain, start, end, dimension) {
   return api("/api/analytics/business/", {
     query: { metric, grain, start: periodStart(start, grain), end, dimension },
@@ -195,7 +200,7 @@ async function realtimeWidget(widget, body, ctx) {
   }
   chart.dataset.eventsLast30 = perMinute.reduce((sum, m) => sum + m.events, 0);
   // Live counts come from the landed files, before any build: no date range, no slices.
-  return { skipped: active(ctx).map(([name]) => name), note: `live, as of ${live.as_of.slice(11, 19)} UTC` };
+  return { skipped: unapplied(ctx), note: `live, as of ${live.as_of.slice(11, 19)} UTC` };
 }
 
 // Funnels split by device or first-touch source, so one of those filters picks its row.
@@ -221,7 +226,7 @@ async function funnelWidget(widget, body, ctx) {
     node.dataset.users = JSON.stringify(steps.map((s) => s.users));
   }
   const note = filterName === "source" ? "source = the person's first-touch source" : "";
-  return { skipped: active(ctx).map(([name]) => name).filter((name) => name !== filterName), note };
+  return { skipped: unapplied(ctx, filterName), note };
 }
 
 async function retentionWidget(widget, body, ctx) {
@@ -249,7 +254,7 @@ async function retentionWidget(widget, body, ctx) {
     node.dataset.cohorts = cohorts.length;
   }
   const note = device ? "device = the person's first device" : "";
-  return { skipped: active(ctx).map(([name]) => name).filter((name) => name !== "device"), note };
+  return { skipped: unapplied(ctx, "device"), note };
 }
 
 const CONTENT_COLUMNS = [
@@ -265,7 +270,7 @@ async function contentWidget(widget, body, ctx) {
     query: { start: ctx.range.start, end: ctx.range.end, sort: widget.options.sort || "views", limit: widget.options.limit || 10 },
   });
   body.replaceChildren(table(CONTENT_COLUMNS, page.items));
-  return { skipped: active(ctx).map(([name]) => name) };
+  return { skipped: unapplied(ctx) };
 }
 
 export function loaderOf(widget) {
