@@ -37,7 +37,14 @@ from pydantic import BaseModel, Field, ValidationError
 from ingestion.enrich import open_geoip
 from ingestion.events import FieldError, reason, wire_path
 from ingestion.landing import rows_to_table, snapshot_writer
-from ingestion.pipeline import Origin, Quarantine, json_text, parse_json, process
+from ingestion.pipeline import (
+    Origin,
+    Quarantine,
+    accepted_window,
+    json_text,
+    parse_json,
+    process,
+)
 from ingestion.schema import SNAPSHOT_SCHEMAS
 from ringside.layout import Layout
 from ringside.settings import Settings
@@ -147,7 +154,7 @@ def ingest_paths(
         first_with_content.setdefault(digest, path)
 
     todo.sort(key=lambda task: task[0].stat().st_size, reverse=True)  # balances the pool
-    arguments = [(*task, layout, settings.geoip_db, chunk_lines) for task in todo]
+    arguments = [(*task, layout, settings, chunk_lines) for task in todo]
     if workers > 1 and len(todo) > 1:
         # spawn, not fork: the caller (API, Dagster) may have threads a fork would copy
         # mid-lock.
@@ -268,14 +275,17 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _ingest_file(
-    path: Path, kind: Kind, digest: str, layout: Layout, geoip_db: Path | None, chunk_lines: int
+    path: Path, kind: Kind, digest: str, layout: Layout, settings: Settings, chunk_lines: int
 ) -> FileReport:
     started = time.perf_counter()
     report = FileReport(path=str(path), kind=kind, sha256=digest)
-    origin = Origin(source="batch", source_ref=str(path), received_at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    origin = Origin(
+        source="batch", source_ref=str(path), received_at=now, window=accepted_window(settings, now)
+    )
     reasons: Counter[str] = Counter()
     if kind == "events":
-        geo = open_geoip(geoip_db)
+        geo = open_geoip(settings.geoip_db)
         for chunk in _chunks(path, chunk_lines):
             with _gc_paused():
                 result = process(chunk, origin, layout, geo)

@@ -23,8 +23,15 @@ from pydantic_core import PydanticCustomError
 
 from api.deps import SettingsDep
 from ingestion.enrich import open_geoip
-from ingestion.events import EVENT_TYPES, MAX_EVENT_BYTES, EventType, parse_timestamp
-from ingestion.pipeline import Origin, process
+from ingestion.events import (
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    NUL_ESCAPE,
+    EventType,
+    parse_timestamp,
+    without_nul,
+)
+from ingestion.pipeline import Origin, accepted_window, process
 from ringside.settings import Settings
 
 MAX_BATCH_BYTES = 500 * 1024
@@ -89,6 +96,8 @@ async def _collect(
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise _error(400, f"body is not valid JSON: {exc}") from None
+    if NUL_ESCAPE in raw:
+        body = without_nul(body)
     if not isinstance(body, dict):
         raise _error(400, "body must be a JSON object")
     if credentials is None:
@@ -107,6 +116,7 @@ async def _collect(
         source="http",
         source_ref=str(request_id),
         received_at=received_at,
+        window=accepted_window(settings, received_at),
         sent_at=sent_at,
         implied_type=implied_type,
         request_id=request_id,

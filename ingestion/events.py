@@ -8,8 +8,9 @@ sentence that reads naturally after it ("event is required for type 'track'").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
@@ -26,6 +27,10 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 MAX_EVENT_BYTES = 32 * 1024
+# Real events nest a handful of levels (properties.products[i].variant); hundreds of
+# levels are an attack or a bug, and JSON writers refuse to serialize them (orjson stops
+# at 255), so such an event could not even be stored. Segment's own limit is size only.
+MAX_JSON_DEPTH = 32
 EventType = Literal["track", "page", "screen", "identify", "alias"]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
@@ -81,6 +86,14 @@ def parse_timestamp(value: object) -> datetime:
             "a timestamp without one is ambiguous",
             {"value": str(value)[:60]},
         )
+    try:
+        parsed.astimezone(UTC)  # '0001-01-01T00:00:00+01:00' is year 0 in UTC
+    except OverflowError:
+        raise PydanticCustomError(
+            "timestamp_range",
+            "must lie between the years 1 and 9999 in UTC (got '{value}')",
+            {"value": value[:60]},
+        ) from None
     return parsed
 
 
@@ -176,6 +189,94 @@ class Event(_Wire):
         return self
 
 
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """The event times accepted at one moment of receipt: ``[earliest, latest]``, both
+    aware. Outside it an event is quarantined, never landed on a day no build expects."""
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def around(
+        cls,
+        received_at: datetime,
+        *,
+        max_age_days: int,
+        ahead_hours: int,
+        earliest_date: date | None = None,
+    ) -> EventWindow:
+        """From ``earliest_date`` (00:00 UTC; history imports) or else ``max_age_days``
+        before receipt, to ``ahead_hours`` after it."""
+        earliest = (
+            datetime.combine(earliest_date, time(), UTC)
+            if earliest_date is not None
+            else received_at - timedelta(days=max_age_days)
+        )
+        return cls(earliest, received_at + timedelta(hours=ahead_hours))
+
+    def problem(self, moment: datetime) -> str | None:
+        """Why ``moment`` is refused ("2099-01-01T00:00:00Z is after ..."), or None."""
+        if self.earliest <= moment <= self.latest:
+            return None
+        side = "before the earliest" if moment < self.earliest else "after the latest"
+        return (
+            f"{iso_utc(moment)} is {side} accepted event time (window {iso_utc(self.earliest)}"
+            f" .. {iso_utc(self.latest)}; see RINGSIDE_EARLIEST_EVENT_DATE, "
+            "RINGSIDE_MAX_EVENT_AGE_DAYS, RINGSIDE_MAX_EVENT_AHEAD_HOURS)"
+        )
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def exceeds_depth(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether objects and arrays nest deeper than ``limit`` (a scalar is depth 0).
+    Iterative: the values checked are exactly those too deep to recurse over safely."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth == limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def clip_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> Any:
+    """``value`` with every object or array below ``limit`` levels replaced by a marker
+    string, so an over-deep event can still be stored (as its quarantine payload)."""
+    if not isinstance(value, dict | list):
+        return value
+    if limit == 0:
+        return f"<{json_type(value)} nested deeper than {MAX_JSON_DEPTH} levels: removed>"
+    if isinstance(value, dict):
+        return {key: clip_depth(child, limit - 1) for key, child in value.items()}
+    return [clip_depth(child, limit - 1) for child in value]
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL character (JSON ``\\u0000``) in keys and strings replaced
+    by U+FFFD, as PostHog's ingestion does: PostgreSQL text and jsonb cannot hold NUL,
+    and one event carrying it would otherwise stop every load of its day."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [without_nul(child) for child in value]
+    return value
+
+
+NUL_ESCAPE = b"\\u0000"  # how JSON text spells NUL (a raw NUL byte is invalid JSON)
+
+
 def validate_event(
     data: object,
     *,
@@ -194,6 +295,10 @@ def validate_event(
     """
     if not isinstance(data, dict):
         return [FieldError("$", f"must be a JSON object (got {json_type(data)})")]
+    if exceeds_depth(data):
+        return [
+            FieldError("$", f"must nest objects and arrays at most {MAX_JSON_DEPTH} levels deep")
+        ]
     if size is None:
         size = len(orjson.dumps(data))
     if size > MAX_EVENT_BYTES:

@@ -20,10 +20,21 @@ from typing import Any, Literal
 import orjson
 
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
-from ingestion.events import Event, EventType, FieldError, Library, validate_event
+from ingestion.events import (
+    NUL_ESCAPE,
+    Event,
+    EventType,
+    EventWindow,
+    FieldError,
+    Library,
+    clip_depth,
+    validate_event,
+    without_nul,
+)
 from ingestion.landing import land_events, land_quarantine, rows_to_table
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ringside.layout import Layout
+from ringside.settings import Settings
 
 Source = Literal["batch", "http"]
 NO_LIBRARY = Library()
@@ -36,6 +47,7 @@ class Origin:
     source: Source
     source_ref: str  # file path (batch) or request id (http)
     received_at: datetime  # aware; HTTP arrival time, or ingestion time of a batch file
+    window: EventWindow  # the event times accepted at this receipt
     sent_at: datetime | None = None  # batch-level sentAt, for events without their own
     implied_type: EventType | None = None  # single-event HTTP endpoints
     request_id: uuid.UUID | None = None  # HTTP: seeds messageIds for events without one
@@ -50,6 +62,16 @@ class Origin:
             self.request_id.bytes + index.to_bytes(8, "big"), digest_size=16
         ).digest()
         return str(uuid.UUID(bytes=digest, version=4))
+
+
+def accepted_window(settings: Settings, received_at: datetime) -> EventWindow:
+    """The event times the settings accept for a receipt at ``received_at``."""
+    return EventWindow.around(
+        received_at,
+        max_age_days=settings.max_event_age_days,
+        ahead_hours=settings.max_event_ahead_hours,
+        earliest_date=settings.earliest_event_date,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +125,10 @@ class Quarantine:
 def parse_json(raw: bytes) -> tuple[Any, int] | FieldError:
     """A line as received -> (parsed value, size in bytes), or why it is not JSON."""
     try:
-        return orjson.loads(raw), len(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         return FieldError("$", f"not valid JSON: {exc}")
+    return (without_nul(value) if NUL_ESCAPE in raw else value), len(raw)
 
 
 def process(
@@ -148,7 +171,11 @@ def process(
         event = checked
         received = event.received_at or origin.received_at
         sent = event.sent_at or origin.sent_at
-        event_time = _event_time(event.timestamp, sent, received)
+        timing = _event_time(event, sent, received, origin.window)
+        if isinstance(timing, FieldError):
+            quarantine.add(index, raw, value, [timing], event.message_id)
+            continue
+        event_time = timing
         extra = enrich(event, geo, fallback_ip=origin.client_ip)
         page, utm, device, place = extra.page, extra.utm, extra.device, extra.place
         context = event.context or NO_CONTEXT
@@ -185,15 +212,36 @@ def process(
 
 
 def _event_time(
-    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
-) -> datetime:
-    """Skew correction (events.md): the client's clock error is ``sent_at - received_at``
-    (transit time is negligible), so ``timestamp`` moves by the same amount."""
-    if timestamp is None:
+    event: Event, sent_at: datetime | None, received_at: datetime, window: EventWindow
+) -> datetime | FieldError:
+    """The event's time, or why it is refused.
+
+    Skew correction (events.md): the client's clock error is ``sent_at - received_at``
+    (transit time is negligible), so ``timestamp`` moves by the same amount. Whatever the
+    correction gives must lie in the accepted window, so a wild ``sentAt`` cannot carry
+    an event to another century: it is quarantined, naming ``sentAt``.
+    """
+    if event.received_at is not None and (problem := window.problem(event.received_at)):
+        return FieldError("receivedAt", problem)
+    if event.timestamp is None:
         return received_at
     if sent_at is None:
-        return timestamp
-    return received_at - (sent_at - timestamp)
+        problem = window.problem(event.timestamp)
+        return FieldError("timestamp", problem) if problem else event.timestamp
+    whose = "" if event.sent_at is not None else " (the batch's)"
+    try:
+        corrected = received_at - (sent_at - event.timestamp)
+    except OverflowError:
+        return FieldError(
+            "sentAt", f"moves the event past the years 1..9999 by clock-skew correction{whose}"
+        )
+    if problem := window.problem(corrected):
+        return FieldError(
+            "sentAt",
+            f"moves the event by clock-skew correction (receivedAt - (sentAt - "
+            f"timestamp)){whose} to {problem}",
+        )
+    return corrected
 
 
 def json_text(value: Any) -> str:
@@ -213,8 +261,9 @@ def _payload(raw: Any, value: Any) -> str:
         context = value.get("context")
         anonymized = without_full_ip(context)
         if anonymized is not context:
-            return json_text({**value, "context": anonymized})
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json_text(raw)
+            return json_text(clip_depth({**value, "context": anonymized}))
+    # An over-deep value is kept to the depth limit: JSON writers refuse the rest.
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json_text(clip_depth(raw))
 
 
 def _readable_message_id(value: Any) -> str | None:

@@ -5,7 +5,8 @@ Everything is below one root (``RINGSIDE_HOME``)::
     raw/events/event_date=YYYY-MM-DD/<batch>.parquet   landed events, append-only
     raw/quarantine/received_date=YYYY-MM-DD/<batch>.parquet   rejected events + reasons
     raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts / KPI target snapshots
-    state/                                              ingestion bookkeeping, data version
+    state/                                              ingestion bookkeeping, data version,
+                                                        build_status.json (last build outcome)
     warehouse/ringside.duckdb                           dbt's working database (one writer)
     serving/ringside.duckdb                             published copy the API reads
     ml/tables/<name>.parquet                            ML outputs (forecasts, scores…)
@@ -66,6 +67,17 @@ class Layout:
                 by_day[day] = files
         return by_day
 
+    def first_landed_day(self) -> date | None:
+        """The earliest UTC event day holding a landed file, without listing later days'
+        files (the first day of Dagster's partitions)."""
+        for directory in sorted(self.raw_events_dir.glob("event_date=*")):
+            day = date.fromisoformat(directory.name.removeprefix("event_date="))
+            if day != PLACEHOLDER_DAY and any(
+                p.stat().st_size > 0 for p in directory.glob("*.parquet")
+            ):
+                return day
+        return None
+
     @property
     def quarantine_dir(self) -> Path:
         return self.home / "raw" / "quarantine"
@@ -93,6 +105,11 @@ class Layout:
     def data_version_path(self) -> Path:
         """The version stamp of the last successful build (report caches key on it)."""
         return self.state_dir / "data_version"
+
+    @property
+    def build_status_path(self) -> Path:
+        """The outcome of the last build attempts: failing nodes, since when, last success."""
+        return self.state_dir / "build_status.json"
 
     @property
     def session_secret_path(self) -> Path:

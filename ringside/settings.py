@@ -53,8 +53,26 @@ class Settings(BaseSettings):
     )
     session_timeout_minutes: int = Field(default=30, gt=0)
     late_event_lookback_days: int = Field(default=3, ge=0)
-    partitions_start: date = Field(
-        default=date(2026, 1, 1), description="First day of Dagster's daily partitions."
+    partitions_start: date | None = Field(
+        default=None,
+        description="First day of Dagster's daily partitions. Unset: the earliest landed "
+        "day when the definitions load (today when nothing has landed yet).",
+    )
+    # The accepted window of event times (events.md "Accepted times"): an event outside it
+    # is quarantined with the reason instead of landing a day no build expects.
+    earliest_event_date: date | None = Field(
+        default=None,
+        description="Oldest UTC day an event may carry, for imports of history. Unset: "
+        "`max_event_age_days` before the time of receipt.",
+    )
+    max_event_age_days: int = Field(
+        default=730, gt=0, description="How far before receipt an event's time may lie."
+    )
+    max_event_ahead_hours: int = Field(
+        default=24,
+        ge=0,
+        description="How far after receipt an event's time may lie (clients' clocks run fast "
+        "and skew correction is not exact).",
     )
     app_db_url: SecretStr | None = Field(
         default=None,
@@ -80,6 +98,20 @@ class Settings(BaseSettings):
     )
     alert_delivery_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Connect/read timeout of a webhook or SMTP delivery."
+    )
+    stale_after_minutes: int = Field(
+        default=1440,
+        gt=0,
+        description="/health reports `degraded` when the served data is older than this "
+        "(the published copy's age; on PostgreSQL the last successful build's). The default "
+        "suits the embedded demo, built daily at least; set it to the build interval plus "
+        "a margin (e.g. 90 with hourly builds).",
+    )
+    min_free_disk_mb: int = Field(
+        default=512,
+        ge=0,
+        description="/health reports `degraded` when the landing area (raw events) has less "
+        "free disk space than this, before ingestion starts failing.",
     )
 
     public_url: str = Field(

@@ -1,3 +1,4 @@
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,6 +8,10 @@ from dagster import Definitions
 
 from ringside.settings import Settings, get_settings
 from tests.platforms import BuiltPlatform, built_platform, platform_environment
+
+# A test process builds many homes but loads Dagster's definitions, and with them the
+# first partition day, once: fix that day before the earliest date any test lands.
+os.environ.setdefault("RINGSIDE_PARTITIONS_START", "2026-01-01")
 
 
 @pytest.fixture

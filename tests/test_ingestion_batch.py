@@ -14,7 +14,7 @@ import pytest
 
 from ingestion.batch import IngestError, ingest_paths
 from ingestion.landing import atomic_parquet, land_quarantine
-from ingestion.pipeline import Origin, process
+from ingestion.pipeline import Origin, accepted_window, process
 from ingestion.schema import CONTENT_SCHEMA, QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ringside.layout import Layout
 from ringside.settings import Settings
@@ -58,7 +58,12 @@ def quarantined(layout: Layout) -> list[dict[str, Any]]:
 
 
 def land(layout: Layout, events: list[Any], **origin: Any) -> None:
-    options = {"source": "http", "source_ref": "req-1", "received_at": RECEIVED} | origin
+    options = {
+        "source": "http",
+        "source_ref": "req-1",
+        "received_at": RECEIVED,
+        "window": accepted_window(Settings(), RECEIVED),
+    } | origin
     process(list(enumerate(events)), Origin(**options), layout, None)
 
 

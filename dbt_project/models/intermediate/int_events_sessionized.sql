@@ -19,8 +19,11 @@ staged as (
 
     -- Crawler traffic (a fresh device per hit) is not people: like GA and PostHog,
     -- Ringside leaves it out of sessions, users and every mart. It stays in staging.
+    -- `alias` calls are identity bookkeeping (int_identity_map reads them from staging),
+    -- not activity: a server-side alias without an anonymousId would otherwise open a
+    -- session of its own with no page view.
     select * from {{ ref('stg_tracking__events') }}
-    where device_type is null or device_type <> 'bot'
+    where device_type <> 'bot' and event_type <> 'alias'
 
 ),
 

@@ -66,7 +66,10 @@ renamed as (
         -- device and place (enriched at ingestion; ip already anonymized)
         ip as ip_anonymized,
         user_agent,
-        device_type,
+        -- Server-side SDKs (Segment's and RudderStack's Python libraries, curl) send no
+        -- user agent: 'unknown' keeps such events in every device breakdown instead of
+        -- leaving a NULL that no slice can name.
+        coalesce(device_type, 'unknown') as device_type,
         browser,
         os,
         country,

@@ -13,7 +13,6 @@ ranked_sessions as (
     select
         *,
         coalesce(campaign, '(none)') as campaign_key,
-        coalesce(device_type, '(none)') as device_key,
         -- Country comes from GeoIP at ingestion, absent when no database is configured.
         coalesce(country, '(none)') as country_key,
         row_number() over (
@@ -31,7 +30,7 @@ daily as (
         source,
         medium,
         campaign_key as campaign,
-        device_key as device_type,
+        device_type,
         country_key as country,
         count(*) as sessions,
         count(distinct stitched_user_id) as users,
@@ -45,7 +44,7 @@ daily as (
         count(case when has_order then 1 end) as sessions_with_order,
         sum(revenue_usd) as revenue_usd
     from ranked_sessions
-    group by session_date, channel, source, medium, campaign_key, device_key, country_key
+    group by session_date, channel, source, medium, campaign_key, device_type, country_key
 
 ),
 

@@ -27,7 +27,7 @@ typed as (
         coalesce(identity_map.user_id, events.user_id, events.device_id) as stitched_user_id,
         {{ url_host('page_referrer') }} as referrer_host,
         {{ url_host('page_url') }} as page_host,
-        cast({{ json_text('properties', 'revenue') }} as {{ type_double() }}) as revenue,
+        {{ to_money(json_text('properties', 'revenue')) }} as revenue,
         upper({{ json_text('properties', 'currency') }}) as currency
     from events
     left join identity_map on identity_map.device_id = events.device_id
@@ -73,7 +73,10 @@ final as (
         typed.locale,
         typed.revenue,
         typed.currency,
-        typed.revenue * currency_rates.usd_per_unit as revenue_usd,
+        cast(
+            typed.revenue * cast(currency_rates.usd_per_unit as {{ type_money() }})
+            as {{ type_money() }}
+        ) as revenue_usd,
         typed.properties,
         typed.traits,
         typed.event_time,

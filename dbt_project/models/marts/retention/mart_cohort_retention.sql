@@ -231,7 +231,7 @@ stacked as (
         periods.period_index - cohort_sizes.cohort_index as period_number,
         cohort_sizes.cohort_size,
         0 as is_active,
-        cast(null as {{ type_double() }}) as revenue_usd,
+        cast(null as {{ type_money() }}) as revenue_usd,
         0 as is_last_return
     from cohort_sizes
     inner join periods
