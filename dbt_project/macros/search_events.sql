@@ -10,9 +10,8 @@
         coalesce(
             nullif(lower(trim({{ json_text('properties', 'query') }})), ''), '(not set)'
         ) as query,
-        {{ dbt.safe_cast(json_text('properties', 'results_count'), dbt.type_int()) }}
-            as results_count,
-        {{ dbt.safe_cast(json_text('properties', 'position'), dbt.type_int()) }} as position
+        {{ json_integer('properties', 'results_count') }} as results_count,
+        {{ json_integer('properties', 'position') }} as position
     from {{ events }}
     where event_type = 'track'
         and event_name in ('Products Searched', 'Search Result Clicked')

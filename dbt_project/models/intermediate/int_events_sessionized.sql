@@ -23,7 +23,7 @@ staged as (
     -- not activity: a server-side alias without an anonymousId would otherwise open a
     -- session of its own with no page view.
     select * from {{ ref('stg_tracking__events') }}
-    where device_type <> 'bot' and event_type <> 'alias'
+    where device_type is distinct from 'bot' and event_type is distinct from 'alias'
 
 ),
 

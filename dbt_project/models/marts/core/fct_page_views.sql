@@ -30,8 +30,7 @@ heartbeats as (
     select
         session_id,
         page_view_index,
-        sum(cast({{ json_text('properties', 'seconds') }} as {{ type_double() }}))
-            as engaged_seconds
+        sum({{ json_double('properties', 'seconds') }}) as engaged_seconds
     from sequenced
     where event_name = 'Page Heartbeat' and page_view_index > 0
     group by session_id, page_view_index

@@ -36,9 +36,8 @@ daily_events as (
         count(case when event_name = 'Products Searched' then 1 end) as searches,
         count(case when event_name = 'Video Content Completed' then 1 end)
             as video_completions,
-        coalesce(sum(case when event_name = 'Page Heartbeat' then cast(
-            {{ json_text('properties', 'seconds') }} as double precision
-        ) end), 0) / 60.0 as engaged_minutes,
+        coalesce(sum(case when event_name = 'Page Heartbeat'
+            then {{ json_double('properties', 'seconds') }} end), 0) / 60.0 as engaged_minutes,
         -- metrics.md: active = at least one event other than Page Heartbeat.
         max(case when is_active_event then 1 else 0 end) = 1 as is_active
     from events

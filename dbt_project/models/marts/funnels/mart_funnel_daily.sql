@@ -31,7 +31,7 @@ data_end as (
 {%- set breakdowns = {
     'all': "cast('all' as " ~ dbt.type_string() ~ ")",
     'first_touch_source': "coalesce(first_touch_source, '(none)')",
-    'device_type': "entry_device_type",
+    'device_type': "coalesce(entry_device_type, '(none)')",
 } %}
 
 breakdown_rows as (
