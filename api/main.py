@@ -34,12 +34,18 @@ from api.routes import (
     users,
 )
 from ingestion.collector import router as collector_router
+from ingestion.landing import remove_orphaned_temp_files
 from ringside.reports.compiler import ReportError
 from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
+from ringside.settings import get_settings
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The collector lands events: clear what writers killed mid-write left behind (the
+    # settings the routes see, so a test app overriding them cleans its own home).
+    settings = app.dependency_overrides.get(get_settings, get_settings)()
+    remove_orphaned_temp_files(settings.layout)
     yield
     close_pools()
 

@@ -10,6 +10,7 @@ never match them. Final names carry a uuid4, so concurrent writers never collide
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -21,9 +22,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ringside.layout import Layout
+from ringside.layout import SNAPSHOT_NAMES, Layout
 
 COMPRESSION = "zstd"
+# A temporary file untouched this long has no writer left (see remove_orphaned_temp_files).
+ORPHAN_GRACE_SECONDS = 3600.0
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -116,3 +119,28 @@ def snapshot_writer(
     file_name = f"{name}-{_stamp(taken_at)}-{uuid.uuid4().hex[:8]}.parquet"
     with atomic_parquet(layout.snapshot_dir(name), file_name, schema) as writer:
         yield writer
+
+
+def remove_orphaned_temp_files(
+    layout: Layout, older_than_seconds: float = ORPHAN_GRACE_SECONDS
+) -> list[Path]:
+    """Delete the temporary files killed writers left under the raw directories (a
+    ``kill -9`` skips the cleanup of :func:`atomic_parquet`); returns them.
+
+    Only files not modified for ``older_than_seconds`` go: a live writer keeps its
+    temporary file's modification time recent as row groups reach it, and writers hold
+    no lock that could tell a live file from an orphan, so age is the safe signal. An
+    hour is far longer than any batch or snapshot takes to write."""
+    cutoff = time.time() - older_than_seconds
+    roots = [layout.raw_events_dir, layout.quarantine_dir]
+    roots += [layout.snapshot_dir(name) for name in SNAPSHOT_NAMES]
+    removed = []
+    for root in roots:
+        for temp in root.rglob(".*.tmp"):
+            try:
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
+                    removed.append(temp)
+            except FileNotFoundError:  # its writer renamed or removed it meanwhile
+                continue
+    return removed

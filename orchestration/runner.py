@@ -23,6 +23,10 @@ class BuildError(RuntimeError):
     """A build could not start or did not succeed."""
 
 
+class BuildRunFailedError(BuildError):
+    """A build run started and failed (recorded in the build status; nothing published)."""
+
+
 @dataclass(frozen=True)
 class BuildOutcome:
     run_id: str
@@ -52,9 +56,12 @@ def landed_range(layout: Layout) -> tuple[date, date]:
     return days[0], days[-1]
 
 
-def run_build(first_day: date, last_day: date, *, full_refresh: bool = False) -> BuildOutcome:
+def run_build(
+    first_day: date, last_day: date, *, full_refresh: bool = False, drill: bool = False
+) -> BuildOutcome:
     """Materialize landed events and every dbt model for the days [first_day, last_day]
-    in one run (dbt receives them as its min_date/max_date vars).
+    in one run (dbt receives them as its min_date/max_date vars). `drill` fails the build
+    on purpose (DbtBuildConfig.drill).
 
     Settings come from the environment (``RINGSIDE_HOME`` …), exactly as the Dagster
     assets read them, so the CLI, `dagster dev` and this runner all see one home.
@@ -77,6 +84,7 @@ def run_build(first_day: date, last_day: date, *, full_refresh: bool = False) ->
 
     prepare_manifest()
     from orchestration.definitions import defs
+    from orchestration.defs.dbt import record_failed_run
 
     job = defs.resolve_job_def("ringside_build")
     tags = {
@@ -87,12 +95,18 @@ def run_build(first_day: date, last_day: date, *, full_refresh: bool = False) ->
         result = job.execute_in_process(
             run_config={
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                "ops": {"ringside_dbt_models": {"config": {"full_refresh": full_refresh}}},
+                "ops": {
+                    "ringside_dbt_models": {
+                        "config": {"full_refresh": full_refresh, "drill": drill}
+                    }
+                },
             },
             instance=instance,
             tags=tags,
             raise_on_error=False,
         )
+        if not result.success:
+            record_failed_run(instance, result.run_id)
     checks = result.get_asset_check_evaluations()
     outcome = BuildOutcome(
         run_id=result.run_id,
@@ -103,12 +117,21 @@ def run_build(first_day: date, last_day: date, *, full_refresh: bool = False) ->
         checks_failed=sum(1 for c in checks if not c.passed),
     )
     if not result.success:
-        failure = next(
-            (e.event_specific_data.error for e in result.all_events if e.is_step_failure), None
-        )
-        detail = failure.message.strip() if failure else "see the run in the Dagster UI"
-        raise BuildError(f"build run {result.run_id} failed: {detail}")
+        raise BuildRunFailedError(f"build run {result.run_id} failed: {_failure_detail(result)}")
     return outcome
+
+
+def _failure_detail(result: "ExecuteInProcessResult") -> str:
+    """The first failed step's message; the dbt asset's Failure description names the
+    failing models and tests."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            failure = event.step_failure_data
+            if failure.user_failure_data and failure.user_failure_data.description:
+                return failure.user_failure_data.description
+            if failure.error:
+                return failure.error.message.strip()
+    return "see the run in the Dagster UI"
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,15 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ringside.access.roles import Role
 from ringside.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from ringside.pipeline_health import BuildStatus
 
 app = typer.Typer(
     help="Ringside analytics warehouse. All state lives under RINGSIDE_HOME (default .ringside/).",
@@ -55,8 +58,11 @@ def ingest(
 ) -> None:
     """Validate, enrich and land events (and content/accounts snapshots)."""
     from ingestion.batch import ingest_paths
+    from ingestion.landing import remove_orphaned_temp_files
 
     settings = get_settings()
+    for orphan in remove_orphaned_temp_files(settings.layout):
+        typer.echo(f"removed {orphan}, left by a writer that was killed")
     report = ingest_paths(paths, settings.layout.ensure(), settings, workers=workers, force=force)
     typer.echo(report.summary())
 
@@ -77,10 +83,23 @@ def build(
         bool,
         typer.Option(help="Score the ML models afterwards (retraining them when due)."),
     ] = True,
+    drill: Annotated[
+        bool,
+        typer.Option(
+            help="Fire drill: a build that fails on purpose (nothing is published), so you "
+            "can check that `ringside status`, /health and the pipeline alerts notice."
+        ),
+    ] = False,
 ) -> None:
     """Materialize landed events and every dbt model through Dagster, then the ML models,
-    then evaluate the alert rules."""
-    from orchestration.runner import landed_range, run_alerts, run_build, run_models
+    then evaluate the alert rules (after a failed build too, then exit non-zero)."""
+    from orchestration.runner import (
+        BuildRunFailedError,
+        landed_range,
+        run_alerts,
+        run_build,
+        run_models,
+    )
 
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
@@ -90,7 +109,12 @@ def build(
     else:
         first, last = landed_range(settings.layout)
     typer.echo(f"building {first} .. {last} into {_warehouse_name(settings)}")
-    outcome = run_build(first, last, full_refresh=full_refresh)
+    try:
+        outcome = run_build(first, last, full_refresh=full_refresh, drill=drill)
+    except BuildRunFailedError:
+        # The pipeline alert rules notify about the failure before the command fails.
+        typer.echo(run_alerts().line())
+        raise
     served = (
         settings.layout.serving_path
         if settings.warehouse == "duckdb"
@@ -114,13 +138,17 @@ def build(
 
 @app.command()
 def status() -> None:
-    """Show what has landed and been built, and where to look."""
+    """Show what has landed and been built, the last build's outcome, and where to look.
+    Exits 1 when the last build failed (the served data is then the last good build)."""
+    from ringside.pipeline_health import read_build_status
     from ringside.warehouse import read_serving
 
     settings = get_settings()
     layout = settings.layout
     landed = layout.landed_event_files()
+    build = read_build_status(layout)
     typer.echo(f"RINGSIDE_HOME      {layout.home}")
+    _echo_last_build(build)
     typer.echo(
         f"landed events      {sum(map(len, landed.values()))} files over {len(landed)} days"
         f" in {layout.raw_events_dir}"
@@ -130,6 +158,9 @@ def status() -> None:
     if settings.warehouse == "postgres":
         typer.echo(f"warehouse          {_warehouse_name(settings)}")
         counts = _postgres_row_counts(settings)
+    elif not layout.serving_path.exists():
+        typer.echo("warehouse          nothing built yet: `ringside ingest PATH`, `ringside build`")
+        counts = {}
     else:
         typer.echo(f"warehouse          {layout.serving_path} (served copy, read-only)")
         with read_serving(layout) as con:
@@ -162,6 +193,28 @@ def status() -> None:
             else f"  duckdb -readonly {layout.serving_path}   SQL over the marts"
         )
     )
+    if build.failed:
+        raise typer.Exit(1)
+
+
+def _echo_last_build(build: "BuildStatus") -> None:
+    """The last build's outcome; when it failed, what failed and since when, loudly."""
+    last = build.last_attempt
+    if last is None:
+        typer.echo("last build         none recorded yet")
+        return
+    outcome = "ok" if last.ok else "FAILED (serving the last good build)"
+    typer.echo(f"last build         {outcome}: run {last.run_id}, {_when(last.finished_at)} UTC")
+    if last.ok:
+        return
+    typer.echo(
+        f"  failing since    {_when(build.failing_since)} UTC; "
+        f"last success {_when(build.last_success_at)} UTC"
+    )
+    for failure in last.failures:
+        typer.echo(f"  failed {failure.resource_type} {failure.name}")
+        for line in failure.message.splitlines():
+            typer.echo(f"    {line}")
 
 
 @app.command()

@@ -28,7 +28,6 @@ def ringside(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["build"], "no landed events"),
         (["build", "--partition", "2026-13-01"], "Invalid value for '--partition'"),
         (["build", "--partition", "2026-08-01", "--all"], "either --partition DAY or --all"),
-        (["status"], "no warehouse published"),
         (["generate", "--out", "x", "--days", "0"], "Invalid value for '--days'"),
     ],
 )
@@ -37,6 +36,13 @@ def test_wrong_input_gets_one_clear_error(tmp_path: Path, args: list[str], messa
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_status_on_a_fresh_home_says_nothing_is_built(tmp_path: Path):
+    result = ringside(tmp_path / "home", "status")
+    assert result.returncode == 0, result.stderr
+    assert "nothing built yet" in result.stdout
+    assert "last build         none recorded yet" in result.stdout
 
 
 def test_unknown_file_type_is_named(tmp_path: Path):

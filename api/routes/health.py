@@ -1,26 +1,55 @@
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
+from ringside.pipeline_health import BuildAttempt, assess
 
 router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
-    status: str
-    warehouse_published_at: datetime | None
+    status: Literal["ok", "degraded"]
+    degraded: list[str] = Field(description="Why the status is degraded; empty when ok.")
+    warehouse_published_at: datetime | None = Field(
+        description="When the served DuckDB copy was published; null on PostgreSQL (the "
+        "API reads the built marts) and before the first build."
+    )
+    data_age_seconds: float | None = Field(
+        description="Age of the served data: since the copy was published (DuckDB) or the "
+        "last successful build (PostgreSQL); null before the first build."
+    )
+    last_build: BuildAttempt | None = Field(
+        description="The last build attempt, with its failing dbt models/tests when it failed."
+    )
+    failing_since: datetime | None = Field(
+        description="When builds started failing (the first failure after the last success)."
+    )
+    last_success_at: datetime | None
+    landing_writable: bool = Field(description="Can events be landed (raw events directory)?")
+    landing_free_mb: float = Field(description="Free disk space where events land.")
 
 
 @router.get("/health", response_model=Health)
 def health(settings: SettingsDep) -> Health:
-    """`warehouse_published_at`: when the served DuckDB copy was published; always null
-    on PostgreSQL, which has no published copy (the API reads the built marts)."""
-    served = settings.layout.serving_path
-    published = (
-        datetime.fromtimestamp(served.stat().st_mtime, tz=UTC)
-        if settings.warehouse == "duckdb" and served.exists()
-        else None
+    """The app is up; `status` says whether the pipeline behind it is healthy.
+
+    Always HTTP 200 while the API serves (a probe restarting the app would not fix a
+    failed build): `degraded`, with its reasons, when the last build failed, the served
+    data is older than RINGSIDE_STALE_AFTER_MINUTES (once something was built), or the
+    landing area is not writable or has less free space than RINGSIDE_MIN_FREE_DISK_MB.
+    """
+    pipeline = assess(settings)
+    return Health(
+        status="degraded" if pipeline.degraded else "ok",
+        degraded=pipeline.degraded,
+        warehouse_published_at=pipeline.published_at,
+        data_age_seconds=pipeline.data_age_seconds,
+        last_build=pipeline.build.last_attempt,
+        failing_since=pipeline.build.failing_since,
+        last_success_at=pipeline.build.last_success_at,
+        landing_writable=pipeline.landing_writable,
+        landing_free_mb=round(pipeline.landing_free_mb, 1),
     )
-    return Health(status="ok", warehouse_published_at=published)

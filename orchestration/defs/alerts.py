@@ -1,15 +1,21 @@
 """Alerts after every build: the `alerts_evaluation` job evaluates every enabled rule
 (ringside/alerts) once `ml_scoring` has succeeded, i.e. after each warehouse build has
-been scored, so anomaly rules see the new `ml_anomalies` too."""
+been scored, so anomaly rules see the new `ml_anomalies` too; and after every failed
+build, so the pipeline rules notify that it failed."""
 
 from dagster import (
+    DefaultSensorStatus,
     Definitions,
     OpExecutionContext,
+    RunFailureSensorContext,
+    RunRequest,
     job,
     op,
+    run_failure_sensor,
 )
 
 from orchestration.chaining import run_after
+from orchestration.defs.dbt import record_failed_run
 from ringside.alerts.service import EvaluationSummary, evaluate_alerts
 from ringside.settings import get_settings
 
@@ -21,7 +27,7 @@ def evaluate_alert_rules(context: OpExecutionContext) -> EvaluationSummary:
     return summary
 
 
-@job(description="Alert rules over the business metrics and ML anomalies.")
+@job(description="Alert rules over the business metrics, ML anomalies and the pipeline.")
 def alerts_evaluation() -> None:
     evaluate_alert_rules()
 
@@ -29,4 +35,23 @@ def alerts_evaluation() -> None:
 alerts_after_scoring = run_after("ml_scoring", alerts_evaluation, "alerts_after_scoring")
 
 
-defs = Definitions(jobs=[alerts_evaluation], sensors=[alerts_after_scoring])
+@run_failure_sensor(
+    name="alerts_after_failed_build",
+    monitored_jobs=None,  # by name below, as run_after does: the build job is defined apart
+    request_job=alerts_evaluation,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="After every failed `ringside_build` run: records it in the build status "
+    "when its dbt step did not (a blocking check stopped the run), then runs "
+    "`alerts_evaluation` so the pipeline rules notify.",
+)
+def alerts_after_failed_build(context: RunFailureSensorContext) -> RunRequest | None:
+    run = context.dagster_run
+    if run.job_name != "ringside_build":
+        return None
+    record_failed_run(context.instance, run.run_id)
+    return RunRequest(run_key=f"after-failed-{run.run_id}")
+
+
+defs = Definitions(
+    jobs=[alerts_evaluation], sensors=[alerts_after_scoring, alerts_after_failed_build]
+)

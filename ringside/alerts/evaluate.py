@@ -1,15 +1,17 @@
 """Deciding alerts: pure functions over the business metrics frame (the columns of
-`mart_business_metrics_daily`) and the `ml_anomalies` frame, and the state machine."""
+`mart_business_metrics_daily`), the `ml_anomalies` frame and the pipeline's health, and
+the state machine."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 
 from ringside.alerts.rules import SEVERITY_RANK, AlertState, RuleSpec
+from ringside.pipeline_health import PipelineHealth
 
 # Comparison -> (growth column, comparison value column) of the mart.
 COMPARISON_COLUMNS = {
@@ -31,11 +33,17 @@ class Observation:
 
 
 def observe(
-    rule: RuleSpec, metrics: pd.DataFrame, anomalies: pd.DataFrame | None = None
+    rule: RuleSpec,
+    metrics: pd.DataFrame,
+    anomalies: pd.DataFrame | None = None,
+    pipeline: PipelineHealth | None = None,
 ) -> Observation | None:
     """The rule's verdict on the latest complete period of its metric slice (metric
-    rules) or on the reference day of the anomalies (anomaly rules); None when there is
-    nothing to judge (no complete period, no comparison value, no anomaly output)."""
+    rules), on the reference day of the anomalies (anomaly rules) or on the last build
+    (pipeline rules); None when there is nothing to judge (no complete period, no
+    comparison value, no anomaly output, nothing built)."""
+    if rule.kind == "pipeline":
+        return None if pipeline is None else _observe_pipeline(rule, pipeline)
     if rule.kind == "anomaly":
         if anomalies is None:
             return None
@@ -146,6 +154,40 @@ def _observe_anomaly(
         f"{hit['expected']:,.0f} expected ({hit['direction']}, {hit['severity']} severity)"
     )
     return Observation(True, float(hit["actual"]), day, message)
+
+
+def _observe_pipeline(rule: RuleSpec, pipeline: PipelineHealth) -> Observation | None:
+    """build_failed: fires while the last build attempt failed, naming what failed;
+    stale: fires while the served data is older than the rule's minutes (the value)."""
+    build = pipeline.build
+    failing = (
+        f"builds failing since {_moment(build.failing_since)}, serving the last good build "
+        f"of {_moment(build.last_success_at)}; run {build.last_attempt.run_id} failed: "
+        f"{build.failure_summary()}"
+        if build.failed and build.last_attempt
+        else None
+    )
+    if rule.pipeline.condition == "build_failed":
+        if build.last_attempt is None:
+            return None
+        if failing is None:
+            message = f"The last build succeeded ({_moment(build.last_attempt.finished_at)})"
+            return Observation(False, 0.0, None, message)
+        return Observation(True, float(len(build.last_attempt.failures)), None, failing)
+    if pipeline.data_age_seconds is None:
+        return None
+    minutes, limit = pipeline.data_age_seconds / 60, rule.pipeline.minutes or 0
+    firing = minutes > limit
+    message = (
+        f"The served data is {minutes:,.0f} minutes old, "
+        f"{'older than' if firing else 'within'} the {limit}-minute limit"
+        + (f"; {failing}" if failing else "")
+    )
+    return Observation(firing, round(minutes, 1), None, message)
+
+
+def _moment(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "never"
 
 
 def format_value(value: float, unit: str) -> str:

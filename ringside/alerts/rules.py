@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from ringside.bi.kpis import Grain, catalog_metrics
 
-RuleKind = Literal["threshold", "change", "anomaly"]
+RuleKind = Literal["threshold", "change", "anomaly", "pipeline"]
 AlertState = Literal["ok", "firing", "resolved"]
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 # ml_anomalies series (ml_assets/defs.py): fixed ones plus views_<content_type>.
 ANOMALY_SERIES = ("active_users", "signups", "page_views", "revenue_usd", "invalid_event_rate")
+# What a pipeline rule watches: the Dagster job that builds and publishes the warehouse.
+PIPELINE_SUBJECTS = ("ringside_build",)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -43,10 +45,29 @@ class AnomalyParams(BaseModel):
     direction: Literal["spike", "drop"] | None = None
 
 
+class PipelineParams(BaseModel):
+    """Fires when the last build failed (`build_failed`), or when the served data is older
+    than `minutes` (`stale`: builds stopped, or keep failing)."""
+
+    condition: Literal["build_failed", "stale"]
+    minutes: int | None = Field(default=None, gt=0, validate_default=True)
+
+    @field_validator("minutes")
+    @classmethod
+    def _minutes_for_stale(cls, value: int | None, info: ValidationInfo) -> int | None:
+        stale = info.data.get("condition") == "stale"
+        if stale and value is None:
+            raise ValueError("required for condition stale")
+        if not stale and value is not None:
+            raise ValueError("only for condition stale")
+        return value
+
+
 PARAMS_MODELS: dict[str, type[BaseModel]] = {
     "threshold": ThresholdParams,
     "change": ChangeParams,
     "anomaly": AnomalyParams,
+    "pipeline": PipelineParams,
 }
 
 
@@ -91,7 +112,10 @@ class RuleSpec(BaseModel):
     @classmethod
     def _known_subject(cls, value: str, info: ValidationInfo) -> str:
         kind = info.data.get("kind")
-        if kind == "anomaly":
+        if kind == "pipeline":
+            if value not in PIPELINE_SUBJECTS:
+                raise ValueError(f"a pipeline rule watches {', '.join(PIPELINE_SUBJECTS)}")
+        elif kind == "anomaly":
             if value not in ANOMALY_SERIES and not value.startswith("views_"):
                 raise ValueError(
                     f"unknown anomaly series {value!r}; expected one of "
@@ -128,3 +152,7 @@ class RuleSpec(BaseModel):
     @property
     def anomaly(self) -> AnomalyParams:
         return AnomalyParams.model_validate(self.params)
+
+    @property
+    def pipeline(self) -> PipelineParams:
+        return PipelineParams.model_validate(self.params)

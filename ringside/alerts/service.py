@@ -1,5 +1,6 @@
-"""Evaluating every enabled rule against the warehouse and the ML output, recording
-transitions in the application database and delivering their notifications."""
+"""Evaluating every enabled rule against the warehouse, the ML output and the
+pipeline's health (ringside/pipeline_health.py), recording transitions in the
+application database and delivering their notifications."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ringside.alerts.rules import RuleSpec
 from ringside.appdb import session, utcnow
 from ringside.appdb.alerts import AlertRule, AlertTransition
 from ringside.appdb.notifications import NotificationDelivery
+from ringside.pipeline_health import PipelineHealth, assess
 from ringside.settings import Settings
 from ringside.warehouse import read_frame
 
@@ -78,17 +80,18 @@ def evaluate_alerts(
     sleep: Callable[[float], None] = time.sleep,
 ) -> EvaluationSummary:
     """Evaluate every enabled rule (on the given frames, else the warehouse and the ML
-    output), record each state change with its message, then deliver the new
-    notifications and retry the ones that failed before."""
+    output; pipeline rules on the recorded build status), record each state change with
+    its message, then deliver the new notifications and retry the ones that failed before."""
     if metrics is None:
         metrics = read_metrics(settings)
     if anomalies is None:
         anomalies = read_anomalies(settings)
+    pipeline = assess(settings)
     counts = dict.fromkeys(("fired", "resolved", "firing", "ok", "no_data", "invalid"), 0)
     with session(settings) as db:
         rules = db.scalars(select(AlertRule).where(AlertRule.enabled).order_by(AlertRule.id))
         for rule in rules:
-            counts[_evaluate_rule(db, rule, metrics, anomalies)] += 1
+            counts[_evaluate_rule(db, rule, metrics, anomalies, pipeline)] += 1
     delivered, failed = deliver_outstanding(settings, sleep)
     return EvaluationSummary(**counts, delivered=delivered, failed=failed)
 
@@ -108,7 +111,11 @@ def rule_spec(rule: AlertRule) -> RuleSpec:
 
 
 def _evaluate_rule(
-    db: Session, rule: AlertRule, metrics: pd.DataFrame, anomalies: pd.DataFrame | None
+    db: Session,
+    rule: AlertRule,
+    metrics: pd.DataFrame,
+    anomalies: pd.DataFrame | None,
+    pipeline: PipelineHealth,
 ) -> str:
     """Apply one rule; returns the summary bucket it falls in."""
     now = utcnow()
@@ -117,7 +124,7 @@ def _evaluate_rule(
         spec = rule_spec(rule)
     except ValidationError:
         return "invalid"
-    seen = observe(spec, metrics, anomalies)
+    seen = observe(spec, metrics, anomalies, pipeline)
     if seen is None:
         return "no_data"
     new_state = next_state(rule.state, seen.firing)  # type: ignore[arg-type]
