@@ -373,7 +373,8 @@ final as (
             as unbounded_retention_rate,
         revenue_usd,
         cumulative_revenue_usd,
-        cumulative_revenue_usd / cohort_size as ltv_per_user
+        -- LTV is a ratio, not money: a double, like every rate.
+        cast(cumulative_revenue_usd as {{ type_double() }}) / cohort_size as ltv_per_user
     from measured
 
 )
