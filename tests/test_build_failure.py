@@ -16,17 +16,25 @@ from typing import Any
 
 import duckdb
 import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    RunRequest,
+    build_run_status_sensor_context,
+)
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from api.main import create_app
 from ingestion.batch import ingest_paths
 from ingestion.landing import remove_orphaned_temp_files
+from orchestration.defs.alerts import alerts_after_failed_build
 from ringside.alerts.service import evaluate_alerts
 from ringside.appdb.alerts import AlertTransition
 from ringside.cli import app
 from ringside.pipeline_health import (
     BuildAttempt,
+    BuildStatus,
     FailedNode,
     read_build_status,
     record_attempt,
@@ -65,6 +73,7 @@ class Drill:
     transitions: list[AlertTransition]
     webhooks: list[tuple[str, Any]]
     mails: list[tuple[list[str], Any]]
+    sensed: tuple[RunRequest | None, BuildStatus]
 
 
 def observe(settings: Settings) -> Observed:
@@ -77,6 +86,27 @@ def observe(settings: Settings) -> Observed:
         status=CliRunner().invoke(app, ["status"]),
         health=TestClient(create_app()).get("/health").json(),
     )
+
+
+def sense_failed_build(settings: Settings) -> tuple[RunRequest | None, BuildStatus]:
+    """What the run-failure sensor of `dagster dev` does with the failed drill run when
+    its dbt step left no record (as after a blocking check failed before it): its answer
+    and the build status it recorded. The step's record is put back afterwards."""
+    recorded = settings.layout.build_status_path.read_text()
+    instance = DagsterInstance.get()  # DAGSTER_HOME below the home
+    run_id = read_build_status(settings.layout).last_attempt.run_id
+    (failure,) = instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
+    settings.layout.build_status_path.unlink()
+    context = build_run_status_sensor_context(
+        sensor_name=alerts_after_failed_build.name,
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run_id),
+    ).for_run_failure()
+    request = alerts_after_failed_build(context)
+    sensed = read_build_status(settings.layout)
+    settings.layout.build_status_path.write_text(recorded)
+    return request, sensed
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +142,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         good = observe(settings)
         failed_build = build("--drill")
         failed = observe(settings)
+        sensed = sense_failed_build(settings)
         assert build().exit_code == 0
         recovered = observe(settings)
         yield Drill(
@@ -123,6 +154,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
             [t for t in transitions(settings) if t.rule_name == BUILD_FAILED_RULE["name"]],
             list(hooks.received),
             list(mailbox.messages),
+            sensed,
         )
 
 
@@ -185,7 +217,20 @@ def test_the_pipeline_alert_fires_and_resolves(drill: Drill) -> None:
     assert DRILL in drill.webhooks[0][1]["message"]
     (to, mail), _ = drill.mails
     assert (to, mail["Subject"]) == (["ops@ringside.test"], "[FIRING] build failed")
-    assert DRILL in mail.get_payload()
+    assert DRILL in mail.get_payload(decode=True).decode()
+
+
+def test_the_failure_sensor_records_an_unrecorded_failure_and_runs_the_alerts(
+    drill: Drill,
+) -> None:
+    request, status = drill.sensed
+    assert alerts_after_failed_build.job_name == "alerts_evaluation"
+    assert request is not None and request.run_key == f"after-failed-{status.last_attempt.run_id}"
+    assert status.failed
+    # From the run's event log: the drill's dbt test is a check of fct_events.
+    assert [(f.name, f.resource_type) for f in status.last_attempt.failures] == [
+        (f"warehouse/fct_events:{DRILL}", "check")
+    ]
 
 
 def test_failing_since_is_kept_across_consecutive_failures(tmp_path: Path) -> None:

@@ -83,40 +83,44 @@ def build_failure(
 
 def record_failed_run(instance: DagsterInstance, run_id: str) -> None:
     """Record a failed build run that the dbt asset did not record: a blocking check
-    failed before dbt ran or after it published, or an earlier step failed. Names the
-    failed checks of error severity, else the failed steps."""
-    evaluations = [
+    failed before dbt ran or after it published, or an earlier step failed."""
+    record = instance.get_run_record_by_id(run_id)
+    started_at = (
+        datetime.fromtimestamp(record.start_time, UTC)
+        if record and record.start_time
+        else datetime.now(UTC)
+    )
+    record_run_failure(get_settings().layout, run_id, started_at, _run_failures(instance, run_id))
+
+
+def _run_failures(instance: DagsterInstance, run_id: str) -> list[FailedNode]:
+    """The run's failed checks of error severity, else its failed steps with their error."""
+    checks = [
         entry.dagster_event.event_specific_data
         for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
         if entry.dagster_event
     ]
-    failures = [
+    failed_checks = [
         FailedNode(
             name=f"{check.asset_key.to_user_string()}:{check.check_name}",
             resource_type="check",
             message=check.description or _failing_rows(check.metadata),
         )
-        for check in evaluations
+        for check in checks
         if not check.passed and check.severity == AssetCheckSeverity.ERROR
-    ] or [
-        FailedNode(
-            name=entry.step_key or "run",
-            resource_type="step",
-            message=entry.dagster_event.step_failure_data.error.message
-            if entry.dagster_event.step_failure_data.error
-            else "failed",
-        )
+    ]
+    steps = [
+        (entry.step_key or "run", entry.dagster_event.step_failure_data.error)
         for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
         if entry.dagster_event
     ]
-    record = instance.get_run_record_by_id(run_id)
-    started = record.start_time if record and record.start_time else None
-    record_run_failure(
-        get_settings().layout,
-        run_id,
-        datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC),
-        failures,
-    )
+    failed_steps = [
+        FailedNode(name=step, resource_type="step", message=error.message if error else "failed")
+        for step, error in steps
+    ]
+    # A run cancelled or crashed before any step failed still failed.
+    unexplained = FailedNode(name="run", resource_type="step", message="see the Dagster UI")
+    return failed_checks or failed_steps or [unexplained]
 
 
 def _failing_rows(metadata: Mapping[str, MetadataValue]) -> str:
@@ -166,7 +170,7 @@ def ringside_dbt_models(
         attempt = BuildAttempt.finished(context.run.run_id, started_at, failures)
         status = record_attempt(settings.layout, attempt)
         raise Failure(
-            description=f"build failed: {status.failure_summary()}",
+            description=f"nothing new published; failing: {status.failure_summary()}",
             metadata={
                 "failing_nodes": MetadataValue.json([f.model_dump() for f in failures]),
                 "failing_since": MetadataValue.text(f"{status.failing_since:%Y-%m-%d %H:%M} UTC"),
