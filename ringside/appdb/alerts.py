@@ -16,8 +16,9 @@ class AlertRule(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # threshold | change | anomaly
-    # A business metric (threshold, change) or an ml_anomalies series (anomaly).
+    kind: Mapped[str] = mapped_column(String(20))  # threshold | change | anomaly | pipeline
+    # A business metric (threshold, change), an ml_anomalies series (anomaly) or the
+    # watched build job (pipeline: ringside_build).
     subject: Mapped[str] = mapped_column(String(100))
     grain: Mapped[str] = mapped_column(String(10), default="day")
     dimension: Mapped[str] = mapped_column(String(100), default="all")
