@@ -203,7 +203,7 @@ def _echo_last_build(build: "BuildStatus") -> None:
     if last is None:
         typer.echo("last build         none recorded yet")
         return
-    outcome = "ok" if last.ok else "FAILED (serving the last good build)"
+    outcome = "ok" if last.ok else "FAILED (nothing new published)"
     typer.echo(f"last build         {outcome}: run {last.run_id}, {_when(last.finished_at)} UTC")
     if last.ok:
         return

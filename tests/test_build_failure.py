@@ -209,7 +209,7 @@ def test_the_pipeline_alert_fires_and_resolves(drill: Drill) -> None:
         ("firing", "resolved"),
     ]
     fired = drill.transitions[0].message
-    assert DRILL in fired and "serving the last good build" in fired
+    assert DRILL in fired and "still served" in fired
     assert [(path, body["state"]) for path, body in drill.webhooks] == [
         ("/ops", "firing"),
         ("/ops", "resolved"),

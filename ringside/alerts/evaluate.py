@@ -160,13 +160,17 @@ def _observe_pipeline(rule: RuleSpec, pipeline: PipelineHealth) -> Observation |
     """build_failed: fires while the last build attempt failed, naming what failed;
     stale: fires while the served data is older than the rule's minutes (the value)."""
     build = pipeline.build
-    failing = (
-        f"builds failing since {_moment(build.failing_since)}, serving the last good build "
-        f"of {_moment(build.last_success_at)}; run {build.last_attempt.run_id} failed: "
-        f"{build.failure_summary()}"
-        if build.failed and build.last_attempt
-        else None
+    served = (
+        f"the build of {_moment(build.last_success_at)} is still served"
+        if build.last_success_at
+        else "no build succeeded yet"
     )
+    failing = None
+    if build.last_attempt and build.failing_since and not build.last_attempt.ok:
+        failing = (
+            f"builds failing since {_moment(build.failing_since)}, {served}; "
+            f"run {build.last_attempt.run_id} failed: {build.failure_summary()}"
+        )
     if rule.pipeline.condition == "build_failed":
         if build.last_attempt is None:
             return None
@@ -186,8 +190,8 @@ def _observe_pipeline(rule: RuleSpec, pipeline: PipelineHealth) -> Observation |
     return Observation(firing, round(minutes, 1), None, message)
 
 
-def _moment(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "never"
+def _moment(value: datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC"
 
 
 def format_value(value: float, unit: str) -> str:
