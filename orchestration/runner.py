@@ -69,11 +69,6 @@ def run_build(
     settings = get_settings()
     if first_day > last_day:
         raise BuildError(f"first day {first_day} is after last day {last_day}")
-    if first_day < settings.partitions_start:
-        raise BuildError(
-            f"{first_day} is before the first partition ({settings.partitions_start}); "
-            "set RINGSIDE_PARTITIONS_START to an earlier day"
-        )
     layout = settings.layout.ensure()
     configure_dagster_home(layout)
 
@@ -85,6 +80,15 @@ def run_build(
     prepare_manifest()
     from orchestration.definitions import defs
     from orchestration.defs.dbt import record_failed_run
+    from orchestration.defs.partitions import daily_partitions
+
+    first_partition = daily_partitions.start.date()
+    if first_day < first_partition:
+        raise BuildError(
+            f"{first_day} is before the first partition ({first_partition}) of the definitions "
+            "this process loaded; run the build in a new process, or set "
+            "RINGSIDE_PARTITIONS_START to an earlier day"
+        )
 
     job = defs.resolve_job_def("ringside_build")
     tags = {
