@@ -16,6 +16,7 @@ from fastapi import HTTPException
 from psycopg2.pool import ThreadedConnectionPool
 
 from api.deps import Page
+from api.errors import invalid
 from ringside.insights.sql import DuckDBReader, PostgresReader, QueryError, Reader
 from ringside.postgres import connection_kwargs
 from ringside.reports.definition import ReportQuery
@@ -109,7 +110,7 @@ def _postgres(settings: Settings) -> Iterator[Reader]:
 @contextmanager
 def warehouse(settings: Settings) -> Iterator[Reader]:
     """A read-only reader of the warehouse: 503 while nothing has been built, 422 with
-    the engine's reason when a query is invalid."""
+    the engine's reason when a query is invalid (the reason names the parameter)."""
     try:
         if settings.warehouse == "postgres":
             with _postgres(settings) as reader:
@@ -120,7 +121,7 @@ def warehouse(settings: Settings) -> Iterator[Reader]:
     except (WarehouseNotBuiltError, WarehouseUnavailableError) as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
     except QueryError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+        raise invalid("query", "", str(exc)) from exc
 
 
 def fetch_rows(settings: Settings, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:

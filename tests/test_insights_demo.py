@@ -291,7 +291,7 @@ def test_api_serves_saved_and_ad_hoc_funnels_cohorts_and_retention(
         ({"step": ["Products Searched", "No Such Event"]}, "No Such Event"),
         ({"step": ["Products Searched"]}, "at least 2"),
         ({"step": ["Signed Up"] * 21}, "at most 20"),
-        ({"step": ["Signed Up", "Subscription Started"], "window_value": 0}, "greater than 0"),
+        ({"step": ["Signed Up", "Subscription Started"], "window_value": 0}, "greater than or"),
         ({"name": "search_to_video", "step": ["Signed Up"]}, "not both"),
         ({"step": ['{"page_view": true, "event": "Signed Up"}', "Signed Up"]}, "exactly one"),
     ],
@@ -302,7 +302,7 @@ def test_invalid_funnels_are_rejected_with_the_reason(
     span = {"start": "2026-08-01", "end": (date(2026, 8, 1) + timedelta(days=3)).isoformat()}
     response = api_client().get("/api/analytics/funnels/", params={**span, **params})
     assert response.status_code == 422, response.text
-    assert reason in response.json()["detail"]
+    assert reason in response.json()["detail"][0]["msg"]
 
 
 def test_an_unknown_saved_funnel_is_404_and_lists_the_saved_ones(platform: BuiltPlatform):

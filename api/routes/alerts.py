@@ -1,15 +1,16 @@
 """Alert rules (create, read, update, delete) and the history of their transitions."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import SettingsDep
+from api.deps import Instant, SettingsDep, id_path, id_query
+from api.errors import problems
 from api.security import require
 from ringside.alerts.rules import AlertState, Channels, RuleKind, RuleSpec
 from ringside.alerts.service import rule_spec
@@ -17,21 +18,25 @@ from ringside.appdb import session
 from ringside.appdb.alerts import AlertRule, AlertTransition
 from ringside.appdb.notifications import NotificationDelivery
 from ringside.bi.kpis import Grain
+from ringside.reports.timestamps import UtcDateTime
 
 router = APIRouter(
-    prefix="/api/analytics/alerts", tags=["alerts"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/alerts",
+    tags=["alerts"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403),
 )
 
-RuleId = Annotated[int, Path(ge=1, description="The rule's id.")]
+RuleId = Annotated[int, id_path("rule")]
 
 
 class RuleOut(RuleSpec):
     id: int
     state: AlertState
-    state_since: datetime | None
-    last_evaluated_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    state_since: UtcDateTime | None
+    last_evaluated_at: UtcDateTime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class RulePatch(BaseModel):
@@ -54,7 +59,7 @@ class DeliveryOut(BaseModel):
     status: str = Field(description="pending, delivered or failed (retried next evaluation).")
     attempts: int
     last_error: str | None
-    delivered_at: datetime | None
+    delivered_at: UtcDateTime | None
 
 
 class TransitionOut(BaseModel):
@@ -66,7 +71,7 @@ class TransitionOut(BaseModel):
     value: float | None
     period_start: date | None
     message: str
-    created_at: datetime
+    created_at: UtcDateTime
     deliveries: list[DeliveryOut]
 
 
@@ -82,6 +87,7 @@ def list_rules(settings: SettingsDep) -> list[RuleOut]:
     status_code=201,
     summary="Create an alert rule",
     dependencies=[Depends(require("admin"))],
+    responses=problems(400, 409),
 )
 def create_rule(body: RuleSpec, settings: SettingsDep) -> RuleOut:
     with session(settings) as db:
@@ -92,7 +98,9 @@ def create_rule(body: RuleSpec, settings: SettingsDep) -> RuleOut:
         return _out(rule)
 
 
-@router.get("/rules/{rule_id}", response_model=RuleOut, summary="One alert rule")
+@router.get(
+    "/rules/{rule_id}", response_model=RuleOut, summary="One alert rule", responses=problems(404)
+)
 def get_rule(rule_id: RuleId, settings: SettingsDep) -> RuleOut:
     with session(settings) as db:
         return _out(_rule(db, rule_id))
@@ -103,6 +111,7 @@ def get_rule(rule_id: RuleId, settings: SettingsDep) -> RuleOut:
     response_model=RuleOut,
     summary="Change an alert rule",
     dependencies=[Depends(require("admin"))],
+    responses=problems(400, 404, 409),
 )
 def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleOut:
     with session(settings) as db:
@@ -130,6 +139,7 @@ def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleO
     status_code=204,
     summary="Delete a rule (history stays)",
     dependencies=[Depends(require("admin"))],
+    responses=problems(404),
 )
 def delete_rule(rule_id: RuleId, settings: SettingsDep) -> Response:
     with session(settings) as db:
@@ -140,9 +150,9 @@ def delete_rule(rule_id: RuleId, settings: SettingsDep) -> Response:
 @router.get("/history", response_model=list[TransitionOut], summary="Alert transitions")
 def history(
     settings: SettingsDep,
-    rule: Annotated[int | None, Query(ge=1, description="Only this rule's id.")] = None,
+    rule: Annotated[int | None, id_query("Only this rule's id.")] = None,
     state: Annotated[AlertState | None, Query(description="Only transitions to it.")] = None,
-    since: Annotated[datetime | None, Query(description="From this UTC time on.")] = None,
+    since: Annotated[Instant | None, Query(description="From this UTC time on.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TransitionOut]:
     """Newest first, each with the outcome of its notifications."""

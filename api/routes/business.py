@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
-from api.deps import SettingsDep
+from api.deps import Day, SettingsDep
+from api.errors import invalid, problems
 from api.queries import fetch_rows
 from api.security import require
 from ringside.bi.catalog import (
@@ -20,7 +21,10 @@ from ringside.bi.catalog import (
 )
 
 router = APIRouter(
-    prefix="/api/analytics/business", tags=["business"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/business",
+    tags=["business"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403),
 )
 
 
@@ -61,16 +65,8 @@ class BusinessMetrics(BaseModel):
     rows: list[BusinessMetricRow]
 
 
-def _invalid(field: str, message: str, value: str) -> HTTPException:
-    """A 422 in FastAPI's own validation error shape, so clients read one format."""
-    return HTTPException(
-        status_code=422,
-        detail=[{"loc": ["query", field], "msg": message, "type": "value_error", "input": value}],
-    )
-
-
 def _unknown(field: str, value: str, known: list[str]) -> HTTPException:
-    return _invalid(field, f"unknown {field} {value!r}; known: {', '.join(known)}", value)
+    return invalid("query", field, f"unknown {field} {value!r}; known: {', '.join(known)}", value)
 
 
 @router.get("/catalog", response_model=list[CatalogEntry])
@@ -80,7 +76,7 @@ def catalog() -> list[CatalogEntry]:
     return list(metric_catalog().values())
 
 
-@router.get("/", response_model=BusinessMetrics)
+@router.get("/", response_model=BusinessMetrics, responses=problems(503))
 def business_metrics(
     settings: SettingsDep,
     category: Annotated[Category | None, Query(description="Only this category.")] = None,
@@ -88,8 +84,8 @@ def business_metrics(
         list[str] | None, Query(description="Only these metrics (repeatable).")
     ] = None,
     grain: Annotated[Grain, Query(description="Day, ISO week or calendar month.")] = "day",
-    start: Annotated[date | None, Query(description="First period_start (inclusive).")] = None,
-    end: Annotated[date | None, Query(description="Last period_start (inclusive).")] = None,
+    start: Annotated[Day | None, Query(description="First period_start (inclusive).")] = None,
+    end: Annotated[Day | None, Query(description="Last period_start (inclusive).")] = None,
     dimension: Annotated[
         str, Query(description="'all', or a slice such as 'device_type'.")
     ] = "all",
@@ -106,7 +102,7 @@ def business_metrics(
     if dimension not in dimensions:
         raise _unknown("dimension", dimension, dimensions)
     if start is not None and end is not None and end < start:
-        raise _invalid("end", "end must not be before start", end.isoformat())
+        raise invalid("query", "end", "end must not be before start", end.isoformat())
     params: dict[str, object] = {"grain": grain, "dimension": dimension}
     conditions = ["grain = $grain", "dimension = $dimension"]
     if category is not None:

@@ -6,11 +6,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, SettingsDep
+from api.errors import problems
 from api.queries import fetch_rows
 from api.security import require
 
 router = APIRouter(
-    prefix="/api/analytics/cohorts", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/cohorts",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403, 503),
 )
 
 

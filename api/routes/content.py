@@ -4,12 +4,16 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, PageDep, SettingsDep
+from api.errors import problems
 from api.queries import fetch_page
 from api.security import require
 from ringside.reports.dashboards import ContentSort
 
 router = APIRouter(
-    prefix="/api/analytics/content", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/content",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403, 503),
 )
 
 

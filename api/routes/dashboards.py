@@ -6,14 +6,15 @@ context the web app's toolbar needs (the last day with data, the filter values).
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import SettingsDep
-from api.errors import invalid
+from api.deps import SettingsDep, id_path
+from api.errors import invalid, problems
 from api.queries import warehouse
 from api.security import Analyst, Viewer
 from ringside.access.keys import Principal
@@ -37,7 +38,11 @@ from ringside.reports.results import last_data_day
 from ringside.settings import Settings
 from ringside.warehouse import data_version
 
-router = APIRouter(prefix="/api/analytics/dashboards", tags=["dashboards"])
+router = APIRouter(
+    prefix="/api/analytics/dashboards", tags=["dashboards"], responses=problems(401, 403)
+)
+
+DashboardId = Annotated[int, id_path("dashboard")]
 
 # Dashboard-wide filters: (name, label, the dimension widgets filter on). Their values are
 # the sessions' (every person-facing slice starts from a session).
@@ -104,7 +109,13 @@ def list_dashboards(settings: SettingsDep, caller: Viewer) -> list[DashboardOut]
         return [dashboard_out(d) for d in dashboards if may_open(caller, d)]
 
 
-@router.post("/", response_model=DashboardOut, status_code=201, summary="Create a dashboard")
+@router.post(
+    "/",
+    response_model=DashboardOut,
+    status_code=201,
+    summary="Create a dashboard",
+    responses=problems(400),
+)
 def create(body: DashboardIn, settings: SettingsDep, caller: Analyst) -> DashboardOut:
     with _editing(settings) as db:
         seed_defaults(db)
@@ -112,7 +123,10 @@ def create(body: DashboardIn, settings: SettingsDep, caller: Analyst) -> Dashboa
 
 
 @router.get(
-    "/filters", response_model=DashboardContext, summary="The web app's date and filter context"
+    "/filters",
+    response_model=DashboardContext,
+    summary="The web app's date and filter context",
+    responses=problems(503),
 )
 def context(settings: SettingsDep, _: Viewer) -> DashboardContext:
     """The last day with data (where relative ranges end) and the values each
@@ -147,23 +161,34 @@ def context(settings: SettingsDep, _: Viewer) -> DashboardContext:
     return found
 
 
-@router.get("/{dashboard_id}", response_model=DashboardOut, summary="One dashboard")
-def read_dashboard(dashboard_id: int, settings: SettingsDep, caller: Viewer) -> DashboardOut:
+@router.get(
+    "/{dashboard_id}", response_model=DashboardOut, summary="One dashboard", responses=problems(404)
+)
+def read_dashboard(
+    dashboard_id: DashboardId, settings: SettingsDep, caller: Viewer
+) -> DashboardOut:
     with session(settings) as db:
         return dashboard_out(_dashboard(db, caller, dashboard_id))
 
 
-@router.patch("/{dashboard_id}", response_model=DashboardOut, summary="Change a dashboard")
+@router.patch(
+    "/{dashboard_id}",
+    response_model=DashboardOut,
+    summary="Change a dashboard",
+    responses=problems(400, 404),
+)
 def change(
-    dashboard_id: int, body: DashboardPatch, settings: SettingsDep, caller: Analyst
+    dashboard_id: DashboardId, body: DashboardPatch, settings: SettingsDep, caller: Analyst
 ) -> DashboardOut:
     with _editing(settings) as db:
         dashboard = _dashboard(db, caller, dashboard_id, edit=True)
         return dashboard_out(update_dashboard(db, caller, dashboard, body))
 
 
-@router.delete("/{dashboard_id}", status_code=204, summary="Delete a dashboard")
-def delete(dashboard_id: int, settings: SettingsDep, caller: Analyst) -> Response:
+@router.delete(
+    "/{dashboard_id}", status_code=204, summary="Delete a dashboard", responses=problems(404)
+)
+def delete(dashboard_id: DashboardId, settings: SettingsDep, caller: Analyst) -> Response:
     with session(settings) as db:
         db.delete(_dashboard(db, caller, dashboard_id, edit=True))
     return Response(status_code=204)

@@ -18,8 +18,8 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from api.deps import SettingsDep
-from api.errors import invalid, report_error
+from api.deps import Day, SettingsDep, id_query
+from api.errors import invalid, problems, report_error
 from api.queries import warehouse
 from api.security import Analyst
 from ringside.access.keys import Principal
@@ -48,7 +48,7 @@ from ringside.reports.results import prepare
 from ringside.reports.stream import count_rows, open_batches
 from ringside.warehouse import WarehouseNotBuiltError, data_version
 
-router = APIRouter(prefix="/api/analytics/export", tags=["exports"])
+router = APIRouter(prefix="/api/analytics/export", tags=["exports"], responses=problems(401, 403))
 
 SOURCES = ("report", "mart", "metric")
 FIGURES = {
@@ -176,14 +176,15 @@ def _slug(text: str) -> str:
     response_class=StreamingResponse,
     responses={
         200: {"content": {media: {} for media in MEDIA_TYPES.values()}},
-        422: {"description": "Unknown names or filters, or too many rows for the format."},
-        503: {"description": "Nothing has been built yet."},
+        # 422 (unknown names or filters, too many rows for the format) is FastAPI's own
+        # declaration, with the validation-error shape every refusal has.
+        **problems(404, 503),
     },
 )
 def export(
     settings: SettingsDep,
     caller: Analyst,
-    report: Annotated[int | None, Query(description="A saved report's id.")] = None,
+    report: Annotated[int | None, id_query("A saved report's id.")] = None,
     mart: Annotated[
         str | None, Query(description="A mart source (GET /api/analytics/reports/catalog).")
     ] = None,
@@ -194,8 +195,8 @@ def export(
     dimension: Annotated[
         str, Query(description="Metric exports: 'all' or a slice such as 'device_type'.")
     ] = "all",
-    start: Annotated[date | None, Query(description="First day (inclusive).")] = None,
-    end: Annotated[date | None, Query(description="Last day (inclusive).")] = None,
+    start: Annotated[Day | None, Query(description="First day (inclusive).")] = None,
+    end: Annotated[Day | None, Query(description="Last day (inclusive).")] = None,
     filters: Annotated[
         list[str] | None,
         Query(

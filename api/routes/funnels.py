@@ -1,15 +1,17 @@
 import json
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ValidationError
 
 from api.deps import DateRangeDep, SettingsDep
+from api.errors import invalid, problems
 from api.queries import fetch_rows, warehouse
 from api.security import require
 from ringside.cache import VersionedCache
 from ringside.insights.definitions import (
+    MAX_WINDOW_SECONDS,
     ConversionWindow,
     Exclusion,
     FunnelDefinition,
@@ -20,10 +22,14 @@ from ringside.insights.funnels import FunnelQuery, FunnelResult, run_funnel
 from ringside.warehouse import data_version
 
 router = APIRouter(
-    prefix="/api/analytics/funnels", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/funnels",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403),
 )
 
 Breakdown = Literal["first_touch_source", "device_type"]
+Matcher = TypeVar("Matcher", FunnelStep, Exclusion)
 WindowUnit = Literal["second", "minute", "hour", "day", "week"]
 
 # An ad-hoc funnel scans fct_events (about a second for 30 days of a 10M-event platform):
@@ -50,29 +56,41 @@ def _reason(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else first["msg"]
 
 
-def _matcher_fields(text: str) -> dict[str, object]:
+def _matcher_fields(text: str, field: str) -> dict[str, object]:
+    """A step or exclusion parameter as matcher fields; `field` names it (`step.0`)."""
     if text.lstrip().startswith("{"):
         try:
             fields = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise HTTPException(422, f"not valid JSON: {text!r} ({exc.msg})") from exc
+            raise invalid("query", field, f"not valid JSON ({exc.msg})", text) from exc
         if not isinstance(fields, dict):
-            raise HTTPException(422, f"expected a JSON object: {text!r}")
+            raise invalid("query", field, "expected a JSON object", text)
         return fields
     if text == "$pageview":
         return {"page_view": True}
     return {"event": text}
 
 
+def _matcher(model: type[Matcher], text: str, field: str) -> Matcher:
+    try:
+        return model.model_validate(_matcher_fields(text, field))
+    except ValidationError as exc:
+        raise invalid("query", field, _reason(exc), text) from exc
+
+
 def _ad_hoc(steps: list[str], exclusions: list[str], window: ConversionWindow) -> FunnelDefinition:
     try:
         return FunnelDefinition(
-            steps=[FunnelStep.model_validate(_matcher_fields(text)) for text in steps],
-            exclusions=[Exclusion.model_validate(_matcher_fields(text)) for text in exclusions],
+            steps=[_matcher(FunnelStep, text, f"step.{i}") for i, text in enumerate(steps)],
+            exclusions=[
+                _matcher(Exclusion, text, f"exclude.{i}") for i, text in enumerate(exclusions)
+            ],
             conversion_window=window,
         )
     except ValidationError as exc:
-        raise HTTPException(422, _reason(exc)) from exc
+        # What is left to refuse: the number of steps, or an exclusion's step range.
+        field = "step" if exc.errors()[0]["loc"][:1] == ("steps",) else "exclude"
+        raise invalid("query", field, _reason(exc)) from exc
 
 
 def _saved(name: str) -> FunnelDefinition:
@@ -83,7 +101,7 @@ def _saved(name: str) -> FunnelDefinition:
         raise HTTPException(404, f"no saved funnel {name!r}; saved funnels: {known}") from None
 
 
-@router.get("/", response_model=FunnelResult)
+@router.get("/", response_model=FunnelResult, responses=problems(404, 503))
 def funnel(
     settings: SettingsDep,
     days: DateRangeDep,
@@ -91,7 +109,13 @@ def funnel(
     step: Annotated[list[str] | None, Query(description=STEP_HELP)] = None,
     exclude: Annotated[list[str] | None, Query(description=EXCLUDE_HELP)] = None,
     window_value: Annotated[
-        int | None, Query(description="Conversion window length (default 7, or the saved one).")
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_WINDOW_SECONDS,
+            description="Conversion window length (default 7, or the saved one); the window "
+            f"may be at most {MAX_WINDOW_SECONDS // 86_400} days.",
+        ),
     ] = None,
     window_unit: Annotated[WindowUnit | None, Query(description="Window unit.")] = None,
     breakdown: Annotated[Breakdown | None, Query(description="Split every step by this.")] = None,
@@ -102,9 +126,11 @@ def funnel(
     window is read from the attempts dbt counted (`fct_funnel_progress`); anything else
     is computed on request over `fct_events` by the query engine: the same figures."""
     if name is not None and (step or exclude):
-        raise HTTPException(422, "give either a saved funnel `name` or ad-hoc `step`s, not both")
+        raise invalid(
+            "query", "name", "give either a saved funnel `name` or ad-hoc `step`s, not both"
+        )
     if name is None and not step:
-        raise HTTPException(422, "give a saved funnel `name` or at least two `step`s")
+        raise invalid("query", "step", "give a saved funnel `name` or at least two `step`s")
     if name is not None:
         definition = _saved(name)
         window = definition.conversion_window
@@ -117,7 +143,7 @@ def funnel(
             unit=window_unit or window.unit,
         )
     except ValidationError as exc:
-        raise HTTPException(422, f"window_{_reason(exc)}") from exc
+        raise invalid("query", "window_value", f"window_{_reason(exc)}", window_value) from exc
     if definition is None:
         definition = _ad_hoc(step or [], exclude or [], window)
     else:
@@ -165,7 +191,7 @@ class FunnelDaily(BaseModel):
     days: list[FunnelDayStep]
 
 
-@router.get("/{name}/daily", response_model=FunnelDaily)
+@router.get("/{name}/daily", response_model=FunnelDaily, responses=problems(404, 503))
 def daily(
     settings: SettingsDep,
     days: DateRangeDep,

@@ -3,17 +3,21 @@ again) and revoke."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from api.deps import SettingsDep
+from api.deps import SettingsDep, id_path
+from api.errors import problems
 from api.security import require
 from ringside.access.keys import KeyInfo, create_key, list_keys, revoke_key
 from ringside.access.roles import Role
 from ringside.appdb import session
 
 router = APIRouter(
-    prefix="/api/analytics/keys", tags=["access"], dependencies=[Depends(require("admin"))]
+    prefix="/api/analytics/keys",
+    tags=["access"],
+    dependencies=[Depends(require("admin"))],
+    responses=problems(401, 403),
 )
 
 
@@ -40,17 +44,17 @@ def keys(
         return list_keys(db, include_revoked=include_revoked)
 
 
-@router.post("/", response_model=NewKey, status_code=201, summary="Create a key")
+@router.post(
+    "/", response_model=NewKey, status_code=201, summary="Create a key", responses=problems(400)
+)
 def create(body: KeyIn, settings: SettingsDep) -> NewKey:
     with session(settings) as db:
         key, secret = create_key(db, body.name, body.role, body.email)
     return NewKey(**key.model_dump(), secret=secret)
 
 
-@router.delete("/{key_id}", response_model=KeyInfo, summary="Revoke a key")
-def revoke(
-    key_id: Annotated[int, Path(description="The key's id.")], settings: SettingsDep
-) -> KeyInfo:
+@router.delete("/{key_id}", response_model=KeyInfo, summary="Revoke a key", responses=problems(404))
+def revoke(key_id: Annotated[int, id_path("key")], settings: SettingsDep) -> KeyInfo:
     with session(settings) as db:
         key = revoke_key(db, key_id)
     if key is None:

@@ -7,12 +7,16 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
+from api.errors import invalid, problems
 from api.security import require
 from ringside.appdb import session
 from ringside.bi.kpis import Grain, Kpi, catalog_metrics, delete_kpi, read_kpis, save_kpi, seed_kpis
 
 router = APIRouter(
-    prefix="/api/analytics/kpis", tags=["business"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/kpis",
+    tags=["business"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403),
 )
 
 MetricPath = Annotated[str, Path(description="A metric of the business metric catalog.")]
@@ -35,15 +39,11 @@ def known_metric(metric: str) -> str:
     """The metric, or a 422 naming the path field and listing the catalog."""
     known = catalog_metrics()
     if metric not in known:
-        raise HTTPException(
-            status_code=422,
-            detail=[
-                {
-                    "loc": ["path", "metric"],
-                    "msg": f"unknown metric {metric!r}; known metrics: {', '.join(known)}",
-                    "type": "value_error",
-                }
-            ],
+        raise invalid(
+            "path",
+            "metric",
+            f"unknown metric {metric!r}; known metrics: {', '.join(known)}",
+            metric,
         )
     return metric
 
@@ -60,6 +60,7 @@ def list_kpis(settings: SettingsDep) -> list[Kpi]:
     response_model=Kpi,
     summary="Create or replace a KPI",
     dependencies=[Depends(require("admin"))],
+    responses=problems(400),
 )
 def put_kpi(metric: MetricPath, body: KpiIn, settings: SettingsDep) -> Kpi:
     kpi = Kpi(metric=known_metric(metric), **body.model_dump())
@@ -74,6 +75,7 @@ def put_kpi(metric: MetricPath, body: KpiIn, settings: SettingsDep) -> Kpi:
     status_code=204,
     summary="Delete a KPI and its targets",
     dependencies=[Depends(require("admin"))],
+    responses=problems(404),
 )
 def remove_kpi(metric: MetricPath, settings: SettingsDep) -> Response:
     with session(settings) as db:

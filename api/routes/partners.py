@@ -1,9 +1,12 @@
 """Partners (white-label branding): anyone with a key lists them; admins create,
 change and delete them. A report or share link names a partner by slug."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Response
 
-from api.deps import SettingsDep
+from api.deps import SettingsDep, id_path
+from api.errors import problems
 from api.security import Admin, Viewer
 from ringside.appdb import session
 from ringside.appdb.reports import Partner
@@ -19,7 +22,9 @@ from ringside.reports.branding import (
     update_partner,
 )
 
-router = APIRouter(prefix="/api/analytics/partners", tags=["sharing"])
+router = APIRouter(prefix="/api/analytics/partners", tags=["sharing"], responses=problems(401, 403))
+
+PartnerId = Annotated[int, id_path("partner")]
 
 
 def _found(partner: Partner | None, partner_id: int) -> Partner:
@@ -34,7 +39,13 @@ def list_all(settings: SettingsDep, _: Viewer) -> list[PartnerInfo]:
         return [info(p) for p in list_partners(db)]
 
 
-@router.post("/", response_model=PartnerInfo, status_code=201, summary="Add a partner")
+@router.post(
+    "/",
+    response_model=PartnerInfo,
+    status_code=201,
+    summary="Add a partner",
+    responses=problems(400, 409),
+)
 def create(spec: PartnerSpec, settings: SettingsDep, _: Admin) -> PartnerInfo:
     with session(settings) as db:
         try:
@@ -43,17 +54,24 @@ def create(spec: PartnerSpec, settings: SettingsDep, _: Admin) -> PartnerInfo:
             raise HTTPException(status_code=409, detail=str(exc)) from None
 
 
-@router.patch("/{partner_id}", response_model=PartnerInfo, summary="Change a partner")
+@router.patch(
+    "/{partner_id}",
+    response_model=PartnerInfo,
+    summary="Change a partner",
+    responses=problems(400, 404),
+)
 def change(
-    partner_id: int, changes: PartnerChanges, settings: SettingsDep, _: Admin
+    partner_id: PartnerId, changes: PartnerChanges, settings: SettingsDep, _: Admin
 ) -> PartnerInfo:
     with session(settings) as db:
         partner = _found(db.get(Partner, partner_id), partner_id)
         return info(update_partner(db, partner, changes))
 
 
-@router.delete("/{partner_id}", status_code=204, summary="Delete a partner")
-def delete(partner_id: int, settings: SettingsDep, _: Admin) -> Response:
+@router.delete(
+    "/{partner_id}", status_code=204, summary="Delete a partner", responses=problems(404)
+)
+def delete(partner_id: PartnerId, settings: SettingsDep, _: Admin) -> Response:
     """Its reports and share links fall back to Ringside's branding."""
     with session(settings) as db:
         delete_partner(db, _found(db.get(Partner, partner_id), partner_id))

@@ -1,19 +1,22 @@
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PageDep, SettingsDep
+from api.deps import Day, PageDep, SettingsDep
+from api.errors import invalid, problems
 from api.security import require
 from ml_assets.storage import latest_record
 from ringside.insights.sql import DuckDBReader
+from ringside.reports.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/predictions",
     tags=["analytics"],
     dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403, 503),
 )
 
 Kind = Literal[
@@ -73,7 +76,7 @@ class ChurnRow(BaseModel):
     drivers: list[str] = Field(description="The three features that raise the risk most.")
     model_version: str
     as_of: date
-    scored_at: datetime
+    scored_at: UtcDateTime
 
 
 class AnomalyRow(BaseModel):
@@ -164,8 +167,8 @@ def predictions(
     content: Annotated[str | None, Query(description="A content id (recommendations).")] = None,
     content_type: Annotated[str | None, Query(description="Content insights of a type.")] = None,
     risk_band: Annotated[Literal["high", "medium", "low"] | None, Query()] = None,
-    start: Annotated[date | None, Query(description="First day (forecast, anomalies).")] = None,
-    end: Annotated[date | None, Query(description="Last day (forecast, anomalies).")] = None,
+    start: Annotated[Day | None, Query(description="First day (forecast, anomalies).")] = None,
+    end: Annotated[Day | None, Query(description="Last day (forecast, anomalies).")] = None,
 ) -> Predictions:
     """The latest output of an ML asset, with the model version and its validation
     figures (the same as the Dagster asset metadata)."""
@@ -191,7 +194,7 @@ def predictions(
                 continue
             column, operator = FILTERS[name]
             if column not in columns:
-                raise HTTPException(422, f"`{name}` does not apply to kind={kind}")
+                raise invalid("query", name, f"`{name}` does not apply to kind={kind}", value)
             conditions.append(f"{column} {operator} ${name}")
             params[name] = value
         where = f"where {' and '.join(conditions)}" if conditions else ""

@@ -8,11 +8,15 @@ import duckdb
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import SettingsDep
+from api.deps import Instant, SettingsDep
+from api.errors import problems
 from api.security import require
 
 router = APIRouter(
-    prefix="/api/analytics/real-time", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/real-time",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403),
 )
 
 WINDOWS_MINUTES = (5, 30)
@@ -43,7 +47,7 @@ class RealTime(BaseModel):
 def real_time(
     settings: SettingsDep,
     at: Annotated[
-        datetime | None, Query(description="Evaluate as of this instant (default: now).")
+        Instant | None, Query(description="Evaluate as of this instant (default: now).")
     ] = None,
 ) -> RealTime:
     now = (at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)

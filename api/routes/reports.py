@@ -11,7 +11,8 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from api.deps import SettingsDep
+from api.deps import SettingsDep, id_path
+from api.errors import problems
 from api.queries import report_result
 from api.security import Analyst, Viewer
 from ringside.appdb import session
@@ -38,7 +39,9 @@ from ringside.reports.library import (
 )
 from ringside.reports.results import ReportResult
 
-router = APIRouter(prefix="/api/analytics/reports", tags=["reports"])
+router = APIRouter(prefix="/api/analytics/reports", tags=["reports"], responses=problems(401, 403))
+
+ReportId = Annotated[int, id_path("report")]
 
 
 class CatalogMetric(BaseModel):
@@ -109,27 +112,48 @@ def list_saved(
         return [saved(db, r) for r in list_reports(db, caller, owner, type, visibility)]
 
 
-@router.post("/", response_model=SavedReport, status_code=201, summary="Create a report")
+@router.post(
+    "/",
+    response_model=SavedReport,
+    status_code=201,
+    summary="Create a report",
+    responses=problems(400),
+)
 def create(spec: ReportSpec, settings: SettingsDep, caller: Analyst) -> SavedReport:
     with session(settings) as db:
         return saved(db, create_report(db, caller.name, spec))
 
 
-@router.post("/preview", response_model=ReportResult, summary="Run an unsaved definition")
+@router.post(
+    "/preview",
+    response_model=ReportResult,
+    summary="Run an unsaved definition",
+    responses=problems(400, 503),
+)
 def preview(query: ReportQuery, settings: SettingsDep, _: Analyst) -> ReportResult:
     """The results a definition would give, without saving it (the report builder)."""
     return report_result(settings, query)
 
 
-@router.get("/{report_id}", response_model=SavedReport, summary="A report's definition")
-def read(report_id: int, settings: SettingsDep, caller: Viewer) -> SavedReport:
+@router.get(
+    "/{report_id}",
+    response_model=SavedReport,
+    summary="A report's definition",
+    responses=problems(404),
+)
+def read(report_id: ReportId, settings: SettingsDep, caller: Viewer) -> SavedReport:
     with session(settings) as db:
         return saved(db, get_report_for(db, caller, report_id))
 
 
-@router.patch("/{report_id}", response_model=SavedReport, summary="Change a report")
+@router.patch(
+    "/{report_id}",
+    response_model=SavedReport,
+    summary="Change a report",
+    responses=problems(400, 404),
+)
 def change(
-    report_id: int,
+    report_id: ReportId,
     changes: Annotated[
         dict[str, Any], Body(description="Any fields of the definition; the rest stay.")
     ],
@@ -154,8 +178,8 @@ def change(
             ) from None
 
 
-@router.delete("/{report_id}", status_code=204, summary="Delete a report")
-def delete(report_id: int, settings: SettingsDep, caller: Analyst) -> Response:
+@router.delete("/{report_id}", status_code=204, summary="Delete a report", responses=problems(404))
+def delete(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> Response:
     with session(settings) as db:
         db.delete(get_report_for(db, caller, report_id, edit=True))
     return Response(status_code=204)
@@ -169,9 +193,14 @@ class RunOptions(BaseModel):
     filters: list[Filter] = Field(default_factory=list, max_length=20)
 
 
-@router.post("/{report_id}/run", response_model=ReportResult, summary="A report's results")
+@router.post(
+    "/{report_id}/run",
+    response_model=ReportResult,
+    summary="A report's results",
+    responses=problems(400, 404, 503),
+)
 def run(
-    report_id: int, settings: SettingsDep, caller: Viewer, options: RunOptions | None = None
+    report_id: ReportId, settings: SettingsDep, caller: Viewer, options: RunOptions | None = None
 ) -> ReportResult:
     """The rows of the report on the latest build (cached until the next build),
     optionally over another date range and with more filters (`filters.N` of a refused
@@ -189,9 +218,13 @@ def run(
 
 
 @router.post(
-    "/{report_id}/duplicate", response_model=SavedReport, status_code=201, summary="Copy a report"
+    "/{report_id}/duplicate",
+    response_model=SavedReport,
+    status_code=201,
+    summary="Copy a report",
+    responses=problems(404),
 )
-def duplicate(report_id: int, settings: SettingsDep, caller: Analyst) -> SavedReport:
+def duplicate(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> SavedReport:
     """A private copy owned by the caller, without schedule or recipients."""
     with session(settings) as db:
         return saved(db, duplicate_report(db, get_report_for(db, caller, report_id), caller.name))

@@ -3,12 +3,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import DateRangeDep, SettingsDep
+from api.errors import problems
 from api.queries import warehouse
 from api.security import require
 from ringside.insights.retention import RetentionQuery, RetentionResult, run_retention
 
 router = APIRouter(
-    prefix="/api/analytics/retention", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/retention",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403, 503),
 )
 
 EVENT_HELP = "A track event name, `$any_activity` (any event but heartbeats) or `$pageview`."

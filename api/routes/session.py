@@ -5,6 +5,7 @@ from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
+from api.errors import problems
 from api.security import Viewer
 from ringside.access.keys import Principal, authenticate
 from ringside.access.roles import Role
@@ -27,7 +28,7 @@ def _me(caller: Principal) -> Me:
     return Me(name=caller.name, role=caller.role)
 
 
-@router.post("", response_model=Me, summary="Sign in with an API key")
+@router.post("", response_model=Me, summary="Sign in with an API key", responses=problems(400, 401))
 def sign_in(body: SignIn, settings: SettingsDep, response: Response) -> Me:
     with session(settings) as db:
         caller = authenticate(db, body.api_key)
@@ -44,7 +45,7 @@ def sign_in(body: SignIn, settings: SettingsDep, response: Response) -> Me:
     return _me(caller)
 
 
-@router.get("", response_model=Me, summary="Who the key or session is")
+@router.get("", response_model=Me, summary="Who the key or session is", responses=problems(401))
 def whoami(caller: Viewer) -> Me:
     return _me(caller)
 

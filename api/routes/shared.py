@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from api.deps import SettingsDep
+from api.errors import json_problems, problems
 from api.queries import report_result
 from ringside.appdb import session
 from ringside.appdb.reports import Report, ShareLink
@@ -36,7 +37,12 @@ def _partner_id(link: ShareLink, report: Report) -> int | None:
     return link.partner_id if link.partner_id is not None else report.partner_id
 
 
-@router.get("/{token}", response_class=HTMLResponse, summary="A shared report's page")
+@router.get(
+    "/{token}",
+    response_class=HTMLResponse,
+    summary="A shared report's page",
+    responses=json_problems(404, 410, 503),
+)
 def page(token: str, settings: SettingsDep) -> HTMLResponse:
     report, branding, result = _open(settings, token)
     html = render_report_html(
@@ -48,6 +54,11 @@ def page(token: str, settings: SettingsDep) -> HTMLResponse:
     )
 
 
-@router.get("/{token}/data", response_model=ReportResult, summary="A shared report's rows")
+@router.get(
+    "/{token}/data",
+    response_model=ReportResult,
+    summary="A shared report's rows",
+    responses=problems(404, 410, 503),
+)
 def data(token: str, settings: SettingsDep) -> ReportResult:
     return _open(settings, token)[2]

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import SettingsDep
+from api.deps import SettingsDep, id_path
+from api.errors import problems
 from api.security import Analyst, Viewer
 from ringside.appdb import session, utcnow
 from ringside.appdb.notifications import NotificationDelivery
@@ -30,8 +31,14 @@ from ringside.reports.sharing import (
     revoke_share,
     share_url,
 )
+from ringside.reports.timestamps import UtcDateTime
 
-router = APIRouter(prefix="/api/analytics/reports", tags=["sharing"])
+router = APIRouter(
+    prefix="/api/analytics/reports", tags=["sharing"], responses=problems(401, 403, 404)
+)
+
+ReportId = Annotated[int, id_path("report")]
+ShareId = Annotated[int, id_path("share link")]
 
 
 class ShareRequest(BaseModel):
@@ -49,10 +56,10 @@ class ShareInfo(BaseModel):
     report_id: int
     partner: str | None
     created_by: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_accessed_at: datetime | None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+    last_accessed_at: UtcDateTime | None
     access_count: int
     active: bool
 
@@ -69,8 +76,8 @@ class DeliveryInfo(BaseModel):
     status: str
     attempts: int
     last_error: str | None
-    last_attempt_at: datetime | None
-    delivered_at: datetime | None
+    last_attempt_at: UtcDateTime | None
+    delivered_at: UtcDateTime | None
 
 
 class RunInfo(BaseModel):
@@ -83,8 +90,8 @@ class RunInfo(BaseModel):
     rows: int | None
     files: list[str] = Field(description="File names written by the run.")
     error: str | None
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
     deliveries: list[DeliveryInfo]
 
 
@@ -108,9 +115,10 @@ def _share_info(link: ShareLink, slugs: dict[int, str], now: datetime) -> ShareI
     response_model=NewShareInfo,
     status_code=201,
     summary="Create a share link",
+    responses=problems(400),
 )
 def create(
-    report_id: int, request: ShareRequest, settings: SettingsDep, caller: Analyst
+    report_id: ReportId, request: ShareRequest, settings: SettingsDep, caller: Analyst
 ) -> NewShareInfo:
     """A public read-only link to the report's page (`url`) and data (`url` + `/data`).
     The token is in the response only: store the URL, it cannot be shown again."""
@@ -129,7 +137,7 @@ def create(
 
 
 @router.get("/{report_id}/shares", response_model=list[ShareInfo], summary="Share links")
-def list_all(report_id: int, settings: SettingsDep, caller: Analyst) -> list[ShareInfo]:
+def list_all(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> list[ShareInfo]:
     """The report's links, newest first, without their tokens."""
     with session(settings) as db:
         get_report_for(db, caller, report_id, edit=True)
@@ -139,7 +147,9 @@ def list_all(report_id: int, settings: SettingsDep, caller: Analyst) -> list[Sha
 
 
 @router.delete("/{report_id}/shares/{share_id}", status_code=204, summary="Revoke a link")
-def revoke(report_id: int, share_id: int, settings: SettingsDep, caller: Analyst) -> Response:
+def revoke(
+    report_id: ReportId, share_id: ShareId, settings: SettingsDep, caller: Analyst
+) -> Response:
     """The link answers 410 from now on."""
     with session(settings) as db:
         get_report_for(db, caller, report_id, edit=True)
@@ -152,7 +162,7 @@ def revoke(report_id: int, share_id: int, settings: SettingsDep, caller: Analyst
 
 @router.get("/{report_id}/runs", response_model=list[RunInfo], summary="Delivery log")
 def runs(
-    report_id: int,
+    report_id: ReportId,
     settings: SettingsDep,
     caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500, description="Newest runs first.")] = 50,
@@ -170,7 +180,7 @@ def runs(
 
 
 @router.post("/{report_id}/deliver", response_model=RunInfo, summary="Deliver now")
-def deliver_now(report_id: int, settings: SettingsDep, caller: Analyst) -> RunInfo:
+def deliver_now(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> RunInfo:
     """Generate the report and send it to its recipients now, as its schedule would
     (to try a schedule out, or resend): the run, with each delivery's outcome."""
     with session(settings) as db:

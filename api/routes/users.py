@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -6,11 +6,16 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import DateRangeDep, PageDep, SettingsDep
+from api.errors import problems
 from api.queries import fetch_page
 from api.security import require
+from ringside.reports.timestamps import UtcDateTime
 
 router = APIRouter(
-    prefix="/api/analytics/users", tags=["analytics"], dependencies=[Depends(require("viewer"))]
+    prefix="/api/analytics/users",
+    tags=["analytics"],
+    dependencies=[Depends(require("viewer"))],
+    responses=problems(401, 403, 503),
 )
 
 
@@ -28,7 +33,7 @@ class UserEngagement(BaseModel):
     country: str | None
     plan: str | None
     first_touch_channel: str | None
-    first_seen_at: datetime | None
+    first_seen_at: UtcDateTime | None
     days_active: int
     sessions: int
     page_views: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ringside.access.roles import Role
 from ringside.appdb import utcnow
 from ringside.appdb.access import ApiKey
+from ringside.reports.timestamps import UtcDateTime
 
 KEY_PREFIX = "rs_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -28,9 +29,9 @@ class KeyInfo(BaseModel):
     role: Role
     prefix: str
     email: str | None
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 @dataclass(frozen=True)

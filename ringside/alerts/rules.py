@@ -104,7 +104,8 @@ class RuleSpec(BaseModel):
     grain: Grain = "day"
     dimension: str = "all"
     dimension_value: str = "all"
-    params: dict[str, Any] = Field(default_factory=dict)
+    # Validated when omitted too: a threshold or change rule cannot do without params.
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     channels: Channels = Field(default_factory=Channels)
     enabled: bool = True
 

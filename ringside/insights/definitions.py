@@ -12,14 +12,33 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from ringside.layout import DBT_PROJECT_DIR
 
 MAX_STEPS = 20
 WINDOW_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3_600, "day": 86_400, "week": 604_800}
+# A year: the engines add the window to event times, which must stay representable.
+MAX_WINDOW_SECONDS = 366 * 86_400
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _not_a_wildcard(key: str) -> str:
+    # DuckDB reads the JSON path `$."*"` as every key, not the key `*`.
+    if set(key) == {"*"}:
+        raise ValueError("a property key cannot be only asterisks")
+    return key
+
+
+PropertyKey = Annotated[NonEmpty, AfterValidator(_not_a_wildcard)]
 PropertyValue = str | int | float | bool
 
 
@@ -37,7 +56,7 @@ class EventMatcher(_Strict):
     path: NonEmpty | None = Field(None, description="Page path, equal.")
     path_prefix: NonEmpty | None = Field(None, description="Page path starts with this.")
     content_type: NonEmpty | None = None
-    properties: dict[NonEmpty, PropertyValue] = Field(
+    properties: dict[PropertyKey, PropertyValue] = Field(
         default_factory=dict,
         description="Event properties that must equal these values (compared as text; "
         "booleans as true/false).",
@@ -90,6 +109,14 @@ class Exclusion(EventMatcher):
 class ConversionWindow(_Strict):
     value: int = Field(7, gt=0, description="Must be positive.")
     unit: Literal["second", "minute", "hour", "day", "week"] = "day"
+
+    @model_validator(mode="after")
+    def _at_most_a_year(self) -> Self:
+        if self.seconds > MAX_WINDOW_SECONDS:
+            raise ValueError(
+                f"a conversion window may be at most {MAX_WINDOW_SECONDS // 86_400} days"
+            )
+        return self
 
     @property
     def seconds(self) -> int:

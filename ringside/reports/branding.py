@@ -3,14 +3,13 @@ output and shared pages carry instead of Ringside's own."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringside.appdb.reports import Partner
 from ringside.reports.definition import Branding, Colour
+from ringside.reports.timestamps import UtcDateTime
 
 # Columns without a null: a PATCH may change them, not clear them.
 REQUIRED = ("name", "primary_colour", "accent_colour")
@@ -52,8 +51,8 @@ class PartnerInfo(BaseModel):
     primary_colour: str
     accent_colour: str
     footer: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class PartnerExistsError(ValueError):

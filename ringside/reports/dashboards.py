@@ -5,7 +5,6 @@ and four dashboards of `defaults.yml` (once: deleting them is final)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -23,6 +22,7 @@ from ringside.bi.catalog import Grain, metric_catalog
 from ringside.insights.definitions import saved_funnels
 from ringside.reports.definition import ChartType, ReportSpec
 from ringside.reports.library import can_read, create_report
+from ringside.reports.timestamps import UtcDateTime
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yml")
 SYSTEM_OWNER = "ringside"
@@ -125,8 +125,8 @@ class DashboardOut(BaseModel):
     refresh_interval_seconds: int
     is_default: bool
     allowed_roles: list[Role]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class DashboardIn(BaseModel):

@@ -7,8 +7,6 @@ by every key. Only the owner and admins change or delete a report (and share it)
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +22,7 @@ from ringside.reports.definition import (
     Visibility,
 )
 from ringside.reports.results import today_utc
+from ringside.reports.timestamps import UtcDateTime
 
 
 class ReportNotFoundError(LookupError):
@@ -40,9 +39,9 @@ class SavedReport(ReportSpec):
 
     id: int
     owner: str
-    created_at: datetime
-    updated_at: datetime
-    last_generated_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    last_generated_at: UtcDateTime | None
     last_status: str | None
     last_error: str | None
 

@@ -14,6 +14,7 @@ from ringside.cache import VersionedCache
 from ringside.insights.sql import Reader
 from ringside.reports.compiler import CompiledQuery, compile_report, last_day_sql, source_of
 from ringside.reports.definition import ReportQuery
+from ringside.reports.timestamps import UtcDateTime
 
 CACHE_SIZE = 256
 
@@ -34,7 +35,7 @@ class ReportResult(BaseModel):
     end: date | None
     data_version: str | None
     cached: bool
-    generated_at: datetime
+    generated_at: UtcDateTime
 
 
 _results: VersionedCache[ReportResult] = VersionedCache(CACHE_SIZE)
