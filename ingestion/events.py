@@ -144,6 +144,8 @@ class Context(_Wire):
     campaign: Campaign | None = None
     library: Library | None = None
     consent: Consent | None = None
+    # RudderStack's SDKs send identify traits here instead of at the top level.
+    traits: dict[str, Any] | None = None
 
 
 class Event(_Wire):

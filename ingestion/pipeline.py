@@ -22,6 +22,7 @@ import orjson
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import (
     NUL_ESCAPE,
+    Context,
     Event,
     EventType,
     EventWindow,
@@ -195,7 +196,7 @@ def process(
                 context.consent.analytics if context.consent else None,
                 device.device_type, device.browser, device.os,
                 place.country, place.city,
-                _json(event.properties), _json(event.traits),
+                _json(event.properties), _json(_traits(event, context)),
                 _json(without_full_ip(value.get("context"))),
                 origin.source, f"{row_ref}{index}" if row_ref else origin.source_ref,
                 ingested_at,
@@ -242,6 +243,14 @@ def _event_time(
             f"timestamp)){whose} to {problem}",
         )
     return corrected
+
+
+def _traits(event: Event, context: Context) -> dict[str, Any] | None:
+    """An identify's traits: top-level as Segment sends them, else ``context.traits``
+    as RudderStack's SDKs do."""
+    if event.traits is None and event.type == "identify":
+        return context.traits
+    return event.traits
 
 
 def json_text(value: Any) -> str:

@@ -309,3 +309,18 @@ def test_events_without_context_ip_take_the_peer_address_anonymized(settings):
     assert peer.post("/v1/batch", json={"batch": batch}, auth=AUTH).status_code == 200
     ips = {row["message_id"]: row["ip"] for row in landed(settings)}
     assert ips == {"p1": "198.51.100.0", "p2": "203.0.113.0"}
+
+
+def test_identify_traits_sent_in_context_as_rudderstack_does_are_kept(client, settings):
+    batch = [
+        {"type": "identify", "messageId": "r1", "userId": "u1",
+         "context": {"traits": {"plan": "annual"}}},
+        {"type": "identify", "messageId": "s1", "userId": "u1", "traits": {"plan": "monthly"},
+         "context": {"traits": {"plan": "annual"}}},
+        {"type": "track", "event": "Content Liked", "messageId": "t1", "userId": "u1",
+         "context": {"traits": {"plan": "annual"}}},
+    ]  # fmt: skip
+    assert client.post("/v1/batch", json={"batch": batch}, auth=AUTH).status_code == 200
+    traits = {row["message_id"]: row["traits"] for row in landed(settings)}
+    # Top-level traits win; a track's context traits describe the user, not this event.
+    assert traits == {"r1": '{"plan":"annual"}', "s1": '{"plan":"monthly"}', "t1": None}
