@@ -193,11 +193,14 @@ class Event(_Wire):
 
 @dataclass(frozen=True, slots=True)
 class EventWindow:
-    """The event times accepted at one moment of receipt: ``[earliest, latest]``, both
-    aware. Outside it an event is quarantined, never landed on a day no build expects."""
+    """The event times accepted at one moment of receipt: from ``earliest`` to ``ahead``
+    after the event's arrival (its batch file's ``receivedAt``, else the receipt), never
+    past ``latest`` (``ahead`` after the receipt). Outside it an event is quarantined,
+    never landed on a day no build expects."""
 
     earliest: datetime
     latest: datetime
+    ahead: timedelta
 
     @classmethod
     def around(
@@ -215,16 +218,19 @@ class EventWindow:
             if earliest_date is not None
             else received_at - timedelta(days=max_age_days)
         )
-        return cls(earliest, received_at + timedelta(hours=ahead_hours))
+        ahead = timedelta(hours=ahead_hours)
+        return cls(earliest, received_at + ahead, ahead)
 
-    def problem(self, moment: datetime) -> str | None:
-        """Why ``moment`` is refused ("2099-01-01T00:00:00Z is after ..."), or None."""
-        if self.earliest <= moment <= self.latest:
+    def problem(self, moment: datetime, arrived: datetime | None = None) -> str | None:
+        """Why ``moment`` (of an event that ``arrived`` then) is refused ("2099-01-01T00:00:00Z
+        is after ..."), or None."""
+        latest = self.latest if arrived is None else min(self.latest, arrived + self.ahead)
+        if self.earliest <= moment <= latest:
             return None
         side = "before the earliest" if moment < self.earliest else "after the latest"
         return (
             f"{iso_utc(moment)} is {side} accepted event time (window {iso_utc(self.earliest)}"
-            f" .. {iso_utc(self.latest)}; see RINGSIDE_EARLIEST_EVENT_DATE, "
+            f" .. {iso_utc(latest)}; see RINGSIDE_EARLIEST_EVENT_DATE, "
             "RINGSIDE_MAX_EVENT_AGE_DAYS, RINGSIDE_MAX_EVENT_AHEAD_HOURS)"
         )
 

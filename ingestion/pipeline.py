@@ -227,7 +227,7 @@ def _event_time(
     if event.timestamp is None:
         return received_at
     if sent_at is None:
-        problem = window.problem(event.timestamp)
+        problem = window.problem(event.timestamp, received_at)
         return FieldError("timestamp", problem) if problem else event.timestamp
     whose = "" if event.sent_at is not None else " (the batch's)"
     try:
@@ -236,7 +236,7 @@ def _event_time(
         return FieldError(
             "sentAt", f"moves the event past the years 1..9999 by clock-skew correction{whose}"
         )
-    if problem := window.problem(corrected):
+    if problem := window.problem(corrected, received_at):
         return FieldError(
             "sentAt",
             f"moves the event by clock-skew correction (receivedAt - (sentAt - "

@@ -111,6 +111,8 @@ def reference(events: dict[str, dict]) -> Reference:
     last_seen: dict[tuple[str, str | None], tuple[datetime, str | None, int]] = {}
     sessions: list[dict] = []
     for e in ordered:
+        if e["type"] == "alias":  # links ids (above); no activity, no session
+            continue
         day_key = e["_time"].date().isoformat()
         day = daily[day_key]
         day["events"] += 1

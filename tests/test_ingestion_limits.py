@@ -211,3 +211,24 @@ def test_one_over_deep_line_does_not_stop_a_file_or_the_directory(tmp_path, sett
     reasons = sorted(row["reason"] for row in quarantined(settings))
     assert reasons[0].startswith("must nest objects and arrays at most")
     assert reasons[1].startswith("not valid JSON: depth limit exceeded")
+
+
+def test_a_batch_file_event_may_lead_its_own_arrival_by_the_allowance_only(tmp_path, settings):
+    # Exports carry their receivedAt: the event's time is judged against it, not against
+    # the day the file is loaded, so an event three days ahead of its arrival is refused.
+    arrived = "2026-08-02T10:00:00Z"
+    lines = [
+        page("ahead-3d", timestamp="2026-08-05T10:00:00Z", receivedAt=arrived),
+        page("ahead-23h", timestamp="2026-08-03T09:00:00Z", receivedAt=arrived),
+    ]
+    path = tmp_path / "export.ndjson"
+    path.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    report = ingest_paths([path], settings.layout.ensure(), settings)
+    assert (report.accepted, report.quarantined) == (1, 1)
+    assert set(landed(settings)) == {"ahead-23h"}
+    (refused,) = quarantined(settings)
+    assert refused["field"] == "timestamp"
+    assert refused["reason"].startswith(
+        "2026-08-05T10:00:00Z is after the latest accepted event time (window "
+    )
+    assert " .. 2026-08-03T10:00:00Z;" in refused["reason"]
