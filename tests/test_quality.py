@@ -5,15 +5,19 @@ data, and a file of bad events fails the matching checks and stops the dbt build
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ingestion.batch import IngestReport, ingest_paths
+from ingestion.landing import unique_name, write_table
+from ingestion.schema import RAW_EVENT_SCHEMA
 from orchestration.runner import BuildError, landed_range, run_build
 from ringside.quality.frames import day_chunks
 from ringside.quality.suites import (
@@ -29,7 +33,7 @@ from ringside.warehouse import read_frame
 from tests.platforms import BuiltPlatform, built_platform
 
 THRESHOLDS = QualitySettings(max_quarantine_rate=0.05, quarantine_min_received=100)
-EVENT_SUITES = {suite.name: suite for suite in event_suites(THRESHOLDS)}
+EVENT_SUITES = {suite.name: suite for suite in event_suites(THRESHOLDS, ahead_hours=24)}
 
 
 def warehouse_suite(table: str, name: str) -> Suite:
@@ -254,9 +258,9 @@ def test_clean_platform_passes_every_quality_check(platform: BuiltPlatform):
 
 
 def bad_events(skewed: int, unknown_names: int, invalid: int) -> list[dict[str, object]]:
-    """Events landing accepts but the expectations reject: times three days after
-    arrival (no sentAt, so no skew correction), track names outside the plan, and lines
-    without any id (quarantined)."""
+    """Bad input: times three days after arrival (no sentAt, so no skew correction;
+    quarantined by the accepted window), track names outside the plan (landed, flagged)
+    and lines without any id (quarantined)."""
     received = "2026-08-02T10:00:00Z"
     events: list[dict[str, object]] = []
     for n in range(skewed):
@@ -285,40 +289,53 @@ def bad_events(skewed: int, unknown_names: int, invalid: int) -> list[dict[str, 
     return events
 
 
-def test_bad_events_fail_their_checks_and_block_the_dbt_build(
+def test_bad_input_fails_its_checks_and_the_valid_events_are_built_all_the_same(
     platform: BuiltPlatform, tmp_path: Path
 ):
     clean_quarantined = platform.report.quarantined
     path = tmp_path / "bad-events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in bad_events(30, 4, 100)) + "\n")
     report: IngestReport = ingest_paths([path], platform.settings.layout, platform.settings)
-    assert (report.accepted, report.quarantined) == (34, 100)
+    # Times three days after their arrival are outside the accepted window: quarantined.
+    assert (report.accepted, report.quarantined) == (4, 130)
+    assert report.files[0].quarantined_by_field == {"timestamp": 30, "anonymousId": 100}
 
-    with pytest.raises(BuildError, match="event_time_not_in_future"):
-        run_build(*landed_range(platform.settings.layout))
+    run_build(*landed_range(platform.settings.layout))  # nothing blocks
     checks, materialized = last_run(platform.settings)
+    assert checks[("tracking/events", "event_time_not_in_future")].passed
+    assert checks[("tracking/events", "required_fields_present")].passed
 
-    future = checks[("tracking/events", "event_time_not_in_future")]
-    assert not future.passed and future.severity == AssetCheckSeverity.ERROR
-    assert future.metadata["failing_rows"] == 30
-    assert future.metadata["rows_checked"] == landed_events(platform) + 34
-    sample = future.metadata["failing_rows_sample"]
-    assert len(sample) == 5 and all(row["message_id"].startswith("future-") for row in sample)
-    assert {row["seconds_ahead_of_receipt"] for row in sample} == {3 * 24 * 3600}
-
-    # Everything was ingested today: 100 + the clean platform's rejects of all arrivals.
+    # Everything was ingested today: 130 + the clean platform's rejects of all arrivals.
     rate = checks[("tracking/events", "quarantine_rate_below_threshold")]
-    arrivals = landed_events(platform) + 34 + clean_quarantined + 100
-    assert not rate.passed and rate.metadata["failing_rows"] == 1
+    arrivals = landed_events(platform) + 4 + clean_quarantined + 130
+    assert not rate.passed and rate.severity == AssetCheckSeverity.ERROR
+    assert rate.metadata["failing_rows"] == 1
     assert rate.metadata["failing_rows_sample"][0]["quarantine_rate"] == pytest.approx(
-        (clean_quarantined + 100) / arrivals
+        (clean_quarantined + 130) / arrivals
     )
-
     names = checks[("tracking/events", "track_events_in_tracking_plan")]
     assert not names.passed and names.severity == AssetCheckSeverity.WARN
     assert names.metadata["failing_rows"] == 4
-    assert checks[("tracking/events", "required_fields_present")].passed
+    assert "warehouse/mart_active_users_daily" in materialized
 
-    # The failing blocking checks stopped the dbt models (and the checks after them).
+
+def test_a_landed_file_breaking_the_contract_stops_the_dbt_build(platform: BuiltPlatform):
+    """The blocking checks guard what ingestion guarantees: only a file written around
+    the collector and the loader (a bug, a hand-copied file) can fail them."""
+    layout = platform.settings.layout
+    day, files = next(iter(layout.landed_event_files().items()))
+    row = pq.read_table(files[0]).slice(0, 1).to_pylist()[0]
+    row |= {"message_id": "hand-copied", "event_time": row["received_at"] + timedelta(days=3)}
+    table = pa.Table.from_pylist([row], schema=RAW_EVENT_SCHEMA)
+    write_table(table, layout.raw_events_partition(day), unique_name("hand"))
+
+    with pytest.raises(BuildError, match="event_time_not_in_future"):
+        run_build(*landed_range(layout))
+    checks, materialized = last_run(platform.settings)
+    future = checks[("tracking/events", "event_time_not_in_future")]
+    assert not future.passed and future.severity == AssetCheckSeverity.ERROR
+    assert future.metadata["failing_rows"] == 1
+    assert future.metadata["failing_rows_sample"][0]["message_id"] == "hand-copied"
+    # The failing blocking check stopped the dbt models (and the checks after them).
     assert materialized == {"tracking/events"}
     assert not any(key.startswith("warehouse/") for key, _ in checks)
