@@ -12,7 +12,7 @@ from ringside.layout import Layout
 from ringside.settings import get_settings
 
 if TYPE_CHECKING:
-    from dagster import ExecuteInProcessResult
+    from dagster import AssetCheckEvaluation, ExecuteInProcessResult
 
     from ringside.alerts.service import EvaluationSummary
 
@@ -28,13 +28,44 @@ class BuildRunFailedError(BuildError):
 
 
 @dataclass(frozen=True)
+class CheckTally:
+    """Asset check evaluations of a run: a failed check of warning severity (input
+    flagged, e.g. a content type outside the tracking plan) is counted apart from the
+    failures, which are named."""
+
+    passed: int
+    warned: int
+    failed: tuple[str, ...]  # "asset:check"
+
+    @classmethod
+    def of(cls, evaluations: "list[AssetCheckEvaluation]") -> "CheckTally":
+        from dagster import AssetCheckSeverity
+
+        failing = [e for e in evaluations if not e.passed]
+        return cls(
+            passed=len(evaluations) - len(failing),
+            warned=sum(1 for e in failing if e.severity == AssetCheckSeverity.WARN),
+            failed=tuple(
+                f"{e.asset_key.to_user_string()}:{e.check_name}"
+                for e in failing
+                if e.severity != AssetCheckSeverity.WARN
+            ),
+        )
+
+    def line(self) -> str:
+        failed = f" ({', '.join(self.failed)})" if self.failed else ""
+        return (
+            f"{self.passed} checks passed, {self.warned} warned, {len(self.failed)} failed{failed}"
+        )
+
+
+@dataclass(frozen=True)
 class BuildOutcome:
     run_id: str
     first_day: date
     last_day: date
     materialized: int
-    checks_passed: int
-    checks_failed: int
+    checks: CheckTally
 
 
 def configure_dagster_home(layout: Layout) -> Path:
@@ -111,14 +142,12 @@ def run_build(
         )
         if not result.success:
             record_failed_run(instance, result.run_id)
-    checks = result.get_asset_check_evaluations()
     outcome = BuildOutcome(
         run_id=result.run_id,
         first_day=first_day,
         last_day=last_day,
         materialized=len(result.get_asset_materialization_events()),
-        checks_passed=sum(1 for c in checks if c.passed),
-        checks_failed=sum(1 for c in checks if not c.passed),
+        checks=CheckTally.of(result.get_asset_check_evaluations()),
     )
     if not result.success:
         raise BuildRunFailedError(f"build run {result.run_id} failed: {_failure_detail(result)}")
@@ -142,8 +171,7 @@ def _failure_detail(result: "ExecuteInProcessResult") -> str:
 class ModelsOutcome:
     jobs: list[str]
     materialized: int
-    checks_passed: int
-    checks_failed: int
+    checks: CheckTally
 
 
 def _execute_jobs(names: list[str]) -> list["ExecuteInProcessResult"]:
@@ -180,8 +208,7 @@ def run_models() -> ModelsOutcome:
     return ModelsOutcome(
         jobs,
         sum(len(result.get_asset_materialization_events()) for result in results),
-        sum(1 for c in checks if c.passed),
-        sum(1 for c in checks if not c.passed),
+        CheckTally.of(checks),
     )
 
 

@@ -122,14 +122,14 @@ def build(
     )
     typer.echo(
         f"run {outcome.run_id}: {outcome.materialized} asset partitions materialized, "
-        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed; "
+        f"{outcome.checks.line()}; "
         f"serving {served}"
     )
     if models:
         scored = run_models()
         typer.echo(
             f"models ({', '.join(scored.jobs)}): {scored.materialized} assets materialized, "
-            f"{scored.checks_passed} checks passed, {scored.checks_failed} failed; "
+            f"{scored.checks.line()}; "
             f"outputs in {settings.layout.ml_dir / 'tables'}, "
             f"executive summaries in {settings.layout.reports_dir}"
         )
