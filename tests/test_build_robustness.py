@@ -1,5 +1,7 @@
 """Ordinary but odd events, each of which used to stop every build, go through one real
-build: `ringside build` in a fresh process, as a user runs it, on DuckDB.
+build: `ringside build` in a fresh process, as a user runs it, on DuckDB. The inputs the
+collector refuses (1970, 2099, a year-1 sentAt, JSON 300 levels deep) are sent to the
+same home first: quarantined with their reasons, and the build after them succeeds.
 
 Every expectation below is derived by hand from the events sent here."""
 
@@ -24,6 +26,14 @@ DAY_1 = "2025-12-30"  # before 2026-01-01, the first partition day that used to 
 DAY_2 = "2026-01-02"
 NO_UA = {"ip": "203.0.113.9"}  # a server-side SDK's context: no userAgent
 FIREFOX = {"userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """An object nesting ``depth`` levels."""
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
 
 
 def ev(mid: str, day: str, **fields: Any) -> dict[str, Any]:
@@ -51,6 +61,17 @@ EVENTS = [
     ev("podcast", DAY_2, type="page", anonymousId="web", context=FIREFOX,
        properties={"content_type": "podcast", "content_id": "podcast:1", "path": "/p/1"}),
     ev("identify", DAY_2, type="identify", userId="u-buyer", traits={"plan": "enterprise"}),
+    # NUL, which PostgreSQL cannot store: replaced by U+FFFD at ingestion.
+    ev("nul", DAY_2, type="screen", name="Fight\u0000Card", anonymousId="web", context=FIREFOX),
+]  # fmt: skip
+
+# What the collector refuses, each with its reason, in the same home before the build.
+REFUSED = [
+    (ev("epoch", "1970-01-01", type="page", anonymousId="x"), "timestamp"),
+    (ev("far-future", "2099-06-01", type="page", anonymousId="x"), "timestamp"),
+    (ev("year-1-sent", DAY_1, type="page", anonymousId="x", sentAt="0001-01-01T00:00:00Z"),
+     "sentAt"),
+    (ev("deep", DAY_1, type="page", anonymousId="x", properties=nested(300)), "$"),
 ]  # fmt: skip
 
 
@@ -61,8 +82,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     app = FastAPI()
     app.include_router(router)
     app.dependency_overrides[get_settings] = lambda: settings
-    answer = TestClient(app).post("/v1/batch", json={"batch": EVENTS}, auth=AUTH)
+    client = TestClient(app)
+    answer = client.post("/v1/batch", json={"batch": EVENTS}, auth=AUTH)
     assert answer.json() == {"success": True, "accepted": len(EVENTS), "rejected": []}
+    refused = client.post("/v1/batch", json={"batch": [e for e, _ in REFUSED]}, auth=AUTH)
+    assert refused.status_code == 400  # none of them was accepted
+    assert [(r["messageId"], r["field"]) for r in refused.json()["rejected"]] == [
+        (e["messageId"], field) for e, field in REFUSED
+    ]
     # A fresh process, as a user runs it: its first partition day is the earliest landed
     # day (the tests' fixed RINGSIDE_PARTITIONS_START is not passed on).
     environment = {
@@ -136,6 +163,12 @@ def test_numbers_that_are_not_numbers_become_null_and_money_is_exact(built: Path
 def test_a_day_before_the_old_fixed_partition_start_is_built(built: Path):
     days = {str(day) for (day,) in query(built, "select distinct event_date from fct_events")}
     assert days == {DAY_1, DAY_2}
+
+
+def test_nul_is_built_as_the_replacement_character(built: Path):
+    assert query(built, "select page_name from fct_events where message_id = 'nul'") == [
+        ("Fight\ufffdCard",)
+    ]
 
 
 def test_content_outside_the_tracking_plan_is_kept(built: Path):
