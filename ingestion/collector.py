@@ -1,4 +1,4 @@
-"""The HTTP door: a Segment-compatible collector (shared/spec/events.md).
+"""The HTTP door: a Segment-compatible collector (docs/events.md).
 
 Request-level problems (auth, body size, malformed JSON, batch too long) answer 4xx and
 land nothing. Event-level problems are per event: the valid events are landed, the

@@ -1,4 +1,4 @@
-"""The Segment event contract (shared/spec/events.md) as one pydantic model.
+"""The Segment event contract (docs/events.md) as one pydantic model.
 
 :func:`validate_event` is the only way events enter Ringside: it returns the valid
 :class:`Event` or every problem as a :class:`FieldError` whose ``field`` is the wire path
@@ -166,7 +166,7 @@ class Event(_Wire):
     @model_validator(mode="before")
     @classmethod
     def _ignore_event_name_unless_track(cls, data: Any) -> Any:
-        # events.md: `event` is "ignored otherwise" -- a stray value must not reject a page.
+        # docs/events.md: `event` is "ignored otherwise" -- a stray value must not reject a page.
         if isinstance(data, dict) and "event" in data and data.get("type") != "track":
             return {key: value for key, value in data.items() if key != "event"}
         return data

@@ -217,7 +217,7 @@ def _event_time(
 ) -> datetime | FieldError:
     """The event's time, or why it is refused.
 
-    Skew correction (events.md): the client's clock error is ``sent_at - received_at``
+    Skew correction (docs/events.md): the client's clock error is ``sent_at - received_at``
     (transit time is negligible), so ``timestamp`` moves by the same amount. Whatever the
     correction gives must lie in the accepted window, so a wild ``sentAt`` cannot carry
     an event to another century: it is quarantined, naming ``sentAt``.

@@ -21,7 +21,7 @@ RAW_EVENT_SCHEMA = pa.schema(
         pa.field("anonymous_id", pa.string()),
         pa.field("user_id", pa.string()),
         pa.field("previous_id", pa.string()),
-        pa.field("event_time", TS, nullable=False),  # skew-corrected, see events.md
+        pa.field("event_time", TS, nullable=False),  # skew-corrected, see docs/events.md
         pa.field("original_timestamp", TS),  # client `timestamp` as sent
         pa.field("sent_at", TS),
         pa.field("received_at", TS, nullable=False),

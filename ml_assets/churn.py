@@ -2,7 +2,7 @@
 
 Definitions
 -----------
-- **Active** on a day: at least one event with ``is_active_event`` (metrics.md: any event
+- **Active** on a day: at least one event with ``is_active_event`` (docs/metrics.md: any event
   other than ``Page Heartbeat``).
 - **Population at a cutoff c**: users active in ``[c - 27, c]`` (``ACTIVE_WINDOW_DAYS``).
 - **Label** (``churned = 1``): a user of that population with no active event in
@@ -89,7 +89,7 @@ EVENT_COLUMNS = (
     "revenue_usd",
     "session_id",
 )
-# mart_user_engagement_daily: one row per user and active day (metrics.md engagement score).
+# mart_user_engagement_daily: one row per user and active day (docs/metrics.md engagement score).
 ENGAGEMENT_COLUMNS = (_USER, "event_date", "engaged_minutes", "engagement_score")
 
 

@@ -81,7 +81,7 @@ def events(settings: Settings, since: date | None = None) -> pd.DataFrame:
 
 
 def engagement(settings: Settings) -> pd.DataFrame:
-    """Per user and active day: engaged minutes and the engagement score (metrics.md)."""
+    """Per user and active day: engaged minutes and the engagement score (docs/metrics.md)."""
     return read_frame(
         settings,
         """

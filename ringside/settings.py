@@ -58,7 +58,7 @@ class Settings(BaseSettings):
         description="First day of Dagster's daily partitions. Unset: the earliest landed "
         "day when the definitions load (today when nothing has landed yet).",
     )
-    # The accepted window of event times (events.md "Accepted times"): an event outside it
+    # The accepted window of event times (docs/events.md "Accepted times"): an event outside it
     # is quarantined with the reason instead of landing a day no build expects.
     earliest_event_date: date | None = Field(
         default=None,

@@ -29,7 +29,7 @@ def parse_time(value: str) -> datetime:
 
 
 def event_time(event: dict) -> datetime:
-    """events.md: receivedAt - (sentAt - timestamp) when both are sent."""
+    """docs/events.md: receivedAt - (sentAt - timestamp) when both are sent."""
     received = parse_time(event["receivedAt"])
     if event.get("timestamp") and event.get("sentAt"):
         return received - (parse_time(event["sentAt"]) - parse_time(event["timestamp"]))
@@ -74,7 +74,7 @@ def campaign_key(context: dict) -> str | None:
 
 @dataclass
 class Reference:
-    """metrics.md recomputed in plain Python over the landed events."""
+    """docs/metrics.md recomputed in plain Python over the landed events."""
 
     daily: dict[str, dict[str, int]]  # overview figures per day
     sessions_per_day: dict[str, int]

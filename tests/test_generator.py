@@ -1,6 +1,6 @@
 """Tests of the demo-platform generator, checked only through the files it writes.
 
-Every expectation is recomputed here from the output (events.md's rules re-implemented
+Every expectation is recomputed here from the output (docs/events.md's rules re-implemented
 independently), never taken from the generator's internals.
 """
 
@@ -28,7 +28,7 @@ SEED = 11
 
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 TYPES = {"track", "page", "screen", "identify", "alias"}
-# event -> required property keys (events.md, tracking plan)
+# event -> required property keys (docs/events.md, tracking plan)
 TRACKING_PLAN = {
     "Page Heartbeat": {"content_id", "seconds"},
     "Products Searched": {"query", "results_count"},

@@ -67,7 +67,7 @@ def land(layout: Layout, events: list[Any], **origin: Any) -> None:
     process(list(enumerate(events)), Origin(**options), layout, None)
 
 
-# -- skew correction (events.md) --------------------------------------------------------
+# -- skew correction (docs/events.md) --------------------------------------------------------
 
 
 def test_a_client_clock_two_hours_fast_is_corrected(layout: Layout):

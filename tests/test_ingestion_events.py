@@ -1,4 +1,4 @@
-"""The event contract (shared/spec/events.md), rule by rule: field paths and reasons."""
+"""The event contract (docs/events.md), rule by rule: field paths and reasons."""
 
 from datetime import UTC, datetime, timedelta, timezone
 

@@ -144,7 +144,7 @@ def test_over_a_range_each_person_counts_once_at_their_furthest_step(
     con: duckdb.DuckDBPyConnection, name: str
 ):
     """The engine over the whole range equals the per-day fact table reduced to one
-    attempt per person (furthest step, earliest entry on ties) — metrics.md."""
+    attempt per person (furthest step, earliest entry on ties) — docs/metrics.md."""
     first, last = entry_days(con, name)[0], entry_days(con, name)[-1]
     result = run_funnel(con, FunnelQuery(definition=saved_funnels()[name], start=first, end=last))
     furthest = rows(

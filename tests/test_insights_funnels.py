@@ -1,6 +1,6 @@
 """The ad-hoc funnel engine on small hand-made event sets in an in-memory DuckDB.
 
-Every expectation is worked out by hand from metrics.md "Funnels" (common rules: each
+Every expectation is worked out by hand from docs/metrics.md "Funnels" (common rules: each
 step-1 event in range is an attempt; step k = the earliest step-k event strictly after
 step k-1 and at most step 1 + window; an exclusion between steps a and b voids the
 attempt; each person counts once, at their furthest non-void attempt, earliest on ties).

@@ -1,6 +1,6 @@
 """The ad-hoc retention engine on small hand-made event sets in an in-memory DuckDB.
 
-Expectations are worked out by hand from metrics.md "Retention (cohorts)": period 0 is
+Expectations are worked out by hand from docs/metrics.md "Retention (cohorts)": period 0 is
 the cohort size; period N >= 1 counts cohort members with a return event in exactly
 period c+N (n_day) or in c+N or later (rolling); ``as_of_date`` = the last day with any
 event, and a period ending after it is None.

@@ -5,7 +5,7 @@ succeeds and publishes, and the events are built with device_type 'unknown' (the
 documented value for an event without a user agent, from staging): all of them in
 stg_tracking__events, all but the alias calls in fct_events.
 
-`group` is not called: the contract has no group type (events.md), so the collector
+`group` is not called: the contract has no group type (docs/events.md), so the collector
 rejects it by design.
 """
 

@@ -54,7 +54,7 @@ def content(
     trending_only: Annotated[bool, Query(description="Only items that trended.")] = False,
 ) -> ContentPage:
     """Content performance over the range, from `mart_content_performance_daily`.
-    `daily_unique_views` sums each day's distinct viewers (metrics.md defines unique
+    `daily_unique_views` sums each day's distinct viewers (docs/metrics.md defines unique
     views per day); rates are recomputed from the summed counts, not averaged."""
     per_item = """
         with per_item as (

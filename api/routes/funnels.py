@@ -121,7 +121,7 @@ def funnel(
     breakdown: Annotated[Breakdown | None, Query(description="Split every step by this.")] = None,
 ) -> FunnelResult:
     """Users per step of a saved or ad-hoc funnel whose step 1 happened in [start, end],
-    each person counted once at the furthest step of any attempt (metrics.md "Funnels";
+    each person counted once at the furthest step of any attempt (docs/metrics.md "Funnels";
     later steps may fall after `end`, up to the window). A saved funnel with its saved
     window is read from the attempts dbt counted (`fct_funnel_progress`); anything else
     is computed on request over `fct_events` by the query engine: the same figures."""

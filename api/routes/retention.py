@@ -43,7 +43,7 @@ def retention(
         int | None, Query(ge=1, le=400, description="Highest period number (default: all).")
     ] = None,
 ) -> RetentionResult:
-    """Ad-hoc retention (metrics.md "Retention"), computed on request over `fct_events`
+    """Ad-hoc retention (docs/metrics.md "Retention"), computed on request over `fct_events`
     by the query engine: cohorts whose defining event falls in [start, end]; period 0 is
     the cohort size, periods not fully elapsed are null."""
     query = RetentionQuery(

@@ -1,4 +1,4 @@
-{#- Calendar periods of the retention marts (metrics.md "Retention (cohorts)"): a UTC
+{#- Calendar periods of the retention marts (docs/metrics.md "Retention (cohorts)"): a UTC
     day, an ISO week (Monday start) or a calendar month, as DATEs on every engine. -#}
 
 {% macro _check_cohort_grain(grain) -%}

@@ -1,4 +1,4 @@
-{#- Saved funnels (`vars.funnels`, metrics.md "Funnels") rendered as SQL. The schema is
+{#- Saved funnels (`vars.funnels`, docs/metrics.md "Funnels") rendered as SQL. The schema is
     ringside/insights/definitions.py (FunnelDefinition); these macros apply the same
     defaults and labels so the warehouse and the API describe a funnel identically. -#}
 

@@ -2,7 +2,7 @@
 ``dbt_project/dbt_project.yml``, rendered by the dbt funnel models) and for ad-hoc
 funnels sent to the API.
 
-metrics.md: a funnel is an ordered list of steps (an event name, or a page view with a
+docs/metrics.md: a funnel is an ordered list of steps (an event name, or a page view with a
 path or content type, plus optional property filters), a conversion window (default
 7 days) and optional exclusion steps.
 """

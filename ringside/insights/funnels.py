@@ -1,7 +1,7 @@
 """Ad-hoc funnels: a :class:`FunnelQuery` compiled to one SQL query over `fct_events`
 (and `dim_users` for the first-touch breakdown).
 
-Semantics (metrics.md "Funnels"; PostHog's ordered funnels where it is silent):
+Semantics (docs/metrics.md "Funnels"; PostHog's ordered funnels where it is silent):
 
 - every step-1 event of a person (``stitched_user_id``) whose ``event_date`` is in
   [start, end] is an attempt; later steps may fall after ``end``, up to the window;

@@ -1,7 +1,7 @@
 """Ad-hoc retention: a :class:`RetentionQuery` compiled to one SQL query over
 `fct_events`.
 
-Semantics (metrics.md "Retention (cohorts)"):
+Semantics (docs/metrics.md "Retention (cohorts)"):
 
 - a period is a UTC day, an ISO week (Monday start, ``date_trunc('week')``) or a
   calendar month; period N of cohort c is the N-th period after c;

@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Segment's event types (events.md): anything else must never reach the warehouse.
+# Segment's event types (docs/events.md): anything else must never reach the warehouse.
 EVENT_TYPES = ("track", "page", "screen", "identify", "alias")
-# The demo tracking plan (events.md, "Tracking plan"). It grows with the product, so an
+# The demo tracking plan (docs/events.md, "Tracking plan"). It grows with the product, so an
 # unknown name warns instead of blocking the build.
 TRACKING_PLAN_EVENTS = (
     "Page Heartbeat",
@@ -146,7 +146,7 @@ def event_suites(settings: QualitySettings, ahead_hours: float) -> tuple[Suite, 
             name="required_fields_present",
             description="Every landed event has a message_id, type, event time and arrival "
             "time, a user or anonymous id, an event name when it is a track and a "
-            "previous id when it is an alias (the contract of events.md).",
+            "previous id when it is an alias (the contract of docs/events.md).",
             expectations=(
                 not_null("message_id"),
                 not_null("type"),
@@ -173,7 +173,7 @@ def event_suites(settings: QualitySettings, ahead_hours: float) -> tuple[Suite, 
         ),
         Suite(
             name="track_events_in_tracking_plan",
-            description="Track event names are in the tracking plan of events.md (a warning: "
+            description="Track event names are in the tracking plan of docs/events.md (a warning: "
             "the plan grows, and a new name is usually a new feature, not broken data).",
             expectations=(in_set("track_event", TRACKING_PLAN_EVENTS),),
             severity="warn",

@@ -145,7 +145,7 @@ keyed as (
 timeout_breaks as (
 
     -- Events without a client session id: a gap over the timeout starts a new session.
-    -- Events with one are grouped by it instead (metrics.md), in their own partition.
+    -- Events with one are grouped by it instead (docs/metrics.md), in their own partition.
     select
         *,
         case

@@ -19,7 +19,7 @@ source as (
 
 first_copies as (
 
-    -- messageId is the idempotency key (events.md): the first landed copy wins, and an
+    -- messageId is the idempotency key (docs/events.md): the first landed copy wins, and an
     -- incremental run never re-inserts a message_id that is already built.
     select
         *,

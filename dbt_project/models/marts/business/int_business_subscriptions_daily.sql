@@ -28,7 +28,7 @@ subscription_events as (
         event_time,
         message_id,
         event_name = 'Subscription Started' as is_start,
-        -- metrics.md: MRR counts a monthly plan at its price and an annual plan at
+        -- docs/metrics.md: MRR counts a monthly plan at its price and an annual plan at
         -- price / 12 (the plan and price are on the Subscription Started event).
         case
             when event_name <> 'Subscription Started' then null

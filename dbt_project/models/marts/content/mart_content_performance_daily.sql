@@ -1,4 +1,4 @@
-{#- metrics.md "Trending": views on day d at least this many times the mean daily views of
+{#- docs/metrics.md "Trending": views on day d at least this many times the mean daily views of
     d-7..d-1 (missing days are 0), and at least this many views. -#}
 {%- set trending_multiplier = 3 -%}
 {%- set trending_min_views = 50 -%}

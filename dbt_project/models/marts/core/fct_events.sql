@@ -22,7 +22,7 @@ typed as (
 
     select
         events.*,
-        -- A device's last known user owns all its events, retroactively (metrics.md);
+        -- A device's last known user owns all its events, retroactively (docs/metrics.md);
         -- applied here, on every build, so a login re-attributes the device's history.
         coalesce(identity_map.user_id, events.user_id, events.device_id) as stitched_user_id,
         {{ url_host('page_referrer') }} as referrer_host,
@@ -49,7 +49,7 @@ final as (
         typed.event_name,
         typed.page_name,
         typed.is_page_view,
-        -- metrics.md: any event other than Page Heartbeat makes its user active that day.
+        -- docs/metrics.md: any event other than Page Heartbeat makes its user active that day.
         coalesce(typed.event_name, '') <> 'Page Heartbeat' as is_active_event,
         typed.content_type,
         typed.content_id,

@@ -67,7 +67,7 @@ final as (
         page_views.page_view_index = 1 as is_landing,
         page_views.page_view_index = page_views.page_views_in_session as is_exit,
         heartbeats.engaged_seconds,
-        -- metrics.md: engaged time from heartbeats; else time to the device's next event
+        -- docs/metrics.md: engaged time from heartbeats; else time to the device's next event
         -- in the session, capped at the session timeout; else unknown (NULL, not zero).
         case
             when heartbeats.engaged_seconds is not null then heartbeats.engaged_seconds

@@ -89,7 +89,7 @@ aggregated as (
 
 attributed as (
 
-    -- metrics.md: the first event's UTM parameters, else the referrer host (search
+    -- docs/metrics.md: the first event's UTM parameters, else the referrer host (search
     -- engines -> organic, social hosts -> social, other hosts -> referral), else direct.
     -- A referrer on the site's own host is navigation, not a source (as GA excludes
     -- self-referrals).
@@ -126,7 +126,7 @@ final as (
         aggregated.events,
         aggregated.page_views,
         aggregated.interaction_events,
-        -- metrics.md: exactly one page/screen view and no track event but heartbeats.
+        -- docs/metrics.md: exactly one page/screen view and no track event but heartbeats.
         aggregated.page_views = 1 and aggregated.interaction_events = 0 as is_bounce,
         landing_pages.page_path as landing_page_path,
         landing_pages.content_type as landing_content_type,

@@ -14,7 +14,7 @@ users as (
 
 active_user_days as (
 
-    -- One row per user, slice and day on which the user was active (metrics.md: an
+    -- One row per user, slice and day on which the user was active (docs/metrics.md: an
     -- event other than Page Heartbeat). The `all` slice is platform-wide; a device
     -- type's slice holds the days the user was active on that device type.
     select distinct

@@ -38,7 +38,7 @@ daily_events as (
             as video_completions,
         coalesce(sum(case when event_name = 'Page Heartbeat'
             then {{ json_double('properties', 'seconds') }} end), 0) / 60.0 as engaged_minutes,
-        -- metrics.md: active = at least one event other than Page Heartbeat.
+        -- docs/metrics.md: active = at least one event other than Page Heartbeat.
         max(case when is_active_event then 1 else 0 end) = 1 as is_active
     from events
     group by stitched_user_id, event_date
@@ -47,7 +47,7 @@ daily_events as (
 
 daily_sessions as (
 
-    -- A session belongs to the day of its first event (metrics.md).
+    -- A session belongs to the day of its first event (docs/metrics.md).
     select
         stitched_user_id,
         session_date,

@@ -39,7 +39,7 @@ ranked_views as (
 
 exposures as (
 
-    -- metrics.md: a user is assigned by their first Experiment Viewed per experiment;
+    -- docs/metrics.md: a user is assigned by their first Experiment Viewed per experiment;
     -- exposure = that event. Later views (even of another variant) change nothing.
     select
         ranked_views.experiment_id,

@@ -58,7 +58,7 @@ funnel_steps as (
 
 {{ f }}_step_1 as (
 
-    -- Every step-1 event is an attempt (metrics.md: the user may convert through any of
+    -- Every step-1 event is an attempt (docs/metrics.md: the user may convert through any of
     -- their step-1 events); its window ends conversion_window after it, inclusive.
     select
         message_id as entry_message_id,
@@ -145,7 +145,7 @@ attempts as (
         {%- endfor %}
     from {{ f }}_attempts as attempt
     {%- if funnel.exclusions %}
-    -- metrics.md exclusion steps: an exclusion event after step `from_step` and before
+    -- docs/metrics.md exclusion steps: an exclusion event after step `from_step` and before
     -- step `to_step` — or, when the attempt never reached `to_step`, up to the window's
     -- end — voids the attempt everywhere, step 1 included. Attempts that never reached
     -- `from_step` compare against NULL and are not voided.
@@ -180,7 +180,7 @@ attempts as (
 
 ranked_attempts as (
 
-    -- metrics.md: a user counts once (here: per funnel and entry day), through the
+    -- docs/metrics.md: a user counts once (here: per funnel and entry day), through the
     -- attempt that got furthest, the earliest on ties; message_id settles exact ties.
     select
         *,

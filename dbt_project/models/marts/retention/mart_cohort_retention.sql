@@ -19,7 +19,7 @@ users as (
 
 bounds as (
 
-    -- metrics.md: the last day with data is treated as complete.
+    -- docs/metrics.md: the last day with data is treated as complete.
     select min(event_date) as first_date, max(event_date) as as_of_date
     from events
 

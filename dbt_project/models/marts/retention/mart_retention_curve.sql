@@ -1,4 +1,4 @@
-{#- metrics.md "Retention (cohorts)": report N ∈ {1, 7, 14, 30, 60, 90}. -#}
+{#- docs/metrics.md "Retention (cohorts)": report N ∈ {1, 7, 14, 30, 60, 90}. -#}
 {%- set day_numbers = [1, 7, 14, 30, 60, 90] -%}
 
 with
