@@ -26,10 +26,9 @@ from ingestion.enrich import open_geoip
 from ingestion.events import (
     EVENT_TYPES,
     MAX_EVENT_BYTES,
-    NUL_ESCAPE,
     EventType,
+    loads_json,
     parse_timestamp,
-    without_nul,
 )
 from ingestion.pipeline import Origin, accepted_window, process
 from ringside.settings import Settings
@@ -93,11 +92,9 @@ async def _collect(
     limit = MAX_EVENT_BYTES if mode == "single" else MAX_BATCH_BYTES
     raw = await _read_body(request, limit)
     try:
-        body = orjson.loads(raw)
+        body = loads_json(raw)
     except orjson.JSONDecodeError as exc:
         raise _error(400, f"body is not valid JSON: {exc}") from None
-    if NUL_ESCAPE in raw:
-        body = without_nul(body)
     if not isinstance(body, dict):
         raise _error(400, "body must be a JSON object")
     if credentials is None:

@@ -269,20 +269,24 @@ def clip_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> Any:
     return [clip_depth(child, limit - 1) for child in value]
 
 
-def without_nul(value: Any) -> Any:
-    """``value`` with every NUL character (JSON ``\\u0000``) in keys and strings replaced
-    by U+FFFD, as PostHog's ingestion does: PostgreSQL text and jsonb cannot hold NUL,
-    and one event carrying it would otherwise stop every load of its day."""
+def loads_json(raw: bytes) -> Any:
+    """JSON text as received (a request body or a file line) -> its value, every NUL
+    character (``\\u0000``) in keys and strings replaced by U+FFFD, as PostHog's
+    ingestion does: PostgreSQL text and jsonb cannot hold NUL, and one event carrying it
+    would otherwise stop every load of its day. Raises ``orjson.JSONDecodeError``."""
+    value = orjson.loads(raw)
+    # A raw NUL byte is invalid JSON: only the escape can carry one.
+    return _without_nul(value) if b"\\u0000" in raw else value
+
+
+def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {without_nul(key): without_nul(child) for key, child in value.items()}
+        return {_without_nul(key): _without_nul(child) for key, child in value.items()}
     if isinstance(value, list):
-        return [without_nul(child) for child in value]
+        return [_without_nul(child) for child in value]
     return value
-
-
-NUL_ESCAPE = b"\\u0000"  # how JSON text spells NUL (a raw NUL byte is invalid JSON)
 
 
 def validate_event(

@@ -21,7 +21,6 @@ import orjson
 
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import (
-    NUL_ESCAPE,
     Context,
     Event,
     EventType,
@@ -29,8 +28,8 @@ from ingestion.events import (
     FieldError,
     Library,
     clip_depth,
+    loads_json,
     validate_event,
-    without_nul,
 )
 from ingestion.landing import land_events, land_quarantine, rows_to_table
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
@@ -126,10 +125,9 @@ class Quarantine:
 def parse_json(raw: bytes) -> tuple[Any, int] | FieldError:
     """A line as received -> (parsed value, size in bytes), or why it is not JSON."""
     try:
-        value = orjson.loads(raw)
+        return loads_json(raw), len(raw)
     except orjson.JSONDecodeError as exc:
         return FieldError("$", f"not valid JSON: {exc}")
-    return (without_nul(value) if NUL_ESCAPE in raw else value), len(raw)
 
 
 def process(
