@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from ringside.files import replace_file
 from ringside.layout import Layout
 from ringside.settings import Settings
 
@@ -105,16 +105,7 @@ def record_attempt(layout: Layout, attempt: BuildAttempt) -> BuildStatus:
             failing_since=before.failing_since or attempt.finished_at,
             last_success_at=before.last_success_at,
         )
-    path = layout.build_status_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(status.model_dump_json(indent=2))
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    replace_file(layout.build_status_path, status.model_dump_json(indent=2).encode())
     return status
 
 

@@ -33,6 +33,7 @@ from ingestion.postgres_load import load_snapshots
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
 from ringside import postgres
 from ringside.bi.kpis import export_targets
+from ringside.files import replace_file
 from ringside.insights.sql import DuckDBReader, PostgresReader, Reader
 from ringside.layout import PLACEHOLDER_DAY, Layout
 from ringside.postgres import grant_reader
@@ -64,12 +65,8 @@ def serve(settings: Settings) -> None:
         grant_reader(settings)
     else:
         publish(settings.layout)
-    path = settings.layout.data_version_path
-    path.parent.mkdir(parents=True, exist_ok=True)
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(stamp)
-    os.replace(tmp, path)
+    replace_file(settings.layout.data_version_path, stamp.encode())
 
 
 def data_version(settings: Settings) -> str | None:

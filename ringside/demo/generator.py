@@ -14,7 +14,6 @@ lines for the next days are held in memory.
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,6 +25,7 @@ from ringside.demo.behaviour import Simulator
 from ringside.demo.catalog import DAY_MS, HOUR_MS, Catalog, build_catalog
 from ringside.demo.people import Person, build_population
 from ringside.demo.sink import Emitter, Sink
+from ringside.files import replace_file
 
 _EPOCH = date(1970, 1, 1)
 MAIN_CARD_HOUR_UTC = 23  # 7 pm Eastern: the main card of a fight night
@@ -124,14 +124,8 @@ def generate(
         "files": [str(p.relative_to(out)) for p in summary.files],
         "fight_nights": [(_EPOCH + timedelta(days=d)).isoformat() for d in fight_nights],
     }
-    _write_atomic(manifest_path, orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    replace_file(manifest_path, orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     return summary
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _iso(ms: int) -> str:
@@ -166,7 +160,7 @@ def _write_content(path: Path, catalog: Catalog) -> int:
                 }
             )
         )
-    _write_atomic(path, b"\n".join(rows) + b"\n")
+    replace_file(path, b"\n".join(rows) + b"\n")
     return len(rows)
 
 
@@ -183,5 +177,5 @@ def _write_accounts(path: Path, people: list[Person]) -> int:
         )
         for p in registered
     ]
-    _write_atomic(path, b"".join(row + b"\n" for row in rows))
+    replace_file(path, b"".join(row + b"\n" for row in rows))
     return len(rows)
