@@ -1,24 +1,48 @@
-"""ML benchmark: training and scoring time of every model asset on a built warehouse, and
-its validation figures next to its baseline.
+"""ML benchmark: training and scoring time and peak memory of every model asset on a
+built warehouse, and its validation figures next to its baseline.
 
     python -m benchmarks.ml --home DIR    # RINGSIDE_HOME of a built platform, e.g. the
                                           # workdir/home of `benchmarks.pipeline --days 120`
 
-Each asset is materialized on its own (Dagster, in process, an ephemeral instance), in
-the order a first build needs: the training job's assets, then the scoring job's. The
-wall time of an asset includes reading its inputs from the warehouse; the time to read
-the shared inputs (events, daily KPIs) is printed separately. Prints a table and a JSON
-line.
+Each asset is materialized on its own (Dagster, an ephemeral instance) in a fresh Python
+process, in the order a first build needs: the training job's assets, then the scoring
+job's. A process per asset is what Dagster's default (multiprocess) executor does in
+production, and it makes each peak RSS (``resource.getrusage``) that asset's own: a
+peak is never lowered once reached, so in one shared process every asset would report
+the largest peak before it. The input readers of ``ml_assets.inputs`` are timed the same
+way, each in its own process. The wall time of an asset includes reading its inputs and
+the process start (imports: the ``imports`` figure). Prints a table and a JSON line.
 """
 
 import argparse
 import json
 import os
+import resource
+import subprocess
+import sys
 import time
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+# The readers the assets call. Missing ones are skipped: the benchmark also runs on older
+# checkouts of ml_assets (before/after figures), whose readers had other names.
+READERS = (
+    "events",  # the per-event frame of older versions (every row of fct_events)
+    "daily_kpis",
+    "churn_activity",
+    "user_behaviour",
+    "content_views",
+    "co_viewing",
+    "holdout_cases",
+)
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set size so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _validation(layout: Any) -> dict[str, Any]:
@@ -34,6 +58,7 @@ def _validation(layout: Any) -> dict[str, Any]:
             for key in ("roc_auc", "baseline_roc_auc", "pr_auc", "baseline_pr_auc", "brier")
             if key in m
         } | {"baseline_brier": round(m.get("baseline_brier", float("nan")), 4)}
+        figures["churn"]["version"] = churn.version
     recs = latest_record(layout, "recommendations")
     if recs is not None:
         figures["recommendations"] = {k: round(v, 4) for k, v in recs.metrics.items()}
@@ -52,57 +77,110 @@ def _validation(layout: Any) -> dict[str, Any]:
     return figures
 
 
-def run(home: Path) -> dict[str, Any]:
-    os.environ["RINGSIDE_HOME"] = str(home)
+def _child(task: str) -> dict[str, Any]:
+    """Run one task in this (fresh) process: ``asset:<key path>`` or ``read:<reader>``."""
     from dagster import DagsterInstance, materialize
 
     from ml_assets import defs, inputs
     from ringside.settings import get_settings
 
-    get_settings.cache_clear()
     settings = get_settings()
-    timings: dict[str, float] = {}
+    imports = _peak_rss_mib()
+    kind, name = task.split(":", 1)
     t0 = time.perf_counter()
-    events = inputs.events(settings)
-    timings["read events (fct_events -> pandas)"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    inputs.daily_kpis(settings)
-    timings["read daily KPIs"] = time.perf_counter() - t0
-    del events
-
-    assets = [*defs.TRAINING, *defs.SCORING]
-    with DagsterInstance.ephemeral() as instance:
-        for asset in assets:
-            t0 = time.perf_counter()
+    if kind == "read":
+        value = getattr(inputs, name)(settings)
+        frames = [getattr(value, f.name) for f in fields(value)] if is_dataclass(value) else [value]
+        done = {"rows": sum(len(frame) for frame in frames)}
+    else:
+        (asset,) = [a for a in (*defs.TRAINING, *defs.SCORING) if "/".join(a.key.path) == name]
+        with DagsterInstance.ephemeral() as instance:
             result = materialize(
                 [asset],
                 instance=instance,
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
-            seconds = time.perf_counter() - t0
-            materialized = len(result.get_asset_materialization_events())
-            label = "/".join(asset.key.path)
-            timings[label if materialized else f"{label} (skipped)"] = seconds
+        done = {"materialized": bool(result.get_asset_materialization_events())}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "peak_rss_mib": _peak_rss_mib(),
+        "imports_rss_mib": imports,
+        **done,
+    }
+
+
+def _in_child(task: str) -> dict[str, Any]:
+    """Run a task in a fresh interpreter and return what it measured, with its wall time
+    including the interpreter start."""
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ml", "--child", task],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    figures["process_seconds"] = time.perf_counter() - t0
+    return figures
+
+
+def run(home: Path) -> dict[str, Any]:
+    os.environ["RINGSIDE_HOME"] = str(home)
+    from ml_assets import defs, inputs
+    from ringside.settings import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    tasks: dict[str, dict[str, Any]] = {}
+    for reader in READERS:
+        if hasattr(inputs, reader):
+            tasks[f"read {reader}"] = _in_child(f"read:{reader}")
+    t0 = time.perf_counter()
+    for asset in [*defs.TRAINING, *defs.SCORING]:
+        label = "/".join(asset.key.path)
+        figures = _in_child(f"asset:{label}")
+        tasks[label if figures["materialized"] else f"{label} (skipped)"] = figures
+    total = time.perf_counter() - t0
     (rows,) = duckdb.sql(
         f"select count(*) from read_parquet('{settings.layout.raw_events_glob}')"
     ).fetchone()
+    assets = {k: v for k, v in tasks.items() if not k.startswith("read ")}
     return {
         "home": str(home),
         "landed_events": rows,
-        "seconds": {k: round(v, 2) for k, v in timings.items()},
+        "tasks": {
+            k: {f: round(v, 2) if isinstance(v, float) else v for f, v in figures.items()}
+            for k, figures in tasks.items()
+        },
+        "ml_run_seconds": round(total, 2),
+        "ml_run_peak_rss_mib": round(max(f["peak_rss_mib"] for f in assets.values()), 1),
         "validation": _validation(settings.layout),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, required=True, help="RINGSIDE_HOME of a build.")
+    parser.add_argument("--home", type=Path, help="RINGSIDE_HOME of a build.")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # one task, in a fresh process
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child)))
+        return
+    if args.home is None:
+        parser.error("--home is required")
     figures = run(args.home.resolve())
     print(f"landed events: {figures['landed_events']:,}")
-    width = max(map(len, figures["seconds"]))
-    for name, seconds in figures["seconds"].items():
-        print(f"{name:<{width}}  {seconds:8.2f} s")
+    width = max(map(len, figures["tasks"]))
+    print(f"{'task':<{width}}  {'wall':>9}  {'peak RSS':>10}  {'imports':>9}")
+    for name, task in figures["tasks"].items():
+        print(
+            f"{name:<{width}}  {task['process_seconds']:7.2f} s  "
+            f"{task['peak_rss_mib']:6.0f} MiB  {task['imports_rss_mib']:5.0f} MiB"
+        )
+    print(
+        f"ML run (every asset, one after another): {figures['ml_run_seconds']:.1f} s, "
+        f"peak RSS {figures['ml_run_peak_rss_mib']:,.0f} MiB (largest asset process)"
+    )
     for model, values in figures["validation"].items():
         print(f"{model}: {json.dumps(values)}")
     print(json.dumps(figures, default=str))
