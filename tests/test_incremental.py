@@ -88,6 +88,10 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ingest_paths([day_file, extra], layout, settings)
         window = json.dumps({"min_date": day, "max_date": day})
         dbt(settings, incremental, "run", "--vars", window)
+    # The last day rebuilt again as a backfill that treats every row as changed: every
+    # incremental model deletes and reinserts what it holds, and nothing doubles.
+    backfill = json.dumps({"min_date": day, "max_date": day, "changed_since": "1970-01-01"})
+    dbt(settings, incremental, "run", "--vars", backfill)
     dbt(settings, full, "run")
     return incremental, full
 
@@ -116,7 +120,8 @@ def test_day_by_day_builds_equal_a_full_rebuild(databases: tuple[Path, Path]):
         name
         for (name,) in con.execute(
             "select table_name from information_schema.tables "
-            "where table_catalog = 'full_build' order by table_name"
+            "where table_catalog = 'full_build' and table_name <> 'ringside_build_manifest' "
+            "order by table_name"
         ).fetchall()
     ]
     assert {"fct_events", "fct_sessions", "fct_page_views", "mart_overview_daily"} <= set(tables)
@@ -131,6 +136,9 @@ def test_day_by_day_builds_equal_a_full_rebuild(databases: tuple[Path, Path]):
                 "where table_catalog = 'full_build' and table_name = ? order by ordinal_position",
                 [table],
             ).fetchall()
+            # Change-tracking bookkeeping (macros/incremental.sql) records when and from
+            # what a row was built, which differs between the two builds by design.
+            if not name.startswith("_") and name != "previous_user_id"
         )
         full_rows = f"select {columns} from full_build.main.{table}"
         incremental_rows = f"select {columns} from inc.main.{table}"

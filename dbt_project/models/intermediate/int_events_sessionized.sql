@@ -31,13 +31,10 @@ staged as (
 
 new_events as (
 
-    -- Staged events not built yet (staging only adds rows inside the event window).
+    -- Staged since the last successful build (macros/incremental.sql).
     select staged.device_id, staged.client_session_id, staged.event_time
     from staged
-    where {{ event_window_filter('staged.event_date') }}
-        and not exists (
-            select 1 from {{ this }} as built where built.message_id = staged.message_id
-        )
+    where staged._built_at > {{ changed_since() }}
 
 ),
 
@@ -285,7 +282,8 @@ final as (
         properties,
         traits,
         event_time,
-        event_date
+        event_date,
+        {{ build_stamp() }} as _built_at
     from session_firsts
 
 )

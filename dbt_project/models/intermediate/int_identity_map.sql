@@ -1,3 +1,11 @@
+{#- Rebuilt whole each run (identify and alias calls are a small share of events), but
+    a device whose user is unchanged keeps its `_built_at`: only re-stitched devices read
+    as changed downstream (macros/incremental.sql), with the user they had before. -#}
+{%- set built = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+{%- set built_columns = adapter.get_columns_in_relation(built) | map(attribute='name') | list
+    if built else [] -%}
+{%- set previous = built if '_built_at' in built_columns and not flags.FULL_REFRESH else none -%}
+
 with
 
 events as (
@@ -48,7 +56,7 @@ user_aliases as (
 
 ),
 
-final as (
+stitched as (
 
     select
         latest_login.device_id,
@@ -58,6 +66,33 @@ final as (
         on user_aliases.old_user_id = latest_login.user_id
         and user_aliases.recency_rank = 1
     where latest_login.recency_rank = 1
+
+),
+
+final as (
+
+    {% if previous %}
+    select
+        stitched.device_id,
+        stitched.user_id,
+        case
+            when previous.user_id = stitched.user_id then previous.previous_user_id
+            else previous.user_id
+        end as previous_user_id,
+        case
+            when previous.user_id = stitched.user_id then previous._built_at
+            else {{ build_stamp() }}
+        end as _built_at
+    from stitched
+    left join {{ previous }} as previous on previous.device_id = stitched.device_id
+    {% else %}
+    select
+        device_id,
+        user_id,
+        cast(null as {{ dbt.type_string() }}) as previous_user_id,
+        {{ build_stamp() }} as _built_at
+    from stitched
+    {% endif %}
 
 )
 

@@ -94,7 +94,10 @@ renamed as (
         -- lineage
         source as ingest_source,
         source_ref as ingest_source_ref,
-        ingested_at
+        ingested_at,
+        -- when this build staged the row: what downstream models read as "new"
+        -- (macros/incremental.sql)
+        {{ build_stamp() }} as _built_at
 
     from first_copies
     where copy_number = 1

@@ -1,8 +1,26 @@
+{#- Incremental: rewrites the events sessionized since the last successful build and
+    every event of a device whose user changed (a login re-attributes its history). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='message_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 events as (
 
     select * from {{ ref('int_events_sessionized') }}
+    {% if is_incremental() %}
+    where _built_at > {{ changed_since() }}
+        or device_id in (
+            select device_id from {{ ref('int_identity_map') }}
+            where _built_at > {{ changed_since() }}
+        )
+    {% endif %}
 
 ),
 
@@ -80,7 +98,8 @@ final as (
         typed.properties,
         typed.traits,
         typed.event_time,
-        typed.event_date
+        typed.event_date,
+        {{ build_stamp() }} as _built_at
     from typed
     left join currency_rates on currency_rates.currency = typed.currency
 

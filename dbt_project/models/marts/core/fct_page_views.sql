@@ -1,10 +1,23 @@
 {%- set cap_seconds = var('session_timeout_minutes') | int * 60 -%}
+{#- Incremental by device: a device with changed events gets all its page views rewritten
+    (the sessionizer may have merged or split its sessions, so old session ids go). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='device_id',
+        on_schema_change='fail',
+    )
+}}
 
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where device_id in {{ changed_devices() }}
+    {% endif %}
 
 ),
 

@@ -1,8 +1,22 @@
+{#- Incremental by device: a device with changed events gets all its sessions rewritten
+    (the sessionizer may have merged or split its sessions, so old session ids go). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='device_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where device_id in {{ changed_devices() }}
+    {% endif %}
 
 ),
 

@@ -1,0 +1,80 @@
+{#- What changed since the last successful build, so that every incremental model
+    rewrites only what new events can alter (docs/incremental.md).
+
+    Rows of the change-carrying models (stg_tracking__events, int_events_sessionized,
+    int_identity_map, fct_events) are stamped `_built_at` with the build's stamp. A build
+    that succeeds as a whole records its stamp in `ringside_build_manifest` (on-run-end);
+    the next build treats rows stamped after the newest recorded stamp as changed. A
+    failed build records nothing, so the next one redoes its window: reruns are
+    idempotent and a failure loses nothing. The manifest lives inside the warehouse, so
+    each database (a test's, a second DuckDB file) tracks its own state.
+
+    Snowplow's dbt packages keep the same kind of manifest (their incremental manifest
+    and sessions lifecycle manifest). -#}
+
+{% macro build_stamp() -%}
+    cast('{{ var("build_stamp", run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f")) }}' as timestamp)
+{%- endmacro %}
+
+{% macro build_manifest() -%}
+    {{ target.schema }}.ringside_build_manifest
+{%- endmacro %}
+
+{% macro create_build_manifest() -%}
+    create table if not exists {{ build_manifest() }} (
+        build_stamp timestamp not null,
+        recorded_at timestamp not null
+    )
+{%- endmacro %}
+
+{#- on-run-end: record the build only when the whole project was built without an error
+    or a failing test. A partial run (`--select`) must not record: models it skipped
+    have not consumed the changes yet. Dagster passes record_build=true for its full
+    builds (dagster-dbt may name the selection explicitly). -#}
+{% macro record_build(results) -%}
+    {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'runtime error']) | list -%}
+    {%- set whole = var('record_build', false) or not invocation_args_dict.get('select') -%}
+    {%- if execute and flags.WHICH in ('build', 'run') and whole and not failed -%}
+        insert into {{ build_manifest() }} (build_stamp, recorded_at)
+        values ({{ build_stamp() }}, {{ dbt.current_timestamp() }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Rows stamped after this are changed. The var `changed_since` overrides it (a
+    backfill: '1970-01-01' treats every row as changed). -#}
+{% macro changed_since() -%}
+    {%- if var('changed_since', none) -%}
+        cast('{{ var("changed_since") }}' as timestamp)
+    {%- else -%}
+        coalesce(
+            (select max(build_stamp) from {{ build_manifest() }}),
+            cast('1970-01-01' as timestamp)
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The earliest event day with a changed fct_events row (NULL: nothing changed): day-keyed
+    models rewrite their days from here on and read their look-back before it. -#}
+{% macro changed_from_date() -%}
+    (select min(event_date) from {{ ref('fct_events') }} where _built_at > {{ changed_since() }})
+{%- endmacro %}
+
+{#- Devices with a changed fct_events row: session-level models rewrite these devices. -#}
+{% macro changed_devices() -%}
+    (select distinct device_id from {{ ref('fct_events') }} where _built_at > {{ changed_since() }})
+{%- endmacro %}
+
+{#- Stitched users whose events changed, and the ids that devices were stitched to before
+    a login moved them (those users lose events, or vanish): user-level models rewrite
+    these users. -#}
+{% macro changed_users() -%}
+    (
+        select stitched_user_id from {{ ref('fct_events') }}
+        where _built_at > {{ changed_since() }}
+        union
+        select coalesce(previous_user_id, device_id) from {{ ref('int_identity_map') }}
+        where _built_at > {{ changed_since() }}
+    )
+{%- endmacro %}
