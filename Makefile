@@ -10,7 +10,7 @@ DEMO_INPUT := $(RINGSIDE_HOME)/demo-platform
 # 120 days: forecasts need 100 daily points, churn labels a 28-day history plus 30 days.
 DEMO_DAYS ?= 120
 
-.PHONY: env browser demo test lint format benchmark clean
+.PHONY: env browser demo test lint format benchmark benchmark-scale clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,6 +52,12 @@ format: env
 
 benchmark: env
 	$(BIN)/python -m benchmarks.pipeline
+
+# Seed volume: a 50M-event platform (cached in /work/bench-cache), full build, 12 micro-batches.
+# Arguments pass through: make benchmark-scale SCALE_ARGS="--events 10000000 --batches 0"
+SCALE_ARGS ?=
+benchmark-scale: env
+	$(BIN)/python -m benchmarks.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dbt_project/target dbt_project/logs
