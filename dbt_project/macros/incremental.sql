@@ -78,3 +78,22 @@
         where _built_at > {{ changed_since() }}
     )
 {%- endmacro %}
+
+{#- incremental_strategy='replace_where' (dbt-databricks has a strategy of this name):
+    delete the target rows its incremental_predicates select, then insert the new rows.
+    Unlike delete+insert (which deletes only keys present in the new rows), a row whose
+    key the new computation no longer produces is removed too: a user's first day that
+    moved earlier, a session merged into another. Models state the predicate as the range
+    they rewrite, e.g. `activity_date >= changed_from_date()`. -#}
+{% macro get_incremental_replace_where_sql(arg_dict) -%}
+    {%- set predicates = arg_dict['incremental_predicates'] -%}
+    {%- if not predicates -%}
+        {{ exceptions.raise_compiler_error(
+            "replace_where needs incremental_predicates naming the rows it rewrites") }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ predicates | join(' and ') }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

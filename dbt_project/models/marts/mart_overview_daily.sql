@@ -1,14 +1,31 @@
+{#- Incremental: the days from the earliest changed event day on are recomputed
+    (macros/incremental.sql); a day depends on its own events and sessions only. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=['event_date >= ' ~ changed_from_date()],
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
 sessions as (
 
     select * from {{ ref('fct_sessions') }}
+    {% if is_incremental() %}
+    where session_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
