@@ -137,7 +137,12 @@ def tree_rss_bytes(root: int) -> int:
 
 
 def run_child(
-    kind: str, argv: Sequence[str], env: dict[str, str], log: Path, poll_s: float = 0.5
+    kind: str,
+    argv: Sequence[str],
+    env: dict[str, str],
+    log: Path,
+    poll_s: float = 0.5,
+    cwd: Path | None = None,
 ) -> Child:
     """Run ``argv``, output to ``log``; measure wall time and peak RSS of its tree."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +150,7 @@ def run_child(
         out.write(f"$ {' '.join(argv)}\n".encode())
         out.flush()
         started = time.time()
-        proc = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         peak = 0
         done = threading.Event()
 
@@ -183,14 +188,35 @@ def checked(child: Child) -> Child:
     return child
 
 
-def git_commit() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
 
+
+def git_commit() -> dict[str, Any]:
+    """The work tree the children run: HEAD and the tracked files changed beside it."""
     dirty = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"), "dirty_files": dirty.splitlines()}
+    return {"commit": git("rev-parse", "HEAD"), "dirty_files": dirty.splitlines(), "source": None}
+
+
+def checkout(cache: Path, rev: str) -> tuple[Path, dict[str, Any]]:
+    """A clean copy of ``rev`` (``git archive``) under ``<cache>/checkouts/<sha>``, for
+    benchmarking a commit while the work tree is being edited."""
+    sha = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    if not sha:
+        raise SystemExit(f"--at {rev}: not a commit")
+    target = cache / "checkouts" / sha
+    if not target.exists():
+        scratch = target.with_name(f".{sha}.tmp")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", sha], cwd=REPO_ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive, check=True)
+        os.replace(scratch, target)
+    return target, {"commit": sha, "dirty_files": [], "source": str(target)}
 
 
 # --------------------------------------------------------------------------- platform
@@ -541,13 +567,22 @@ class Build:
 class Runner:
     """Drives the `ringside` CLI against one run home, keeping every child's figures."""
 
-    def __init__(self, home: Path, run_dir: Path, build_args: Sequence[str]) -> None:
+    def __init__(
+        self, home: Path, run_dir: Path, build_args: Sequence[str], source: Path | None
+    ) -> None:
         self.home = home
         self.run_dir = run_dir
         self.build_args = list(build_args)
         self.env = dict(os.environ)
         self.env["RINGSIDE_HOME"] = str(home)
         self.env.pop("DAGSTER_HOME", None)
+        # A checkout of another commit: its packages come first on the path (the venv's
+        # editable install points at the work tree), and its dbt project with them.
+        self.cwd = source
+        if source is not None:
+            self.env["PYTHONPATH"] = os.pathsep.join(
+                [str(source), *filter(None, [os.environ.get("PYTHONPATH")])]
+            )
         self.children: list[Child] = []
         self._lock = threading.Lock()
         self._count = 0
@@ -558,7 +593,7 @@ class Runner:
             return self.run_dir / "logs" / f"{self._count:04d}-{kind}.log"
 
     def run(self, kind: str, argv: Sequence[str]) -> Child:
-        child = run_child(kind, argv, self.env, self._log(kind))
+        child = run_child(kind, argv, self.env, self._log(kind), cwd=self.cwd)
         with self._lock:
             self.children.append(child)
         return child
@@ -763,7 +798,8 @@ def benchmark(args: argparse.Namespace, platform: Platform, info: dict[str, Any]
     copy_home(platform.home, home)
     copy_s = time.perf_counter() - t0
     build_args = ["--no-models"] if args.no_models else []
-    runner = Runner(home, run_dir, build_args)
+    source, ran_on = (None, git_commit()) if args.at is None else checkout(args.cache, args.at)
+    runner = Runner(home, run_dir, build_args, source)
     glob = str(home / "raw" / "events" / "*" / "*.parquet")
     landed = READ_LANDED.format(glob=glob)
     figures: dict[str, Any] = {
@@ -771,7 +807,7 @@ def benchmark(args: argparse.Namespace, platform: Platform, info: dict[str, Any]
         "run": {
             "run_dir": str(run_dir),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            **git_commit(),
+            **ran_on,
             "copy_home_s": copy_s,
             "build_args": build_args,
             "duckdb": {"threads": DUCKDB_THREADS, "memory_limit": DUCKDB_MEMORY_LIMIT},
@@ -913,7 +949,15 @@ def report(f: dict[str, Any]) -> None:
     scan_s = fl["scan_s"]
     end = f["disk_at_end"]
     rows: list[tuple[str, Any, str]] = [
-        ("commit", r["commit"][:12], "(dirty tree)" if r["dirty_files"] else ""),
+        (
+            "commit",
+            r["commit"][:12],
+            f"clean copy in {r['source']}"
+            if r["source"]
+            else f"work tree, {len(r['dirty_files'])} tracked files changed"
+            if r["dirty_files"]
+            else "work tree, clean",
+        ),
         ("platform", f"{p['users']:,} people", f"{p['history_days']} days + 1 held back"),
         (
             "generation",
@@ -1024,6 +1068,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=300.0, help="Realtime: s per batch.")
     parser.add_argument("--no-models", action="store_true", help="Pass --no-models to builds.")
     parser.add_argument("--prepare-only", action="store_true", help="Generate + ingest, stop.")
+    parser.add_argument(
+        "--at",
+        default=None,
+        metavar="REV",
+        help="Run the builds on a clean copy of this commit (git archive), not the work tree.",
+    )
     parser.add_argument("--json", type=Path, default=None, help="Write every figure here.")
     parser.add_argument("--clean", action="store_true", help="Remove the run directory after.")
     args = parser.parse_args()
@@ -1038,6 +1088,7 @@ def main() -> None:
     )
     if args.prepare_only:
         return
+    args.cache = args.cache.resolve()
     figures = benchmark(args, platform, info)
     report(figures)
     if args.json:
