@@ -200,7 +200,7 @@ def git_commit() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "dirty_files": dirty.splitlines(), "source": None}
 
 
-def checkout(cache: Path, rev: str) -> tuple[Path, dict[str, Any]]:
+def checkout(cache: Path, rev: str) -> Code:
     """A clean copy of ``rev`` (``git archive``) under ``<cache>/checkouts/<sha>``, for
     benchmarking a commit while the work tree is being edited."""
     sha = git("rev-parse", "--verify", f"{rev}^{{commit}}")
@@ -216,7 +216,7 @@ def checkout(cache: Path, rev: str) -> tuple[Path, dict[str, Any]]:
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive, check=True)
         os.replace(scratch, target)
-    return target, {"commit": sha, "dirty_files": [], "source": str(target)}
+    return Code(target, {"commit": sha, "dirty_files": [], "source": str(target)})
 
 
 # --------------------------------------------------------------------------- platform
@@ -282,15 +282,49 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def users_for(events: int, days: int, seed: int, probe_dir: Path) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Code:
+    """Which code the children run: the work tree, or a clean copy of a commit."""
+
+    source: Path | None  # None: the work tree (the venv's editable install)
+    ran_on: dict[str, Any]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ) | extra
+        env.pop("DAGSTER_HOME", None)
+        if self.source is not None:
+            # The copy's packages come first on the path (the venv's editable install
+            # points at the work tree), and its dbt project with them.
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(self.source), *filter(None, [os.environ.get("PYTHONPATH")])]
+            )
+        return env
+
+
+def generate_argv(out: Path, days: int, users: int, seed: int) -> list[str]:
+    return [
+        str(RINGSIDE),
+        "generate",
+        "--out",
+        str(out),
+        "--days",
+        str(days),
+        "--users",
+        str(users),
+        "--seed",
+        str(seed),
+    ]
+
+
+def users_for(events: int, days: int, seed: int, root: Path, code: Code) -> tuple[int, int]:
     """Population whose `days` of activity hold about `events` events (a 2,000-person
     probe of the same length; events per person depend on the period's length)."""
-    from ringside.demo.generator import generate
-
-    probe_users = 2000
-    probe = generate(probe_dir, days=days, users=probe_users, seed=seed)
+    probe_users, probe_dir = 2000, root / "probe"
+    argv = generate_argv(probe_dir, days, probe_users, seed)
+    checked(run_child("probe", argv, code.env(), root / "logs" / "probe.log", cwd=code.source))
+    written = int(json.loads((probe_dir / "manifest.json").read_text())["events_written"])
     shutil.rmtree(probe_dir, ignore_errors=True)
-    return max(1, round(events * probe_users / probe.events_written)), probe.events_written
+    return max(1, round(events * probe_users / written)), written
 
 
 INGEST_TOTAL = re.compile(r"total: .*?([\d,]+) lines, ([\d,]+) accepted, ([\d,]+) quarantined")
@@ -304,38 +338,29 @@ def ingest_totals(log: Path) -> dict[str, int]:
     return {"lines": lines, "accepted": accepted, "quarantined": quarantined}
 
 
-def prepare(platform: Platform, workers: int, log: Callable[[str], None] = print) -> dict[str, Any]:
+def prepare(
+    platform: Platform, workers: int, code: Code, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Generate and ingest the platform unless the cache already holds it."""
     with locked(platform.root / ".lock"):
         info = platform.info()
         if info.get("ingest"):
             return info
-        env = dict(os.environ)
         logs = platform.root / "logs"
         if not info.get("generate") or not (platform.input_dir / "manifest.json").exists():
             log(f"probing the population for {platform.events:,} events in {platform.days} days")
             users, probe_events = users_for(
-                platform.events, platform.days, platform.seed, platform.root / "probe"
+                platform.events, platform.days, platform.seed, platform.root, code
             )
             log(f"generating {platform.days + 1} days for {users:,} people -> {platform.input_dir}")
             child = checked(
                 run_child(
                     "generate",
-                    [
-                        str(RINGSIDE),
-                        "generate",
-                        "--out",
-                        str(platform.input_dir),
-                        "--days",
-                        str(platform.days + 1),
-                        "--users",
-                        str(users),
-                        "--seed",
-                        str(platform.seed),
-                    ],
-                    env,
+                    generate_argv(platform.input_dir, platform.days + 1, users, platform.seed),
+                    code.env(),
                     logs / "generate.log",
                     poll_s=5.0,
+                    cwd=code.source,
                 )
             )
             manifest = platform.manifest()
@@ -347,8 +372,8 @@ def prepare(platform: Platform, workers: int, log: Callable[[str], None] = print
                 "users": users,
                 "probe": {"users": 2000, "events": probe_events},
                 "nice": os.nice(0),
-                **git_commit(),
                 "generate": {
+                    **code.ran_on,
                     "seconds": child.seconds,
                     "events_written": manifest["events_written"],
                     "events_per_s": manifest["events_written"] / child.seconds,
@@ -363,18 +388,19 @@ def prepare(platform: Platform, workers: int, log: Callable[[str], None] = print
             shutil.rmtree(platform.home)
         files = platform.history_files()
         log(f"ingesting {len(files)} files into {platform.home}")
-        env["RINGSIDE_HOME"] = str(platform.home)
         child = checked(
             run_child(
                 "ingest",
                 [str(RINGSIDE), "ingest", *map(str, files), "--workers", str(workers)],
-                env,
+                code.env(RINGSIDE_HOME=str(platform.home)),
                 logs / "ingest.log",
                 poll_s=5.0,
+                cwd=code.source,
             )
         )
         totals = ingest_totals(logs / "ingest.log")
         info["ingest"] = {
+            **code.ran_on,
             "seconds": child.seconds,
             "workers": workers,
             **totals,
@@ -567,22 +593,12 @@ class Build:
 class Runner:
     """Drives the `ringside` CLI against one run home, keeping every child's figures."""
 
-    def __init__(
-        self, home: Path, run_dir: Path, build_args: Sequence[str], source: Path | None
-    ) -> None:
+    def __init__(self, home: Path, run_dir: Path, build_args: Sequence[str], code: Code) -> None:
         self.home = home
         self.run_dir = run_dir
         self.build_args = list(build_args)
-        self.env = dict(os.environ)
-        self.env["RINGSIDE_HOME"] = str(home)
-        self.env.pop("DAGSTER_HOME", None)
-        # A checkout of another commit: its packages come first on the path (the venv's
-        # editable install points at the work tree), and its dbt project with them.
-        self.cwd = source
-        if source is not None:
-            self.env["PYTHONPATH"] = os.pathsep.join(
-                [str(source), *filter(None, [os.environ.get("PYTHONPATH")])]
-            )
+        self.env = code.env(RINGSIDE_HOME=str(home))
+        self.cwd = code.source
         self.children: list[Child] = []
         self._lock = threading.Lock()
         self._count = 0
@@ -787,7 +803,9 @@ def ratio(a: float | None, b: float | None) -> float | None:
 # --------------------------------------------------------------------------- main
 
 
-def benchmark(args: argparse.Namespace, platform: Platform, info: dict[str, Any]) -> dict[str, Any]:
+def benchmark(
+    args: argparse.Namespace, platform: Platform, info: dict[str, Any], code: Code
+) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = args.workdir or platform.root / "runs" / stamp
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -798,8 +816,7 @@ def benchmark(args: argparse.Namespace, platform: Platform, info: dict[str, Any]
     copy_home(platform.home, home)
     copy_s = time.perf_counter() - t0
     build_args = ["--no-models"] if args.no_models else []
-    source, ran_on = (None, git_commit()) if args.at is None else checkout(args.cache, args.at)
-    runner = Runner(home, run_dir, build_args, source)
+    runner = Runner(home, run_dir, build_args, code)
     glob = str(home / "raw" / "events" / "*" / "*.parquet")
     landed = READ_LANDED.format(glob=glob)
     figures: dict[str, Any] = {
@@ -807,7 +824,7 @@ def benchmark(args: argparse.Namespace, platform: Platform, info: dict[str, Any]
         "run": {
             "run_dir": str(run_dir),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            **ran_on,
+            **code.ran_on,
             "copy_home_s": copy_s,
             "build_args": build_args,
             "duckdb": {"threads": DUCKDB_THREADS, "memory_limit": DUCKDB_MEMORY_LIMIT},
@@ -1079,8 +1096,11 @@ def main() -> None:
     args = parser.parse_args()
     default_days = max(1, round(args.events / args.events_per_day))
     days = args.days or default_days
-    platform = platform_for(args.cache.resolve(), args.events, args.seed, days, default_days)
-    info = prepare(platform, args.workers, log=lambda m: print(m, flush=True))
+    args.cache = args.cache.resolve()
+    platform = platform_for(args.cache, args.events, args.seed, days, default_days)
+    code = Code(None, git_commit()) if args.at is None else checkout(args.cache, args.at)
+    print(f"running {code.ran_on['commit'][:12]} from {code.source or 'the work tree'}")
+    info = prepare(platform, args.workers, code, log=lambda m: print(m, flush=True))
     print(
         f"platform {platform.root}: generated in {info['generate']['seconds']:.0f} s, "
         f"ingested in {info['ingest']['seconds']:.0f} s",
@@ -1088,8 +1108,7 @@ def main() -> None:
     )
     if args.prepare_only:
         return
-    args.cache = args.cache.resolve()
-    figures = benchmark(args, platform, info)
+    figures = benchmark(args, platform, info, code)
     report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
