@@ -7,6 +7,8 @@
     python -m benchmarks.scale --events 10000000 --realtime --interval 300
     python -m benchmarks.scale --events 50000000 --prepare-only # generate + ingest only
     python -m benchmarks.scale ... --json out.json              # every figure as JSON
+    python -m benchmarks.scale --baseline 10m.json              # growth vs a 10M run
+    python -m benchmarks.scale --at HEAD ...                    # a clean copy of a commit
 
 **The platform** is generated and ingested once and kept in a cache directory
 (``--cache``, default ``/work/bench-cache/``), one folder per (events, seed)::
@@ -636,7 +638,13 @@ class BatchFigures:
 
     @property
     def latency_s(self) -> float | None:
+        """Acknowledged (ingest returned) -> in the published marts."""
         return None if self.published is None else self.published - self.ack
+
+    @property
+    def end_to_end_s(self) -> float | None:
+        """Ingest started -> in the published marts."""
+        return None if self.published is None else self.published - self.ack + self.ingest_s
 
 
 @dataclass
@@ -904,8 +912,12 @@ def benchmark(
         "failed_builds": micro.failed_builds,
         "build_s": spread(build_times),
         "latency_s": spread(latencies),
+        "end_to_end_s": spread([b.end_to_end_s for b in micro.batches if b.end_to_end_s]),
         "ingest_s": spread([b.ingest_s for b in micro.batches]),
-        "per_batch": [asdict(b) | {"latency_s": b.latency_s} for b in micro.batches],
+        "per_batch": [
+            asdict(b) | {"latency_s": b.latency_s, "end_to_end_s": b.end_to_end_s}
+            for b in micro.batches
+        ],
         "per_build": micro.builds,
     }
 
@@ -1022,6 +1034,7 @@ def report(f: dict[str, Any]) -> None:
     for label, key, note in (
         ("  build", "build_s", "s"),
         ("  ack -> published", "latency_s", "s  (target p95 <= 300 s)"),
+        ("  ingest start -> published", "end_to_end_s", "s  (target <= 60 s at 50M)"),
         ("  ingest", "ingest_s", "s"),
     ):
         s = mb[key]
@@ -1061,8 +1074,50 @@ def report(f: dict[str, Any]) -> None:
             + ("" if f["correctness"]["match"] else "  MISMATCH"),
         ),
     ]
+    growth = f.get("growth")
+    if growth:
+        rows.append(
+            (
+                "vs baseline history",
+                f"{growth['baseline_events']:,} events",
+                f"from {growth['baseline_json']}",
+            )
+        )
+        for key, label in GROWTH_FIGURES:
+            rows.append((f"  {label}", growth.get(key), "x  (target micro-batch <= 1.5x)"))
     print()
     print_table(rows)
+
+
+# (key in the figures' growth section, label): this run's figure / the baseline run's.
+GROWTH_FIGURES = (
+    ("full_build", "full build"),
+    ("micro_build_p95", "micro-batch build p95"),
+    ("micro_end_to_end_p95", "micro-batch ingest start -> published p95"),
+    ("micro_latency_p95", "micro-batch ack -> published p95"),
+)
+
+
+def growth(figures: dict[str, Any], baseline_json: Path) -> dict[str, Any]:
+    """This run against a run on a shorter history (its --json), figure by figure."""
+
+    def pick(f: dict[str, Any]) -> dict[str, float | None]:
+        mb = f["micro_batches"]
+        return {
+            "full_build": f["full_build"]["seconds"],
+            "micro_build_p95": mb["build_s"]["p95"],
+            "micro_end_to_end_p95": mb.get("end_to_end_s", {}).get("p95"),
+            "micro_latency_p95": mb["latency_s"]["p95"],
+        }
+
+    base = json.loads(baseline_json.read_text())
+    mine, theirs = pick(figures), pick(base)
+    return {
+        "baseline_json": str(baseline_json),
+        "baseline_events": base["floors"]["landed_events"],
+        "baseline_commit": base["run"]["commit"],
+        **{key: ratio(mine[key], theirs[key]) for key, _ in GROWTH_FIGURES},
+    }
 
 
 def main() -> None:
@@ -1091,6 +1146,13 @@ def main() -> None:
         metavar="REV",
         help="Run the builds on a clean copy of this commit (git archive), not the work tree.",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="The --json of a run on a shorter history (10M): growth ratios against it.",
+    )
     parser.add_argument("--json", type=Path, default=None, help="Write every figure here.")
     parser.add_argument("--clean", action="store_true", help="Remove the run directory after.")
     args = parser.parse_args()
@@ -1109,6 +1171,8 @@ def main() -> None:
     if args.prepare_only:
         return
     figures = benchmark(args, platform, info, code)
+    if args.baseline:
+        figures["growth"] = growth(figures, args.baseline)
     report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
