@@ -74,6 +74,7 @@ def run(
     from ingestion.batch import ingest_paths
     from orchestration.runner import run_build
     from ringside.demo.generator import generate
+    from ringside.quality.frames import days_between
 
     users = users_for(events, days, seed, workdir)
     start = date(2026, 8, 1)
@@ -99,12 +100,12 @@ def run(
     ingest_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    run_build(start, last_day - timedelta(days=1))
+    run_build(days_between(start, last_day - timedelta(days=1)))
     full_build_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     last_report = ingest_paths([held_back], layout, settings, workers=1)
-    run_build(last_day, last_day)
+    run_build([last_day])
     incremental_s = time.perf_counter() - t0
 
     own, children = peak_rss_mib()

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ringside.build_state import changed_days, landed_state, target_generation
 from ringside.layout import Layout
 from ringside.settings import get_settings
 
@@ -62,8 +63,7 @@ class CheckTally:
 @dataclass(frozen=True)
 class BuildOutcome:
     run_id: str
-    first_day: date
-    last_day: date
+    days: list[date]
     materialized: int
     checks: CheckTally
 
@@ -78,28 +78,27 @@ def configure_dagster_home(layout: Layout) -> Path:
     return layout.dagster_home
 
 
-def landed_range(layout: Layout) -> tuple[date, date]:
+def landed_days(layout: Layout) -> list[date]:
     days = sorted(layout.landed_event_files())
     if not days:
         raise BuildError(
             f"no landed events under {layout.raw_events_dir}; run `ringside ingest PATH` first"
         )
-    return days[0], days[-1]
+    return days
 
 
 def run_build(
-    first_day: date, last_day: date, *, full_refresh: bool = False, drill: bool = False
+    days: list[date] | None = None, *, full_refresh: bool = False, drill: bool = False
 ) -> BuildOutcome:
-    """Materialize landed events and every dbt model for the days [first_day, last_day]
-    in one run (dbt receives them as its min_date/max_date vars). `drill` fails the build
-    on purpose (DbtBuildConfig.drill).
+    """Register landed events and build every dbt model in one run, reading the given
+    event days' landed files (default: the days landed since the last build of the
+    database it writes, orchestration/defs/window.py). `drill` fails the build on
+    purpose (DbtBuildConfig.drill).
 
     Settings come from the environment (``RINGSIDE_HOME`` …), exactly as the Dagster
     assets read them, so the CLI, `dagster dev` and this runner all see one home.
     """
     settings = get_settings()
-    if first_day > last_day:
-        raise BuildError(f"first day {first_day} is after last day {last_day}")
     layout = settings.layout.ensure()
     configure_dagster_home(layout)
 
@@ -111,21 +110,11 @@ def run_build(
     prepare_manifest()
     from orchestration.definitions import defs
     from orchestration.defs.dbt import record_failed_run
-    from orchestration.defs.partitions import daily_partitions
+    from orchestration.defs.window import days_tag
 
-    first_partition = daily_partitions.start.date()
-    if first_day < first_partition:
-        raise BuildError(
-            f"{first_day} is before the first partition ({first_partition}) of the definitions "
-            "this process loaded; run the build in a new process, or set "
-            "RINGSIDE_PARTITIONS_START to an earlier day"
-        )
-
+    if days is None:
+        days = changed_days(landed_state(layout), target_generation(settings).state())
     job = defs.resolve_job_def("ringside_build")
-    tags = {
-        "dagster/asset_partition_range_start": first_day.isoformat(),
-        "dagster/asset_partition_range_end": last_day.isoformat(),
-    }
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             run_config={
@@ -137,15 +126,14 @@ def run_build(
                 },
             },
             instance=instance,
-            tags=tags,
+            tags=days_tag(days),
             raise_on_error=False,
         )
         if not result.success:
             record_failed_run(instance, result.run_id)
     outcome = BuildOutcome(
         run_id=result.run_id,
-        first_day=first_day,
-        last_day=last_day,
+        days=days,
         materialized=len(result.get_asset_materialization_events()),
         checks=CheckTally.of(result.get_asset_check_evaluations()),
     )

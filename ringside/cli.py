@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -74,7 +74,8 @@ def build(
         typer.Option(formats=["%Y-%m-%d"], help="Build one UTC day (YYYY-MM-DD)."),
     ] = None,
     all_days: Annotated[
-        bool, typer.Option("--all", help="Build every day that has landed events (default).")
+        bool,
+        typer.Option("--all", help="Read every landed day again (a backfill; not a full refresh)."),
     ] = False,
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild incremental models from scratch (after upgrades).")
@@ -91,39 +92,45 @@ def build(
         ),
     ] = False,
 ) -> None:
-    """Materialize landed events and every dbt model through Dagster, then the ML models,
-    then evaluate the alert rules (after a failed build too, then exit non-zero)."""
+    """Build what landed since the last build (nothing to do when nothing did) through
+    Dagster, then the ML models, then evaluate the alert rules (after a failed build too,
+    then exit non-zero)."""
+    from ringside.build_state import pending_days
+
+    if partition and all_days:
+        raise CliError("give either --partition DAY or --all, not both")
+    settings = get_settings()
+    explicit = partition or all_days or full_refresh or drill
+    # Known without starting Dagster or dbt: a sensor tick or a cron job costs little.
+    if not explicit and not pending_days(settings):
+        typer.echo(f"nothing new since the last build; serving {_served(settings)}")
+        return
+
     from orchestration.runner import (
         BuildRunFailedError,
-        landed_range,
+        landed_days,
         run_alerts,
         run_build,
         run_models,
     )
 
-    if partition and all_days:
-        raise CliError("give either --partition DAY or --all, not both")
-    settings = get_settings()
-    if partition:
-        first = last = partition.date()
-    else:
-        first, last = landed_range(settings.layout)
-    typer.echo(f"building {first} .. {last} into {_warehouse_name(settings)}")
+    days = (
+        [partition.date()]
+        if partition
+        else landed_days(settings.layout)
+        if all_days or full_refresh
+        else None
+    )
+    typer.echo(f"building into {_warehouse_name(settings)}")
     try:
-        outcome = run_build(first, last, full_refresh=full_refresh, drill=drill)
+        outcome = run_build(days, full_refresh=full_refresh, drill=drill)
     except BuildRunFailedError:
         # The pipeline alert rules notify about the failure before the command fails.
         typer.echo(run_alerts().line())
         raise
-    served = (
-        settings.layout.serving_path
-        if settings.warehouse == "duckdb"
-        else _warehouse_name(settings)
-    )
     typer.echo(
-        f"run {outcome.run_id}: {outcome.materialized} asset partitions materialized, "
-        f"{outcome.checks.line()}; "
-        f"serving {served}"
+        f"run {outcome.run_id}: {_days_line(outcome.days)}, {outcome.materialized} assets "
+        f"materialized, {outcome.checks.line()}; serving {_served(settings)}"
     )
     if models:
         scored = run_models()
@@ -338,6 +345,21 @@ def _when(moment: datetime | None) -> str:
 
 def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
+
+
+def _served(settings: Settings) -> str:
+    return (
+        str(settings.layout.serving_path)
+        if settings.warehouse == "duckdb"
+        else _warehouse_name(settings)
+    )
+
+
+def _days_line(days: list[date]) -> str:
+    if not days:
+        return "no landed day changed"
+    span = days[0].isoformat() if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+    return f"{len(days)} event day{'s' if len(days) > 1 else ''} read ({span})"
 
 
 def _warehouse_name(settings: Settings) -> str:

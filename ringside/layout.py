@@ -7,8 +7,9 @@ Everything is below one root (``RINGSIDE_HOME``)::
     raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts / KPI target snapshots
     state/                                              ingestion bookkeeping, data version,
                                                         build_status.json (last build outcome)
-    warehouse/ringside.duckdb                           dbt's working database (one writer)
-    serving/ringside.duckdb                             published copy the API reads
+    warehouse/ringside-{a,b}.duckdb                     two generations of dbt's database:
+                                                        readers use one while dbt builds the other
+    serving/ringside.duckdb                             link to the generation readers use
     ml/tables/<name>.parquet                            ML outputs (forecasts, scores…)
     ml/models/<model>/<version>.joblib (+ .json)        saved models and their metrics
     app/ringside.sqlite                                 application database (KPI targets,
@@ -21,6 +22,7 @@ Everything is below one root (``RINGSIDE_HOME``)::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -67,17 +69,6 @@ class Layout:
                 by_day[day] = files
         return by_day
 
-    def first_landed_day(self) -> date | None:
-        """The earliest UTC event day holding a landed file, without listing later days'
-        files (the first day of Dagster's partitions)."""
-        for directory in sorted(self.raw_events_dir.glob("event_date=*")):
-            day = date.fromisoformat(directory.name.removeprefix("event_date="))
-            if day != PLACEHOLDER_DAY and any(
-                p.stat().st_size > 0 for p in directory.glob("*.parquet")
-            ):
-                return day
-        return None
-
     @property
     def quarantine_dir(self) -> Path:
         return self.home / "raw" / "quarantine"
@@ -116,13 +107,32 @@ class Layout:
         """The generated key that signs web app session cookies (mode 0600)."""
         return self.state_dir / "session_secret"
 
+    def generation_path(self, name: str) -> Path:
+        """One of the two DuckDB generations (``a``, ``b``) dbt builds in turn."""
+        return self.home / "warehouse" / f"ringside-{name}.duckdb"
+
     @property
     def warehouse_path(self) -> Path:
-        return self.home / "warehouse" / "ringside.duckdb"
+        """The generation dbt builds into next: the one readers are not using."""
+        served = self.served_generation()
+        return self.generation_path("b" if served == "a" else "a")
 
     @property
     def serving_path(self) -> Path:
+        """What readers open: a link to the served generation (ringside/warehouse.py)."""
         return self.home / "serving" / "ringside.duckdb"
+
+    def served_generation(self) -> str | None:
+        """The generation the serving link names; None before the first publish."""
+        try:
+            target = Path(os.readlink(self.serving_path))
+        except OSError:  # no link yet, or a plain file
+            return None
+        return target.name.removeprefix("ringside-").removesuffix(".duckdb")
+
+    def generation_state_path(self, name: str) -> Path:
+        """What a generation has built (ringside/build_state.py)."""
+        return self.state_dir / f"generation-{name}.json"
 
     @property
     def ml_dir(self) -> Path:

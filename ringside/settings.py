@@ -53,11 +53,6 @@ class Settings(BaseSettings):
     )
     session_timeout_minutes: int = Field(default=30, gt=0)
     late_event_lookback_days: int = Field(default=3, ge=0)
-    partitions_start: date | None = Field(
-        default=None,
-        description="First day of Dagster's daily partitions. Unset: the earliest landed "
-        "day when the definitions load (today when nothing has landed yet).",
-    )
     # The accepted window of event times (docs/events.md "Accepted times"): an event outside it
     # is quarantined with the reason instead of landing a day no build expects.
     earliest_event_date: date | None = Field(

@@ -5,18 +5,18 @@ PostgreSQL the loaded raw tables are the sources and MVCC lets readers (the read
 role) query while dbt writes, so there is nothing to copy. The rest of this module is
 the embedded (DuckDB) warehouse: source placeholders, publishing, read-only access.
 
-dbt is the only writer of ``layout.warehouse_path``. DuckDB locks a database file
-exclusively across processes (stack.md, trap 4), so readers never open that file:
-after each successful build :func:`publish` copies it next to the served file and
-atomically renames it over ``layout.serving_path``. Readers open the served copy
-read-only per request; a reader that opened the previous copy keeps reading it.
+dbt is the only writer of the DuckDB database it builds, and DuckDB locks a database
+file exclusively across processes (stack.md, trap 4), so readers never open it while a
+build runs. There are two databases (generations, ringside/build_state.py): dbt builds
+the one readers are not using, and :func:`publish` points ``layout.serving_path`` (a
+link) at it. Readers open the served link read-only per request; a reader that opened
+the previous generation keeps reading it; nothing is copied.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,14 +57,14 @@ def prepare_sources(settings: Settings) -> None:
         ensure_sources(settings.layout)
 
 
-def serve(settings: Settings) -> None:
-    """Hand a successful build to the readers: publish the DuckDB copy, or grant the
-    PostgreSQL reader role SELECT on what dbt (re)created; then stamp a new data version
-    (report caches key on it)."""
+def serve(settings: Settings, generation: str) -> None:
+    """Hand a successful build to the readers: point the serving link at the DuckDB
+    generation dbt built, or grant the PostgreSQL reader role SELECT on what dbt
+    (re)created; then stamp a new data version (report caches key on it)."""
     if settings.warehouse == "postgres":
         grant_reader(settings)
     else:
-        publish(settings.layout)
+        publish(settings.layout, generation)
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
     replace_file(settings.layout.data_version_path, stamp.encode())
 
@@ -105,24 +105,35 @@ def ensure_sources(layout: Layout) -> None:
             write_table(schema.empty_table(), layout.snapshot_dir(name), PLACEHOLDER_NAME)
 
 
-def publish(layout: Layout) -> None:
-    """Atomically replace the served copy with the freshly built warehouse."""
+def publish(layout: Layout, generation: str) -> None:
+    """Atomically point the serving link at the freshly built generation."""
     layout.serving_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=layout.serving_path.parent, suffix=".duckdb.tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(layout.warehouse_path, "rb") as src:
-            shutil.copyfileobj(src, out, length=16 * 1024 * 1024)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, layout.serving_path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    # Relative, so a home can be moved or mounted elsewhere.
+    relative = os.path.relpath(layout.generation_path(generation), layout.serving_path.parent)
+    scratch = layout.serving_path.with_name(f".{uuid.uuid4().hex}.link.tmp")
+    os.symlink(relative, scratch)
+    os.replace(scratch, layout.serving_path)
     dir_fd = os.open(layout.serving_path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def wait_for_writers(path: Path, timeout_seconds: float = 120.0) -> None:
+    """Wait until no reader holds the generation about to be built (a reader that
+    opened it while it was served, e.g. a long report), so dbt can lock it."""
+    if not path.exists():
+        return
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            return
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def served_path(layout: Layout) -> Path:
@@ -147,12 +158,13 @@ def read_serving(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
 def read_frame(settings: Settings, sql: str) -> pd.DataFrame:
     """Run a query over the built warehouse (unqualified model names) into a DataFrame.
 
-    DuckDB is opened read-only: quality checks and models run after dbt closed the file.
+    DuckDB: the served generation, read-only (quality checks and models run after the
+    build published it).
     On PostgreSQL the query sees the committed build (MVCC) through dbt's schema on the
     search path.
     """
     if settings.warehouse == "duckdb":
-        with duckdb.connect(str(settings.layout.warehouse_path), read_only=True) as con:
+        with duckdb.connect(str(served_path(settings.layout)), read_only=True) as con:
             return con.sql(sql).df()
     con = postgres.connect(settings)
     try:

@@ -1,4 +1,3 @@
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,10 +7,6 @@ from dagster import Definitions
 
 from ringside.settings import Settings, get_settings
 from tests.platforms import BuiltPlatform, built_platform, platform_environment
-
-# A test process builds many homes but loads Dagster's definitions, and with them the
-# first partition day, once: fix that day before the earliest date any test lands.
-os.environ.setdefault("RINGSIDE_PARTITIONS_START", "2026-01-01")
 
 
 @pytest.fixture
@@ -60,7 +55,7 @@ def twin_platforms(
     """One generated platform (10 days, 300 people) built on DuckDB and, from a copy of
     the same landed files, on PostgreSQL (a throwaway database): the parity test compares
     them, the PostgreSQL warehouse tests use the second."""
-    from orchestration.runner import landed_range, run_build
+    from orchestration.runner import landed_days, run_build
     from tests.postgres import throwaway_database
 
     root = tmp_path_factory.mktemp("twins")
@@ -69,5 +64,5 @@ def twin_platforms(
     with throwaway_database() as database:
         settings = Settings(home=root / "postgres", warehouse="postgres", pg_database=database)
         with platform_environment(settings) as settings:
-            run_build(*landed_range(settings.layout))
+            run_build(landed_days(settings.layout))
         yield on_duckdb, BuiltPlatform(settings, on_duckdb.summary, on_duckdb.report)

@@ -10,7 +10,7 @@ from typing import Literal
 import pytest
 
 from ingestion.batch import IngestReport, ingest_paths
-from orchestration.runner import landed_range, run_build
+from orchestration.runner import landed_days, run_build
 from ringside.demo.generator import GenerateSummary, generate
 from ringside.settings import Settings, get_settings
 
@@ -55,5 +55,5 @@ def built_platform(
     with platform_environment(Settings(home=root / "home", warehouse=warehouse)) as settings:
         summary = generate(root / "platform", days=days, users=users, seed=seed)
         report = ingest_paths([summary.out], settings.layout.ensure(), settings, workers=2)
-        run_build(*landed_range(settings.layout))
+        run_build(landed_days(settings.layout))
         yield BuiltPlatform(settings, summary, report)

@@ -305,9 +305,9 @@ def test_lifecycle_on_postgres(tmp_path: Path) -> None:
 def test_job_reads_the_mart_from_the_warehouse(settings: Settings) -> None:
     """The Dagster job over a DuckDB warehouse holding a hand-built mart (RINGSIDE_HOME
     from the `settings` fixture): the incomplete newest day is filtered in SQL."""
-    settings.layout.warehouse_path.parent.mkdir(parents=True)
+    settings.layout.serving_path.parent.mkdir(parents=True)
     mart = metric_rows(DAY1, DAY2, PARTIAL)  # noqa: F841  (read by DuckDB below)
-    with duckdb.connect(str(settings.layout.warehouse_path)) as con:
+    with duckdb.connect(str(settings.layout.serving_path)) as con:
         con.execute("create table mart_business_metrics_daily as select * from mart")
     add_rule(settings, **LOW_SIGNUPS)
     result = alerts_evaluation.execute_in_process(instance=DagsterInstance.ephemeral())

@@ -121,7 +121,6 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         stack.callback(env.undo)
         # Settings the CLI and the app read from the environment (platform_environment
         # below clears the cached ones).
-        env.setenv("RINGSIDE_PARTITIONS_START", "2026-01-01")
         env.setenv("RINGSIDE_SMTP_HOST", "127.0.0.1")
         env.setenv("RINGSIDE_SMTP_PORT", str(smtp_port))
         env.setenv("RINGSIDE_ALERT_DELIVERY_BACKOFF_SECONDS", "0.01")

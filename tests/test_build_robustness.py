@@ -90,8 +90,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert [(r["messageId"], r["field"]) for r in refused.json()["rejected"]] == [
         (e["messageId"], field) for e, field in REFUSED
     ]
-    # A fresh process, as a user runs it: its first partition day is the earliest landed
-    # day (the tests' fixed RINGSIDE_PARTITIONS_START is not passed on).
+    # A fresh process, as a user runs it, with none of the tests' settings.
     environment = {
         name: value
         for name, value in os.environ.items()

@@ -39,6 +39,7 @@ import pytest
 from ingestion.batch import ingest_paths
 from orchestration.runner import run_build
 from ringside.bi.kpis import load_kpi_config
+from ringside.quality.frames import days_between
 from ringside.settings import Settings
 from ringside.warehouse import read_frame
 from tests.platforms import platform_environment
@@ -193,7 +194,7 @@ def build_business_warehouse(root: Path) -> Settings:
         source.write_text("".join(json.dumps(row) + "\n" for row in EVENTS))
         report = ingest_paths([source], settings.layout.ensure(), settings)
         assert report.accepted == len(EVENTS) and report.quarantined == 0
-        run_build(FIRST_DAY, LAST_DAY)
+        run_build(days_between(FIRST_DAY, LAST_DAY))
         return settings
 
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import duckdb
 import pytest
 
-from orchestration.runner import landed_range, run_build
+from orchestration.runner import landed_days, run_build
 from ringside.settings import Settings
 from tests.api_client import api_client
 from tests.platforms import built_platform
@@ -219,7 +219,7 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         before = con.execute("select * from mart_overview_daily order by 1").fetchall()
     day = date.fromisoformat(str(before[len(before) // 2][0]))
-    run_build(day, day)
+    run_build([day])
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         after = con.execute("select * from mart_overview_daily order by 1").fetchall()
     assert after == before
@@ -227,7 +227,7 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
 
 def test_api_keeps_answering_while_a_build_runs(built: dict):
     settings = built["settings"]
-    day = landed_range(settings.layout)[1]
+    day = landed_days(settings.layout)[1]
     client = api_client()
     build = subprocess.Popen(
         [str(Path(sys.executable).parent / "ringside"), "build", "--partition", day.isoformat()],

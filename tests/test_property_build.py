@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestion.events import MAX_EVENT_BYTES
-from orchestration.runner import landed_range, run_build
+from orchestration.runner import landed_days, run_build
 from ringside.postgres import connect
 from ringside.settings import Settings
 from tests.live_server import landed_rows
@@ -528,7 +528,7 @@ def test_the_collector_accepts_every_valid_event_and_never_fails(campaign: Campa
 def test_a_duckdb_build_succeeds_and_publishes_every_kept_event(campaign: Campaign) -> None:
     with platform_environment(Settings(home=campaign.home)) as env:
         started = time.perf_counter()
-        run_build(*landed_range(env.layout))
+        run_build(landed_days(env.layout))
         seconds = time.perf_counter() - started
         print(f"\nDuckDB build: {seconds:.1f} s; {campaign.figures()}")
         assert env.layout.serving_path.exists()
@@ -552,7 +552,7 @@ def test_a_postgres_build_succeeds_and_publishes_every_kept_event(campaign: Camp
         target = Settings(home=campaign.postgres_home, warehouse="postgres", pg_database=database)
         with platform_environment(target) as env:
             started = time.perf_counter()
-            run_build(*landed_range(env.layout))
+            run_build(landed_days(env.layout))
             seconds = time.perf_counter() - started
             print(f"\nPostgreSQL build: {seconds:.1f} s; {campaign.figures()}")
             assert env.layout.data_version_path.exists()  # stamped by a published build

@@ -18,8 +18,8 @@ from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 from ingestion.batch import IngestReport, ingest_paths
 from ingestion.landing import unique_name, write_table
 from ingestion.schema import RAW_EVENT_SCHEMA
-from orchestration.runner import BuildError, landed_range, run_build
-from ringside.quality.frames import day_chunks
+from orchestration.runner import BuildError, landed_days, run_build
+from ringside.quality.frames import day_ranges
 from ringside.quality.suites import (
     WAREHOUSE_CHECKS,
     QualitySettings,
@@ -147,7 +147,7 @@ def test_funnel_steps_read_from_a_duckdb_warehouse(tmp_path: Path):
     """The funnel check's SQL (previous step by window function) on a real DuckDB file,
     read through read_frame: step 3 has more users than step 2 in one slice only."""
     settings = Settings(home=tmp_path)
-    settings.layout.warehouse_path.parent.mkdir(parents=True)
+    settings.layout.serving_path.parent.mkdir(parents=True)
     rows = [
         # funnel, day, breakdown value, step, users
         ("signup", "2026-08-01", "all", 1, 100),
@@ -158,7 +158,7 @@ def test_funnel_steps_read_from_a_duckdb_warehouse(tmp_path: Path):
         ("signup", "2026-08-01", "mobile", 3, 12),
         ("signup", "2026-08-02", "all", 1, 5),
     ]
-    with duckdb.connect(str(settings.layout.warehouse_path)) as con:
+    with duckdb.connect(str(settings.layout.serving_path)) as con:
         con.execute(
             "create table mart_funnel_daily (funnel_name varchar, entry_date date, "
             "breakdown varchar, breakdown_value varchar, step_number int, users int, "
@@ -180,12 +180,15 @@ def test_funnel_steps_read_from_a_duckdb_warehouse(tmp_path: Path):
 
 
 def test_runs_are_checked_a_week_at_a_time_and_the_parts_combined():
-    assert day_chunks((date(2026, 8, 1), date(2026, 8, 16))) == [
+    days = [date(2026, 8, d) for d in (*range(1, 17), 20, 21)]
+    assert day_ranges(days) == [
         (date(2026, 8, 1), date(2026, 8, 7)),
         (date(2026, 8, 8), date(2026, 8, 14)),
         (date(2026, 8, 15), date(2026, 8, 16)),
+        (date(2026, 8, 20), date(2026, 8, 21)),  # a gap starts a new range
     ]
-    assert day_chunks((date(2026, 8, 1), date(2026, 8, 1))) == [(date(2026, 8, 1),) * 2]
+    assert day_ranges([date(2026, 8, 1)]) == [(date(2026, 8, 1),) * 2]
+    assert day_ranges([]) == [(date.max, date.min)]  # runs once, on no rows
     suite = EVENT_SUITES["event_types_in_tracking_plan"]
     parts = [
         validate(pd.DataFrame({"type": ["page", "click"]}), suite),
@@ -300,7 +303,7 @@ def test_bad_input_fails_its_checks_and_the_valid_events_are_built_all_the_same(
     assert (report.accepted, report.quarantined) == (4, 130)
     assert report.files[0].quarantined_by_field == {"timestamp": 30, "anonymousId": 100}
 
-    run_build(*landed_range(platform.settings.layout))  # nothing blocks
+    run_build(landed_days(platform.settings.layout))  # nothing blocks
     checks, materialized = last_run(platform.settings)
     assert checks[("tracking/events", "event_time_not_in_future")].passed
     assert checks[("tracking/events", "required_fields_present")].passed
@@ -330,7 +333,7 @@ def test_a_landed_file_breaking_the_contract_stops_the_dbt_build(platform: Built
     write_table(table, layout.raw_events_partition(day), unique_name("hand"))
 
     with pytest.raises(BuildError, match="event_time_not_in_future"):
-        run_build(*landed_range(layout))
+        run_build(landed_days(layout))
     checks, materialized = last_run(platform.settings)
     future = checks[("tracking/events", "event_time_not_in_future")]
     assert not future.passed and future.severity == AssetCheckSeverity.ERROR

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import duckdb
 import pytest
 
-from orchestration.runner import landed_range, run_build
+from orchestration.runner import landed_days, run_build
 from tests.api_client import new_key
 from tests.live_server import LiveServer, landed_rows, live_server
 
@@ -215,7 +215,7 @@ def test_every_readme_curl_example_works_and_a_build_publishes(
     landed = Counter(row["message_id"] for row in landed_rows(settings))
     assert landed == Counter(event["messageId"] for event in sent)
 
-    run_build(*landed_range(settings.layout))
+    run_build(landed_days(settings.layout))
     assert settings.layout.serving_path.exists()
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         built = {mid for (mid,) in con.execute("select message_id from fct_events").fetchall()}

@@ -510,8 +510,8 @@ def warehouse_tables() -> list[tuple[str, dict[str, str], list[tuple[object, ...
 
 
 def write_warehouse(settings: Settings) -> None:
-    """The hand-built marts where read_frame reads DuckDB (the warehouse file)."""
-    path = settings.layout.warehouse_path
+    """The hand-built marts where read_frame reads DuckDB (the served database)."""
+    path = settings.layout.serving_path
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         for table, columns, rows in warehouse_tables():

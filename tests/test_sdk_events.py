@@ -24,7 +24,7 @@ import pytest
 import rudderstack.analytics.client as rudderstack_client
 import segment.analytics.client as segment_client
 
-from orchestration.runner import landed_range, run_build
+from orchestration.runner import landed_days, run_build
 from tests.live_server import LiveServer, landed_rows, live_server
 
 WRITE_KEY = "demo-write-key"
@@ -172,7 +172,7 @@ def test_nothing_is_quarantined(sdk_run: SdkRun) -> None:
 def served(sdk_run: SdkRun) -> Path:
     """ONE build of what the SDKs sent; the published copy."""
     settings = sdk_run.server.settings
-    run_build(*landed_range(settings.layout))
+    run_build(landed_days(settings.layout))
     assert settings.layout.serving_path.exists()
     return settings.layout.serving_path
 

@@ -133,7 +133,7 @@ def test_handbuilt_events_give_hand_derived_daily_figures(settings: Settings, tm
     report = ingest_paths([source], settings.layout.ensure(), settings)
     assert report.accepted == 13 and report.quarantined == 1
 
-    run_build(date(2026, 8, 3), date(2026, 8, 4))
+    run_build([date(2026, 8, 3), date(2026, 8, 4)])
     assert served_overview(settings) == EXPECTED
 
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
@@ -159,7 +159,7 @@ def test_rebuilding_and_reingesting_is_idempotent(settings: Settings, tmp_path: 
     source = write_ndjson(tmp_path / "events.ndjson", [*EVENTS, DUPLICATE_OF_E2, INVALID])
     layout = settings.layout.ensure()
     ingest_paths([source], layout, settings)
-    run_build(date(2026, 8, 3), date(2026, 8, 4))
+    run_build([date(2026, 8, 3), date(2026, 8, 4)])
     first = served_overview(settings)
 
     # The same file again is skipped; forced, every event lands a second time in raw,
@@ -168,7 +168,7 @@ def test_rebuilding_and_reingesting_is_idempotent(settings: Settings, tmp_path: 
     assert again.accepted == 0
     forced = ingest_paths([source], layout, settings, force=True)
     assert forced.accepted == 13
-    run_build(date(2026, 8, 4), date(2026, 8, 4))
+    run_build([date(2026, 8, 4)])
     assert served_overview(settings) == first == EXPECTED
     with duckdb.connect(str(layout.serving_path), read_only=True) as con:
         staged, distinct = con.execute(
@@ -182,7 +182,7 @@ def test_build_before_first_partition_is_a_clear_error(settings: Settings, bad_d
     from orchestration.runner import BuildError
 
     with pytest.raises(BuildError, match="before the first partition"):
-        run_build(date.fromisoformat(bad_day), date.fromisoformat(bad_day))
+        run_build([date.fromisoformat(bad_day)])
 
 
 def test_a_batch_posted_twice_is_staged_once(settings: Settings):
@@ -197,7 +197,7 @@ def test_a_batch_posted_twice_is_staged_once(settings: Settings):
 
     # Over HTTP receivedAt is the server's clock, so these events happened just now.
     today = datetime.now(UTC).date()
-    run_build(today - timedelta(days=1), today)
+    run_build([today - timedelta(days=1), today])
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         staged, distinct = con.execute(
             "select count(*), count(distinct message_id) from stg_tracking__events"

@@ -1,16 +1,17 @@
-"""dbt models as Dagster assets (dagster-dbt), partitioned by event day."""
+"""dbt models as Dagster assets (dagster-dbt). Not partitioned: each run builds what
+landed since the last build (orchestration/defs/window.py) into the database readers are
+not using, then publishes it (ringside/build_state.py, ringside/warehouse.py)."""
 
 import json
 import os
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
-    BackfillPolicy,
     Config,
     DagsterEventType,
     DagsterInstance,
@@ -21,8 +22,8 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
-from orchestration.defs.partitions import daily_partitions, window_dates
-from ringside import warehouse
+from orchestration.defs.window import FULL_CHECKS_TAG, run_days
+from ringside import build_state, warehouse
 from ringside.pipeline_health import (
     BuildAttempt,
     FailedNode,
@@ -132,22 +133,25 @@ def _failing_rows(metadata: Mapping[str, MetadataValue]) -> str:
 @dbt_assets(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
-    partitions_def=daily_partitions,
-    # A range of days (a backfill, `ringside build --all`) is one dbt invocation.
-    backfill_policy=BackfillPolicy.single_run(),
     dagster_dbt_translator=RingsideTranslator(),
 )
 def ringside_dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
 ) -> Iterator[Any]:
-    first_day, last_day = window_dates(context.partition_time_window)
     settings = get_settings()
     started_at = datetime.now(UTC)
+    # What has landed now: recorded as built only if this build succeeds; files landing
+    # during the build are newer and are read again by the next one.
+    landed = build_state.landed_state(settings.layout)
+    days = run_days(context.run)
     dbt_vars = {
-        "min_date": first_day.isoformat(),
-        "max_date": last_day.isoformat(),
+        # Staging reads only these days' landed files (all of them with --full-refresh).
+        "event_days": [day.isoformat() for day in days],
+        "build_stamp": started_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        # dagster-dbt may name every model in --select: this is still the whole project.
+        "record_build": True,
+        "full_checks": context.run.tags.get(FULL_CHECKS_TAG) == "true",
         "session_timeout_minutes": settings.session_timeout_minutes,
-        "late_event_lookback_days": settings.late_event_lookback_days,
         "ringside_drill": config.drill,
     }
     args = ["build", "--vars", json.dumps(dbt_vars)]
@@ -156,13 +160,27 @@ def ringside_dbt_models(
     invocation: DbtCliInvocation | None = None
     try:
         warehouse.prepare_sources(settings)
+        target = build_state.prepare_target(settings)
+        if settings.warehouse == "duckdb":
+            warehouse.wait_for_writers(settings.layout.generation_path(target.name))
+        built = target.state()
         # dbt runs as a subprocess that inherits this process's environment; the settings
         # tell it the target, where the landed sources are and how to reach the database.
         os.environ.update(settings.dbt_env())
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
         # Only a successful build is served (a failed one raised above).
-        warehouse.serve(settings)
+        lineage = build_state.new_lineage() if config.full_refresh else built.lineage
+        target.save(
+            build_state.BuildState(
+                # A full refresh or a first build reads every landed day.
+                landed=landed
+                if config.full_refresh or not built.lineage
+                else {**built.landed, **_consumed(landed, days)},
+                lineage=lineage or build_state.new_lineage(),
+            )
+        )
+        warehouse.serve(settings, target.name)
     except Exception as exc:
         # Recorded here, in the asset, so `dagster dev` runs are recorded as well as
         # `ringside build`; the run still fails, naming what failed in its summary.
@@ -177,6 +195,12 @@ def ringside_dbt_models(
             },
         ) from exc
     record_attempt(settings.layout, BuildAttempt.finished(context.run.run_id, started_at, []))
+
+
+def _consumed(landed: dict[str, float], days: list[date]) -> dict[str, float]:
+    """The landed state of the days the build read."""
+    wanted = {day.isoformat() for day in days}
+    return {day: mtime for day, mtime in landed.items() if day in wanted}
 
 
 defs = Definitions(assets=[ringside_dbt_models], resources={"dbt": dbt_resource()})

@@ -1,14 +1,12 @@
 """Landed data as Dagster assets, and the automation that builds when data lands.
 
 Events are landed by `ringside ingest` and the HTTP collector (never by Dagster), so
-materializing a day of ``tracking/events`` registers what has landed for that day —
-row and file counts as metadata — and, on PostgreSQL, loads it into the raw events
-table dbt reads; then everything downstream rebuilds.
+materializing ``tracking/events`` registers the days that landed since the last build —
+row and file counts as metadata — and, on PostgreSQL, loads them into the raw events
+table dbt reads; then everything downstream rebuilds what those days change.
 """
 
-import json
-import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import duckdb
 from dagster import (
@@ -16,14 +14,14 @@ from dagster import (
     AssetKey,
     AssetSelection,
     AssetSpec,
-    BackfillPolicy,
-    BetaWarning,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     MetadataValue,
     RunRequest,
+    RunsFilter,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
@@ -32,26 +30,27 @@ from dagster import (
     schedule,
     sensor,
 )
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from ingestion.postgres_load import load_partitions
-from orchestration.defs.partitions import daily_partitions, window_dates
-from ringside.layout import Layout
+from orchestration.defs.window import FULL_CHECKS_TAG, days_tag, run_days
+from ringside.build_state import BuildState, changed_days, landed_state, served_generation
 from ringside.settings import get_settings
 
 RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
+WAITING = (DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED)
 
 
 def register_landed_events(context: AssetExecutionContext) -> MaterializeResult:
     settings = get_settings()
     layout = settings.layout
-    first_day, last_day = window_dates(context.partition_time_window)
-    window = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    days = run_days(context.run)
     if settings.warehouse == "postgres":
-        report = load_partitions(settings, window)
+        report = load_partitions(settings, days)
         files, rows = report.files, report.rows
         location = MetadataValue.text(f"{settings.pg_database}.{settings.pg_raw_schema}.events")
     else:
-        landed = layout.landed_event_files(days=window)
+        landed = layout.landed_event_files(days=days)
         paths = [str(path) for day_paths in landed.values() for path in day_paths]
         files = len(paths)
         rows = (
@@ -64,24 +63,21 @@ def register_landed_events(context: AssetExecutionContext) -> MaterializeResult:
         metadata={
             "dagster/row_count": rows,
             "files": files,
+            "days": len(days),
             "location": location,
         }
     )
 
 
-# Dagster flags backfill_policy on @asset as beta; it is required here so that one run
-# can cover a range of days together with the dbt assets (single-run backfills).
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", BetaWarning)
-    raw_events = asset(
-        key=RAW_EVENTS_KEY,
-        partitions_def=daily_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        group_name="landed",
-        description="Validated, enriched events landed as Parquet, one folder per UTC event "
-        "day; on PostgreSQL also loaded into the raw events table.",
-        kinds={"parquet"},
-    )(register_landed_events)
+raw_events = asset(
+    register_landed_events,
+    key=RAW_EVENTS_KEY,
+    group_name="landed",
+    description="Validated, enriched events landed as Parquet, one folder per UTC event "
+    "day; on PostgreSQL the run's days are loaded into the raw events table. A run "
+    "registers the days that landed since the last build (its `ringside/days` tag).",
+    kinds={"parquet"},
+)
 
 
 snapshot_specs = [
@@ -105,54 +101,49 @@ build_job = define_asset_job(
 )
 
 
-def landed_state(layout: Layout) -> dict[str, float]:
-    """Newest file modification time per landed event day (ISO date)."""
-    return {
-        day.isoformat(): max(path.stat().st_mtime for path in paths)
-        for day, paths in layout.landed_event_files().items()
-    }
-
-
 @sensor(
     job=build_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Builds the days whose landed event files changed since the last check.",
+    description="Builds what landed since the served build, one run at a time: marts "
+    "follow new events within a build's time plus 30 s.",
 )
 def landed_events_sensor(context: SensorEvaluationContext):
-    state = landed_state(get_settings().layout)
-    seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
-    changed = sorted(day for day, mtime in state.items() if mtime > seen.get(day, 0.0))
-    valid = set(daily_partitions.get_partition_keys())
-    changed = [day for day in changed if day in valid]
-    context.update_cursor(json.dumps(state))
-    if not changed:
-        return SkipReason("no new landed event files")
-    # One run over the whole changed range: dbt assets use a single-run backfill policy.
-    return RunRequest(
-        run_key=f"{changed[0]}..{changed[-1]}@{max(state[d] for d in changed)}",
-        tags={
-            "dagster/asset_partition_range_start": changed[0],
-            "dagster/asset_partition_range_end": changed[-1],
-        },
+    settings = get_settings()
+    landed = landed_state(settings.layout)
+    served = served_generation(settings)
+    days = changed_days(landed, served.state() if served else BuildState())
+    if not days:
+        return SkipReason("nothing landed since the last build")
+    # One build at a time: a queue of runs over the same new days would only wait.
+    active = context.instance.get_run_records(
+        RunsFilter(job_name=build_job.name, statuses=[*IN_PROGRESS_RUN_STATUSES, *WAITING]),
+        limit=1,
     )
+    if active:
+        return SkipReason(f"a build is running ({active[0].dagster_run.run_id})")
+    newest = max(landed[day.isoformat()] for day in days)
+    return RunRequest(run_key=f"landed@{newest}", tags=days_tag(days))
 
 
 @schedule(
     job=build_job,
-    cron_schedule="0 * * * *",
+    cron_schedule="30 3 * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.STOPPED,
-    description="Hourly refresh of today's partition (late events are re-read by dbt's lookback).",
+    description="Daily full check: rebuilds nothing new but runs every data test over "
+    "whole tables (a micro-batch build tests the rows it built).",
 )
-def hourly_build(context: ScheduleEvaluationContext) -> RunRequest:
+def daily_full_check(context: ScheduleEvaluationContext) -> RunRequest:
     scheduled = context.scheduled_execution_time or datetime.now(UTC)
-    return RunRequest(partition_key=scheduled.astimezone(UTC).date().isoformat())
+    return RunRequest(
+        run_key=f"full-check-{scheduled:%Y-%m-%d}", tags={**days_tag([]), FULL_CHECKS_TAG: "true"}
+    )
 
 
 defs = Definitions(
     assets=[raw_events, *snapshot_specs],
     jobs=[build_job],
     sensors=[landed_events_sensor],
-    schedules=[hourly_build],
+    schedules=[daily_full_check],
 )

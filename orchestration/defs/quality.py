@@ -28,6 +28,7 @@ from dagster import (
 
 from orchestration.defs.dbt import ringside_dbt_models
 from orchestration.defs.ingestion import RAW_EVENTS_KEY
+from orchestration.defs.window import tagged_days
 from ringside.layout import Layout
 from ringside.quality import frames
 from ringside.quality.suites import (
@@ -60,7 +61,7 @@ def check_spec(asset_key: AssetKey, suite: Suite) -> AssetCheckSpec:
 
 
 def check_result(
-    asset_key: AssetKey, suite: Suite, result: SuiteResult, days: tuple[date, date] | None
+    asset_key: AssetKey, suite: Suite, result: SuiteResult, days: list[date] | None
 ) -> AssetCheckResult:
     metadata = {
         "rows_checked": result.rows,
@@ -71,7 +72,10 @@ def check_result(
     if result.errors:
         metadata["expectation_errors"] = MetadataValue.json(result.errors)
     if days is not None:
-        metadata["days"] = f"{days[0].isoformat()}..{days[1].isoformat()}"
+        metadata["days"] = ", ".join(
+            first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+            for first, last in frames.day_ranges(days, longest=len(days) or 1)
+        )
     return AssetCheckResult(
         asset_key=asset_key,
         check_name=suite.name,
@@ -81,16 +85,14 @@ def check_result(
     )
 
 
-def run_days(context: AssetCheckExecutionContext, layout: Layout) -> tuple[date, date] | None:
-    """The event days of the run (its partition range), or the newest landed day when
-    the check runs on its own; None when nothing has landed."""
-    op_context = context.op_execution_context
-    # One day (the hourly schedule) or a range of days (sensor, `ringside build`).
-    if op_context.has_partition_key or op_context.has_partition_key_range:
-        keys = op_context.partition_key_range
-        return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
+def checked_days(context: AssetCheckExecutionContext, layout: Layout) -> list[date]:
+    """The event days of the run (orchestration/defs/window.py), or the newest landed
+    day when the check runs on its own; none when nothing has landed."""
+    tagged = tagged_days(context.op_execution_context.run)
+    if tagged is not None:
+        return tagged
     landed = sorted(layout.landed_event_files())
-    return (landed[-1], landed[-1]) if landed else None
+    return landed[-1:]
 
 
 @multi_asset_check(
@@ -100,18 +102,18 @@ def run_days(context: AssetCheckExecutionContext, layout: Layout) -> tuple[date,
 )
 def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     layout = get_settings().layout
-    window = run_days(context, layout)
+    days = checked_days(context, layout)
     # A week at a time: a run over every landed day (`ringside build --all`) must not
     # hold all events in memory at once, and GE's per-call overhead stays small.
     results: dict[str, list[SuiteResult]] = {suite.name: [] for suite in EVENT_SUITES}
-    for first_day, last_day in frames.day_chunks(window):
+    for first_day, last_day in frames.day_ranges(days):
         events = frames.landed_events(layout, frames.days_between(first_day, last_day))
         for suite in EVENT_SUITES:
             results[suite.name].append(validate(events, suite))
     for suite in EVENT_SUITES:
-        yield check_result(RAW_EVENTS_KEY, suite, combine(results[suite.name]), window)
-    rates = frames.quarantine_rates(layout, frames.days_between(*window) if window else [])
-    yield check_result(RAW_EVENTS_KEY, QUARANTINE_SUITE, validate(rates, QUARANTINE_SUITE), window)
+        yield check_result(RAW_EVENTS_KEY, suite, combine(results[suite.name]), days)
+    rates = frames.quarantine_rates(layout, days)
+    yield check_result(RAW_EVENTS_KEY, QUARANTINE_SUITE, validate(rates, QUARANTINE_SUITE), days)
 
 
 @multi_asset_check(
@@ -121,16 +123,17 @@ def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[Asset
 )
 def warehouse_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     settings = get_settings()
-    window = run_days(context, settings.layout)
+    days = checked_days(context, settings.layout)
     for check in WAREHOUSE_CHECKS:
-        # Staging and sessions are read a week of the run at a time, like the landed
-        # events; the marts' queries have no day bounds.
-        parts = frames.day_chunks(window) if check.by_day else [(date.min, date.max)]
+        # Staging and sessions are read a week of the run's days at a time, like the
+        # landed events; the marts (days x dimensions, small) are checked whole.
+        parts = frames.day_ranges(days) if check.by_day else [(date.min, date.max)]
         result = combine(
             [validate(read_frame(settings, check.query(*part)), check.suite) for part in parts]
         )
-        days = window if check.by_day else None  # the marts are checked whole
-        yield check_result(warehouse_key(check.table), check.suite, result, days)
+        yield check_result(
+            warehouse_key(check.table), check.suite, result, days if check.by_day else None
+        )
 
 
 # Dagster 1.13 supersedes these builders with FreshnessPolicy on the asset specs; that

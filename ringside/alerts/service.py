@@ -54,7 +54,7 @@ class EvaluationSummary:
 
 def read_metrics(settings: Settings) -> pd.DataFrame:
     """The complete periods of the business metrics mart (no rows before it is built)."""
-    if settings.warehouse == "duckdb" and not settings.layout.warehouse_path.exists():
+    if settings.warehouse == "duckdb" and not settings.layout.serving_path.exists():
         return pd.DataFrame(columns=METRIC_COLUMNS)
     exists = read_frame(
         settings,

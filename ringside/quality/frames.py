@@ -26,14 +26,19 @@ def days_between(first_day: date, last_day: date) -> list[date]:
     return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
 
 
-def day_chunks(window: tuple[date, date] | None, *, days: int = 7) -> list[tuple[date, date]]:
-    """[first, last] split into inclusive ranges of at most ``days`` days; one empty range
-    (first after last) when there is no window, so a suite still runs once, on no rows."""
-    if window is None:
-        return [(date.max, date.min)]
-    first_day, last_day = window
-    starts = days_between(first_day, last_day)[::days]
-    return [(start, min(start + timedelta(days=days - 1), last_day)) for start in starts]
+def day_ranges(days: Sequence[date], *, longest: int = 7) -> list[tuple[date, date]]:
+    """The days as inclusive ranges of consecutive days, at most ``longest`` days each;
+    one empty range (first after last) when there are none, so a suite still runs once,
+    on no rows."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and day - ranges[-1][1] == timedelta(days=1):
+            first, _ = ranges[-1]
+            if (day - first).days < longest:
+                ranges[-1] = (first, day)
+                continue
+        ranges.append((day, day))
+    return ranges or [(date.max, date.min)]
 
 
 def landed_events(layout: Layout, days: Sequence[date]) -> pd.DataFrame:

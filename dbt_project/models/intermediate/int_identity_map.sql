@@ -1,10 +1,15 @@
-{#- Rebuilt whole each run (identify and alias calls are a small share of events), but
-    a device whose user is unchanged keeps its `_built_at`: only re-stitched devices read
-    as changed downstream (macros/incremental.sql), with the user they had before. -#}
-{%- set built = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-{%- set built_columns = adapter.get_columns_in_relation(built) | map(attribute='name') | list
-    if built else [] -%}
-{%- set previous = built if '_built_at' in built_columns and not flags.FULL_REFRESH else none -%}
+{#- Computed from every identify and alias call each run (a small share of events), but
+    only devices whose user changed are written, stamped `_built_at` with the user they
+    had before: downstream, only re-stitched devices read as changed
+    (macros/incremental.sql). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='device_id',
+        on_schema_change='fail',
+    )
+}}
 
 with
 
@@ -71,20 +76,15 @@ stitched as (
 
 final as (
 
-    {% if previous %}
+    {% if is_incremental() %}
     select
         stitched.device_id,
         stitched.user_id,
-        case
-            when previous.user_id = stitched.user_id then previous.previous_user_id
-            else previous.user_id
-        end as previous_user_id,
-        case
-            when previous.user_id = stitched.user_id then previous._built_at
-            else {{ build_stamp() }}
-        end as _built_at
+        previous.user_id as previous_user_id,
+        {{ build_stamp() }} as _built_at
     from stitched
-    left join {{ previous }} as previous on previous.device_id = stitched.device_id
+    left join {{ this }} as previous on previous.device_id = stitched.device_id
+    where previous.user_id is distinct from stitched.user_id
     {% else %}
     select
         device_id,

@@ -1,0 +1,120 @@
+"""What each warehouse has built, so a build reads only what landed since.
+
+A build records, for the database it built into, the newest modification time of every
+landed event day it consumed. The next build into that database takes the days whose
+files changed since (new files, late events of old days) as its window; with none,
+there is nothing to do, which is known without starting Dagster or dbt.
+
+On DuckDB there are two databases, generations ``a`` and ``b``: readers use the served
+one while dbt builds the other, and publishing switches a link (ringside/warehouse.py),
+so nothing is copied per build. Each generation keeps its own state: a generation one
+build behind reads the two builds' new days. A generation descends from a full build
+(its lineage); when the served one comes from a newer full build (``--full-refresh``),
+the other is replaced by a copy of it before its next build (the only whole copy).
+PostgreSQL has one database (readers see committed builds through MVCC): one state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ringside.files import replace_file
+from ringside.layout import Layout
+from ringside.settings import Settings
+
+
+class BuildState(BaseModel):
+    landed: dict[str, float] = {}
+    """ISO event day -> newest landed file modification time the build consumed."""
+    lineage: str = ""
+    """The full build this database descends from."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The database a build writes into, and what it has built."""
+
+    name: str  # "a" / "b" on DuckDB, "postgres"
+    layout: Layout
+
+    @property
+    def state_path(self) -> Path:
+        return self.layout.generation_state_path(self.name)
+
+    def state(self) -> BuildState:
+        try:
+            return BuildState.model_validate_json(self.state_path.read_bytes())
+        except FileNotFoundError:
+            return BuildState()
+
+    def save(self, state: BuildState) -> None:
+        replace_file(self.state_path, state.model_dump_json().encode())
+
+
+def landed_state(layout: Layout) -> dict[str, float]:
+    """Newest file modification time per landed event day (ISO date)."""
+    return {
+        day.isoformat(): max(path.stat().st_mtime for path in paths)
+        for day, paths in layout.landed_event_files().items()
+    }
+
+
+def changed_days(landed: dict[str, float], built: BuildState) -> list[date]:
+    """Event days with files newer than what `built` consumed, oldest first."""
+    return sorted(
+        date.fromisoformat(day)
+        for day, mtime in landed.items()
+        if mtime > built.landed.get(day, float("-inf"))
+    )
+
+
+def served_generation(settings: Settings) -> Generation | None:
+    """What readers see; None on DuckDB before the first publish."""
+    if settings.warehouse == "postgres":
+        return Generation("postgres", settings.layout)
+    name = settings.layout.served_generation()
+    return Generation(name, settings.layout) if name else None
+
+
+def target_generation(settings: Settings) -> Generation:
+    """Where the next build writes."""
+    if settings.warehouse == "postgres":
+        return Generation("postgres", settings.layout)
+    name = settings.layout.warehouse_path.name.removeprefix("ringside-").removesuffix(".duckdb")
+    return Generation(name, settings.layout)
+
+
+def pending_days(settings: Settings) -> list[date]:
+    """Landed days the served data has not built yet (all of them before a first build)."""
+    served = served_generation(settings)
+    return changed_days(landed_state(settings.layout), served.state() if served else BuildState())
+
+
+def prepare_target(settings: Settings) -> Generation:
+    """The generation to build into, made to descend from the served one: on DuckDB a
+    generation missing, or left from an older full build, becomes a copy of the served
+    one with its state."""
+    target = target_generation(settings)
+    served = served_generation(settings)
+    if served is None or served.name == target.name:
+        return target
+    served_state, target_state = served.state(), target.state()
+    target_path = settings.layout.generation_path(target.name)
+    if target_path.exists() and target_state.lineage == served_state.lineage:
+        return target
+    source = settings.layout.generation_path(served.name)
+    scratch = target_path.with_suffix(".duckdb.tmp")
+    shutil.copyfile(source, scratch)
+    scratch.replace(target_path)
+    target.save(served_state)
+    return target
+
+
+def new_lineage() -> str:
+    return uuid.uuid4().hex
