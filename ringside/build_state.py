@@ -118,3 +118,17 @@ def prepare_target(settings: Settings) -> Generation:
 
 def new_lineage() -> str:
     return uuid.uuid4().hex
+
+
+def oldest_pending_age(settings: Settings, now: float) -> float:
+    """Seconds the oldest landed file the served data has not built yet has waited
+    (0 when everything landed is served): how far the marts trail the events."""
+    served = served_generation(settings)
+    built = served.state().landed if served else {}
+    waiting = [
+        path.stat().st_mtime
+        for day, paths in settings.layout.landed_event_files().items()
+        for path in paths
+        if path.stat().st_mtime > built.get(day.isoformat(), float("-inf"))
+    ]
+    return max(0.0, now - min(waiting)) if waiting else 0.0

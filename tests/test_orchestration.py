@@ -1,6 +1,5 @@
 """The Dagster code location loads and is wired as designed; the sensor reacts to files."""
 
-import json
 import os
 from pathlib import Path
 
@@ -8,6 +7,8 @@ import pyarrow.parquet as pq
 from dagster import (
     AssetKey,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     Definitions,
     RunRequest,
     build_run_status_sensor_context,
@@ -15,9 +16,12 @@ from dagster import (
     job,
     op,
 )
+from dagster._core.utils import make_new_run_id
 
 from ingestion.schema import RAW_EVENT_SCHEMA
+from ringside.build_state import BuildState, Generation, landed_state
 from ringside.settings import Settings
+from ringside.warehouse import publish
 
 
 def test_definitions_load_with_the_expected_pieces(definitions: Definitions):
@@ -35,9 +39,10 @@ def test_definitions_load_with_the_expected_pieces(definitions: Definitions):
         AssetKey(["tracking", "events"])
         in graph.get(AssetKey(["warehouse", "stg_tracking__events"])).parent_keys
     )
-    assert defs.resolve_job_def("ringside_build").partitions_def is not None
-    assert defs.resolve_sensor_def("landed_events_sensor")
-    assert defs.resolve_schedule_def("hourly_build").cron_schedule == "0 * * * *"
+    # Not partitioned: Dagster's bookkeeping per run does not grow with the landed days.
+    assert defs.resolve_job_def("ringside_build").partitions_def is None
+    assert defs.resolve_sensor_def("landed_events_sensor").minimum_interval_seconds == 30
+    assert defs.resolve_schedule_def("daily_full_check").cron_schedule == "30 3 * * *"
     # dbt data tests are exposed as asset checks.
     checks = {key.name for key in graph.asset_check_keys}
     assert "unique_stg_tracking__events_message_id" in checks
@@ -53,27 +58,37 @@ def _land(settings: Settings, day: str, name: str) -> Path:
     return path
 
 
-def test_sensor_requests_one_run_over_the_changed_days(
+def test_sensor_requests_one_run_over_the_days_landed_since_the_served_build(
     definitions: Definitions, settings: Settings
 ):
     from orchestration.defs.ingestion import landed_events_sensor
 
+    instance = DagsterInstance.ephemeral()
     _land(settings, "2026-08-03", "a.parquet")
     _land(settings, "2026-08-05", "b.parquet")
-    context = build_sensor_context()
-    request = landed_events_sensor(context)
-    assert request.tags["dagster/asset_partition_range_start"] == "2026-08-03"
-    assert request.tags["dagster/asset_partition_range_end"] == "2026-08-05"
+    request = landed_events_sensor(build_sensor_context(instance=instance))
+    assert request.tags["ringside/days"] == "2026-08-03,2026-08-05"
 
-    # Nothing new: skip. A new file on one day: just that day.
-    cursor = context.cursor
-    assert landed_events_sensor(build_sensor_context(cursor=cursor)).skip_message
+    # A build published generation `a` having read both days: nothing new.
+    Generation("a", settings.layout).save(BuildState(landed=landed_state(settings.layout)))
+    publish(settings.layout, "a")
+    assert landed_events_sensor(build_sensor_context(instance=instance)).skip_message
+
+    # A new file on one day: just that day.
     later = _land(settings, "2026-08-04", "c.parquet")
     os.utime(later, (later.stat().st_mtime + 5, later.stat().st_mtime + 5))
-    request = landed_events_sensor(build_sensor_context(cursor=cursor))
-    assert request.tags["dagster/asset_partition_range_start"] == "2026-08-04"
-    assert request.tags["dagster/asset_partition_range_end"] == "2026-08-04"
-    assert json.loads(cursor)["2026-08-05"] > 0
+    request = landed_events_sensor(build_sensor_context(instance=instance))
+    assert request.tags["ringside/days"] == "2026-08-04"
+
+    # While a build runs, no second one is queued behind it.
+    instance.add_run(
+        DagsterRun(
+            job_name="ringside_build", run_id=make_new_run_id(), status=DagsterRunStatus.STARTED
+        )
+    )
+    assert (
+        "is running" in landed_events_sensor(build_sensor_context(instance=instance)).skip_message
+    )
 
 
 @op

@@ -258,6 +258,9 @@ def test_clean_platform_passes_every_quality_check(platform: BuiltPlatform):
     freshness = {key for key in checks if key[1] == "freshness_check"}
     assert ("warehouse/mart_funnel_daily", "freshness_check") in freshness
     assert all(checks[key].passed for key in freshness)
+    # Everything landed was built: nothing has waited for the marts.
+    lag = checks[("warehouse/mart_overview_daily", "landed_events_built_within_5_minutes")]
+    assert lag.passed and lag.metadata["oldest_unbuilt_file_waited_seconds"].value == 0
 
 
 def bad_events(skewed: int, unknown_names: int, invalid: int) -> list[dict[str, object]]:

@@ -94,7 +94,8 @@ final as (
             when page_views.next_event_at is not null then 'next_event'
         end as time_on_page_method,
         page_views.device_type,
-        page_views.country
+        page_views.country,
+        {{ build_stamp() }} as _built_at
     from page_views
     left join heartbeats
         on heartbeats.session_id = page_views.session_id

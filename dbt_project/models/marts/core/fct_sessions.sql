@@ -171,7 +171,8 @@ final as (
         aggregated.has_order = 1 as has_order,
         aggregated.has_signup + aggregated.has_subscription + aggregated.has_order > 0
             as is_converted,
-        aggregated.revenue_usd
+        aggregated.revenue_usd,
+        {{ build_stamp() }} as _built_at
     from first_events
     inner join aggregated on aggregated.session_id = first_events.session_id
     inner join attributed on attributed.session_id = first_events.session_id
