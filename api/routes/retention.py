@@ -6,7 +6,9 @@ from api.deps import DateRangeDep, SettingsDep
 from api.errors import problems
 from api.queries import warehouse
 from api.security import require
+from ringside.cache import VersionedCache
 from ringside.insights.retention import RetentionQuery, RetentionResult, run_retention
+from ringside.warehouse import data_version
 
 router = APIRouter(
     prefix="/api/analytics/retention",
@@ -14,6 +16,10 @@ router = APIRouter(
     dependencies=[Depends(require("viewer"))],
     responses=problems(401, 403, 503),
 )
+
+# Answers are kept until the next build (a dashboard's tiles ask the same questions
+# again and again); the data version is in the key, so no answer outlives its data.
+_results: VersionedCache[RetentionResult] = VersionedCache(128)
 
 EVENT_HELP = "A track event name, `$any_activity` (any event but heartbeats) or `$pageview`."
 
@@ -43,9 +49,10 @@ def retention(
         int | None, Query(ge=1, le=400, description="Highest period number (default: all).")
     ] = None,
 ) -> RetentionResult:
-    """Ad-hoc retention (docs/metrics.md "Retention"), computed on request over `fct_events`
-    by the query engine: cohorts whose defining event falls in [start, end]; period 0 is
-    the cohort size, periods not fully elapsed are null."""
+    """Ad-hoc retention (docs/metrics.md "Retention"), computed over `fct_events` by the
+    query engine on the first request after each build, then answered from memory:
+    cohorts whose defining event falls in [start, end]; period 0 is the cohort size,
+    periods not fully elapsed are null."""
     query = RetentionQuery(
         target_event=target_event,
         return_event=return_event,
@@ -56,5 +63,11 @@ def retention(
         end=days.end,
         periods=periods,
     )
-    with warehouse(settings) as con:
-        return run_retention(con, query)
+    version = data_version(settings)
+    key = query.model_dump_json()
+    result = _results.get(key, version)
+    if result is None:
+        with warehouse(settings) as con:
+            result = run_retention(con, query)
+        _results.put(key, version, result)
+    return result
