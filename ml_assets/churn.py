@@ -10,6 +10,9 @@ Definitions
 - **Features** use only events with ``event_date <= c`` and user attributes known by c
   (``first_active_at`` / ``signed_up_at`` at or before c). ``plan`` is a current snapshot
   and therefore not used (it would leak the future).
+- **Inputs** are aggregates of the events (``Activity``: per user and day, and sessions
+  spanning days), never the events: the features are day-level counts, so a day's
+  aggregate gives the same values as its events did.
 - **Time split**: the model trains on earlier cutoffs whose label window ends on or before
   the holdout cutoff and is validated on the holdout cutoff only; never a random split.
 
@@ -78,19 +81,51 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 _DAY = pd.Timedelta(days=1)
 _USER = "stitched_user_id"
-EVENT_COLUMNS = (
+# Activity.days: one row per user and UTC day with any event (see Activity).
+USER_DAY_COLUMNS = (
     _USER,
-    "event_time",
     "event_date",
-    "event_name",
-    "is_page_view",
-    "is_active_event",
-    "content_type",
-    "revenue_usd",
-    "session_id",
+    "active_events",
+    "page_views",
+    *(f"views_{t}" for t in CONTENT_TYPES),
+    "orders",
+    "order_revenue_usd",
+    "sessions_started",
+    "subscription_state",
 )
+# Activity.long_sessions: session stretches spanning more than one day, counted.
+LONG_SESSION_COLUMNS = (_USER, "first_day", "last_day", "sessions")
 # mart_user_engagement_daily: one row per user and active day (docs/metrics.md engagement score).
 ENGAGEMENT_COLUMNS = (_USER, "event_date", "engaged_minutes", "engagement_score")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the churn model reads of the events: aggregates the warehouse computes
+    (``ml_assets.inputs.churn_activity``), never the events themselves.
+
+    ``days`` (``USER_DAY_COLUMNS``), one row per user and UTC day with any event:
+    ``active_events`` (events other than ``Page Heartbeat``; a day without one is not
+    active), ``page_views`` and ``views_<content type>``, ``orders`` and
+    ``order_revenue_usd`` (``Order Completed`` events and their USD revenue, missing =
+    0), ``sessions_started`` (below) and ``subscription_state`` (the day's last
+    subscription event: 1 a start, 0 a cancellation, NaN none; a start and a
+    cancellation at the same instant count as a cancellation).
+
+    Sessions are counted by *stretch*: a session's event days, split where more than
+    ``ACTIVE_WINDOW_DAYS`` days pass between two of them. A window of
+    ``ACTIVE_WINDOW_DAYS`` days holds an event of a session exactly when it overlaps one
+    of the session's stretches (no stretch has a gap the window fits in), and overlaps
+    at most one (stretches are further apart than the window is long); so the distinct
+    sessions in the window are the stretches overlapping it: those starting in it
+    (``days.sessions_started``, on each stretch's first day) plus those started before
+    it and reaching into it, which span days: ``long_sessions``
+    (``LONG_SESSION_COLUMNS``: ``first_day``, ``last_day``, ``sessions``), the stretches
+    longer than a day.
+    """
+
+    days: pd.DataFrame
+    long_sessions: pd.DataFrame
 
 
 @dataclass
@@ -128,20 +163,24 @@ def _naive_utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True).dt.tz_localize(None)
 
 
-def _prepare(events: pd.DataFrame) -> pd.DataFrame:
-    """The columns used (``EVENT_COLUMNS``), typed: ``event_date`` a naive UTC day,
-    ``event_time`` naive UTC, flags boolean, ``revenue_usd`` a float (missing = 0)."""
-    out = events.loc[:, list(EVENT_COLUMNS)].copy()
-    out["event_date"] = _naive_utc(out["event_date"]).dt.normalize()
-    out["event_time"] = _naive_utc(out["event_time"])
-    out["is_active_event"] = out["is_active_event"].fillna(False).astype(bool)
-    out["is_page_view"] = out["is_page_view"].fillna(False).astype(bool)
-    out["revenue_usd"] = pd.to_numeric(out["revenue_usd"], errors="coerce").fillna(0.0)
-    return out
+def _prepare(activity: Activity) -> Activity:
+    """The columns used, typed: days as naive UTC midnights, counts and money floats
+    (missing = 0), ``subscription_state`` a float (NaN: no subscription event)."""
+    days = activity.days.loc[:, list(USER_DAY_COLUMNS)].copy()
+    days["event_date"] = _naive_utc(days["event_date"]).dt.normalize()
+    for column in USER_DAY_COLUMNS[2:-1]:
+        days[column] = pd.to_numeric(days[column], errors="coerce").fillna(0.0)
+    days["subscription_state"] = pd.to_numeric(days["subscription_state"], errors="coerce")
+    long_sessions = activity.long_sessions.loc[:, list(LONG_SESSION_COLUMNS)].copy()
+    for column in ("first_day", "last_day"):
+        long_sessions[column] = _naive_utc(long_sessions[column]).dt.normalize()
+    long_sessions["sessions"] = pd.to_numeric(long_sessions["sessions"]).astype(float)
+    return Activity(days=days, long_sessions=long_sessions)
 
 
 def _active_days(active: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Distinct active days per user in the closed range ``[start, end]``."""
+    """Distinct active days per user in the closed range ``[start, end]`` (``active``:
+    rows of ``Activity.days`` with an active event)."""
     rows = active.loc[(active["event_date"] >= start) & (active["event_date"] <= end)]
     return rows.groupby(_USER)["event_date"].nunique()
 
@@ -156,14 +195,14 @@ def _one_hot(values: pd.Series, vocabulary: tuple[str, ...], prefix: str) -> pd.
 
 
 def _subscribed(past: pd.DataFrame) -> pd.Series:
-    """1 when the user's latest subscription event is a start (not followed by a cancel)."""
-    subs = past.loc[past["event_name"].isin([SUBSCRIPTION_STARTED, SUBSCRIPTION_CANCELLED])]
-    last = subs.sort_values("event_time", kind="stable").groupby(_USER)["event_name"].last()
-    return (last == SUBSCRIPTION_STARTED).astype(float)
+    """1 when the user's latest subscription event is a start (not followed by a cancel):
+    the state of the user's last day with one (days are unique per user)."""
+    days = past.loc[past["subscription_state"].notna()].sort_values("event_date", kind="stable")
+    return (days.groupby(_USER)["subscription_state"].last() == 1).astype(float)
 
 
 def features_at(
-    events: pd.DataFrame, users: pd.DataFrame, engagement: pd.DataFrame, cutoff: date
+    activity: Activity, users: pd.DataFrame, engagement: pd.DataFrame, cutoff: date
 ) -> pd.DataFrame:
     """Features of users active in ``[cutoff - 27, cutoff]``, from data up to the cutoff.
 
@@ -174,11 +213,13 @@ def features_at(
     activity known by the cutoff. From ``engagement`` (``ENGAGEMENT_COLUMNS``, the daily
     engagement mart): ``engaged_minutes_28`` the sum, ``engagement_score_28`` the mean
     daily score over the 28 days (a day without activity scores 0) and
-    ``engagement_score_trend`` the mean over the last 14 days minus the 14 before. Only
-    rows with ``event_date <= cutoff`` are read, so later data cannot change any value.
+    ``engagement_score_trend`` the mean over the last 14 days minus the 14 before.
+    ``sessions_28`` counts distinct sessions with an event in the 28 days (see
+    ``Activity``). Only days up to the cutoff are read (and session stretches only for
+    whether they reach it), so later data cannot change any value.
     Index ``stitched_user_id`` (sorted), columns ``FEATURE_NAMES``.
     """
-    return _features(_prepare(events), users, _prepare_engagement(engagement), _day(cutoff))
+    return _features(_prepare(activity), users, _prepare_engagement(engagement), _day(cutoff))
 
 
 def _prepare_engagement(engagement: pd.DataFrame) -> pd.DataFrame:
@@ -211,13 +252,24 @@ def _engagement_features(engagement: pd.DataFrame, c: pd.Timestamp) -> pd.DataFr
     return out
 
 
+def _sessions_28(activity: Activity, window: pd.DataFrame, start: pd.Timestamp) -> pd.Series:
+    """Distinct sessions per user with an event in the window ``[start, c]`` (``window``:
+    the users' days in it): stretches starting in it plus those reaching into it."""
+    long = activity.long_sessions
+    reaching = long.loc[(long["first_day"] < start) & (long["last_day"] >= start)]
+    started = window.groupby(_USER)["sessions_started"].sum()
+    carried = reaching.groupby(_USER)["sessions"].sum().reindex(started.index, fill_value=0.0)
+    return started + carried
+
+
 def _features(
-    prepared: pd.DataFrame, users: pd.DataFrame, engagement: pd.DataFrame, c: pd.Timestamp
+    prepared: Activity, users: pd.DataFrame, engagement: pd.DataFrame, c: pd.Timestamp
 ) -> pd.DataFrame:
     """``features_at`` over frames already passed through ``_prepare*``."""
-    past = prepared.loc[prepared["event_date"] <= c]
+    days = prepared.days
+    past = days.loc[days["event_date"] <= c]
     start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
-    active = past.loc[past["is_active_event"]]
+    active = past.loc[past["active_events"] > 0]
     ids = pd.Index(sorted(active.loc[active["event_date"] >= start, _USER].unique()), name=_USER)
     out = pd.DataFrame(index=ids)
     if ids.empty:
@@ -233,18 +285,17 @@ def _features(
     out["active_days_prev_14"] = _active_days(active, start, last_start - _DAY)
     out = out.fillna(0.0)
     out["active_days_trend"] = out["active_days_last_14"] - out["active_days_prev_14"]
-    out["sessions_28"] = window.groupby(_USER)["session_id"].nunique()
-    views = window.loc[window["is_page_view"]]
-    out["page_views_28"] = views.groupby(_USER).size()
+    out["sessions_28"] = _sessions_28(prepared, window, start)
+    totals = window.groupby(_USER)[
+        ["page_views", *(f"views_{t}" for t in CONTENT_TYPES), "orders", "order_revenue_usd"]
+    ].sum()
+    out["page_views_28"] = totals["page_views"]
     out = out.join(_engagement_features(engagement, c))
-    mix = views.groupby([_USER, "content_type"]).size().unstack(fill_value=0)
-    mix = mix.reindex(columns=list(CONTENT_TYPES), fill_value=0).reindex(ids, fill_value=0)
     total = out["page_views_28"].fillna(0.0).replace(0.0, np.nan)
     for content_type in CONTENT_TYPES:
-        out[f"share_{content_type}"] = mix[content_type] / total
-    orders = window.loc[window["event_name"] == ORDER_COMPLETED]
-    out["orders_28"] = orders.groupby(_USER).size()
-    out["order_revenue_usd_28"] = orders.groupby(_USER)["revenue_usd"].sum()
+        out[f"share_{content_type}"] = totals[f"views_{content_type}"] / total
+    out["orders_28"] = totals["orders"]
+    out["order_revenue_usd_28"] = totals["order_revenue_usd"]
     out["subscribed"] = _subscribed(past)
 
     profile = users.drop_duplicates(_USER).set_index(_USER).reindex(ids)
@@ -261,15 +312,16 @@ def _features(
     return out.reindex(columns=list(FEATURE_NAMES)).fillna(0.0).astype(float)
 
 
-def labels_at(events: pd.DataFrame, cutoff: date) -> pd.Series:
+def labels_at(activity: Activity, cutoff: date) -> pd.Series:
     """``churned`` (1/0) per user active in ``[c - 27, c]``: 1 = no active event in
     ``(c, c + 30]``. Index ``stitched_user_id`` (sorted)."""
-    return _labels(_prepare(events), _day(cutoff))
+    return _labels(_prepare(activity), _day(cutoff))
 
 
-def _labels(prepared: pd.DataFrame, c: pd.Timestamp) -> pd.Series:
-    """``labels_at`` over events already passed through ``_prepare``."""
-    active = prepared.loc[prepared["is_active_event"]]
+def _labels(prepared: Activity, c: pd.Timestamp) -> pd.Series:
+    """``labels_at`` over activity already passed through ``_prepare``."""
+    days = prepared.days
+    active = days.loc[days["active_events"] > 0]
     dates = active["event_date"]
     start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
     population = sorted(active.loc[(dates >= start) & (dates <= c), _USER].unique())
@@ -297,10 +349,10 @@ def choose_cutoffs(first_day: date, last_day: date) -> tuple[list[date], date]:
 
 
 def _dataset(
-    events: pd.DataFrame, users: pd.DataFrame, engagement: pd.DataFrame, cutoffs: list[date]
+    activity: Activity, users: pd.DataFrame, engagement: pd.DataFrame, cutoffs: list[date]
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Features and labels of every (user, cutoff) pair, stacked over the cutoffs."""
-    prepared, daily = _prepare(events), _prepare_engagement(engagement)
+    prepared, daily = _prepare(activity), _prepare_engagement(engagement)
     frames, labels = [], []
     for cutoff in cutoffs:
         x = _features(prepared, users, daily, _day(cutoff))
@@ -366,7 +418,7 @@ def _version(x: pd.DataFrame, y: pd.Series, holdout: date) -> str:
 
 
 def train(
-    events: pd.DataFrame,
+    activity: Activity,
     users: pd.DataFrame,
     engagement: pd.DataFrame,
     *,
@@ -387,8 +439,8 @@ def train(
     if late:
         raise ValueError(f"train cutoffs {late} have label windows ending after the holdout")
     cutoffs = sorted(_day(c).date() for c in train_cutoffs)
-    x_train, y_train = _dataset(events, users, engagement, cutoffs)
-    x_hold, y_hold = _dataset(events, users, engagement, [holdout.date()])
+    x_train, y_train = _dataset(activity, users, engagement, cutoffs)
+    x_hold, y_hold = _dataset(activity, users, engagement, [holdout.date()])
     if len(x_train) < MIN_TRAIN_ROWS or len(x_hold) < MIN_TRAIN_ROWS:
         raise NotEnoughData(
             f"churn needs at least {MIN_TRAIN_ROWS} training and holdout rows; got "
@@ -538,7 +590,7 @@ def risk_band(probability: float) -> str:
 
 def score(
     model: ChurnModel,
-    events: pd.DataFrame,
+    activity: Activity,
     users: pd.DataFrame,
     engagement: pd.DataFrame,
     *,
@@ -552,7 +604,7 @@ def score(
     ``scored_at`` (now in UTC unless given, for reproducible output). Sorted by
     probability, highest first, then user.
     """
-    x = features_at(events, users, engagement, as_of).reindex(
+    x = features_at(activity, users, engagement, as_of).reindex(
         columns=model.feature_names, fill_value=0.0
     )
     columns = [_USER, "probability", "risk_band", "drivers", "model_version", "as_of", "scored_at"]

@@ -62,15 +62,15 @@ DAILY_INPUTS = [
     warehouse_key(model)
     for model in (
         "mart_overview_daily",
-        "fct_events",
+        "int_business_inputs_daily",
         "mart_content_performance_daily",
         "stg_app__content",
     )
 ]
-# What inputs.events/users/engagement read: the churn model and its scores.
+# What inputs.event_date_range/churn_activity/users/engagement read: the churn model and
+# its scores.
 CHURN_INPUTS = [
-    warehouse_key(model)
-    for model in ("fct_events", "fct_page_views", "dim_users", "mart_user_engagement_daily")
+    warehouse_key(model) for model in ("fct_events", "dim_users", "mart_user_engagement_daily")
 ]
 
 
@@ -223,18 +223,18 @@ def anomaly_flags(context: AssetExecutionContext) -> Iterator[Any]:
 )
 def churn_model(context: AssetExecutionContext) -> Iterator[Any]:
     settings = get_settings()
-    events, users = inputs.events(settings), inputs.users(settings)
-    if events.empty:
+    dates = inputs.event_date_range(settings)
+    if dates is None:
         yield from _skip(context, "no events", ("churn_beats_baseline",))
         return
-    first, last = events["event_date"].min(), events["event_date"].max()
+    first, last = dates
     train_cutoffs, holdout = churn.choose_cutoffs(first, last)
     try:
         # One thread: OpenMP gradient boosting oversubscribes shared cores 5-10x.
         with threadpool_limits(1):
             model = churn.train(
-                events,
-                users,
+                inputs.churn_activity(settings),
+                inputs.users(settings),
                 inputs.engagement(settings),
                 holdout_cutoff=holdout,
                 train_cutoffs=train_cutoffs,
@@ -288,14 +288,17 @@ def churn_scores(context: AssetExecutionContext) -> Iterator[Any]:
         yield from _skip(context, "no churn model yet: materialize ml/churn_model (ml_training)")
         return
     model = load_model(settings.layout, record)
-    events, users = inputs.events(settings), inputs.users(settings)
+    dates = inputs.event_date_range(settings)
+    if dates is None:
+        yield from _skip(context, "no events")
+        return
     with threadpool_limits(1):
         scores = churn.score(
             model,
-            events,
-            users,
+            inputs.churn_activity(settings),
+            inputs.users(settings),
             inputs.engagement(settings),
-            as_of=events["event_date"].max(),
+            as_of=dates[1],
         )
     write_output(settings.layout, "ml_churn_scores", scores)
     bands = scores["risk_band"].value_counts().to_dict()
@@ -305,7 +308,7 @@ def churn_scores(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "user_segments"]),
     group_name=GROUP,
-    deps=[warehouse_key("fct_events"), warehouse_key("fct_page_views"), warehouse_key("dim_users")],
+    deps=[warehouse_key("fct_events"), warehouse_key("dim_users")],
     output_required=False,
     kinds={"scikitlearn", "parquet"},
     description="Behavioural segments (k-means, k by silhouette) with readable names and "
@@ -313,7 +316,7 @@ def churn_scores(context: AssetExecutionContext) -> Iterator[Any]:
 )
 def user_segments(context: AssetExecutionContext) -> Iterator[Any]:
     settings = get_settings()
-    features = segments.behaviour_features(inputs.events(settings), inputs.users(settings))
+    features = segments.behaviour_features(inputs.user_behaviour(settings), inputs.users(settings))
     try:
         assignments, profiles, metrics = segments.segment_users(features)
     except NotEnoughData as exc:
@@ -366,17 +369,19 @@ def user_segments(context: AssetExecutionContext) -> Iterator[Any]:
 )
 def content_recommendations(context: AssetExecutionContext) -> Iterator[Any]:
     settings = get_settings()
-    events = inputs.events(settings)
-    views = events.loc[
-        events["is_page_view"] & events["content_id"].notna(),
-        ["stitched_user_id", "content_id", "event_time"],
-    ].rename(columns={"stitched_user_id": "user"})
-    if views.empty:
+    co_viewing = inputs.co_viewing(settings)
+    if co_viewing.empty:
         yield from _skip(context, "no content views", ("recommendations_beat_popularity",))
         return
-    recs = recommendations.co_consumption(views)
-    evaluation = recommendations.evaluate_hit_rate(views)
-    insights = recommendations.content_insights(events, inputs.content(settings))
+    dates = inputs.event_date_range(settings)
+    recs = recommendations.similar_items(co_viewing)
+    training = co_viewing.drop(columns="co_viewers").rename(
+        columns={"training_co_viewers": "co_viewers"}
+    )
+    evaluation = recommendations.hit_rates(training, inputs.holdout_cases(settings))
+    insights = recommendations.content_insights(
+        inputs.content_views(settings), inputs.content(settings)
+    )
     version = new_version()
     write_output(settings.layout, "ml_content_recommendations", recs.assign(model_version=version))
     write_output(settings.layout, "ml_content_insights", insights)
@@ -386,7 +391,7 @@ def content_recommendations(context: AssetExecutionContext) -> Iterator[Any]:
             name="recommendations",
             version=version,
             trained_at=_now(),
-            training_window=[str(events["event_date"].min()), str(events["event_date"].max())],
+            training_window=[str(day) for day in dates or ()],
             features=["co-viewing users"],
             metrics=evaluation,
         ),

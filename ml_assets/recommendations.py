@@ -15,11 +15,17 @@ Choices:
 - Insights (`content_insights`) are descriptive: slot profiles are normalized by calendar
   exposure (how many Saturdays, days of a month... the data covers), and every row's note
   says which proxy it used when publish time or time on page is not given.
+- Inputs are aggregates, never the views one by one: co-viewing counts per pair of items
+  (`CO_VIEWING_COLUMNS`), held-out cases per pair of items (`CASE_COLUMNS`) and content
+  views per type, day and hour and per item (`ContentViews`), which the warehouse
+  computes (`ml_assets.inputs`). `co_consumption` and `evaluate_hit_rate` also take a
+  frame of views and count it here, for small frames.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,6 +42,34 @@ MONTHS = (
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
 INSIGHT_COLUMNS = ["insight_type", "content_type", "dimension", "value", "metric", "lift", "note"]
+RECOMMENDATION_COLUMNS = ["content_id", "recommended_content_id", "rank", "score", "co_viewers"]
+# Users who viewed both items, per ordered pair; the diagonal (other_id = content_id) holds
+# each item's viewers. Pairs never co-viewed may be absent (or 0).
+CO_VIEWING_COLUMNS = ["content_id", "other_id", "co_viewers"]
+# Evaluated users per (previous item, held-out item) pair.
+CASE_COLUMNS = ["prev_id", "held_id", "users"]
+
+
+@dataclass(frozen=True)
+class ContentViews:
+    """Content page views (page views with a content type), aggregated.
+
+    `slots`: one row per content_type, `event_date` (UTC day) and `event_hour` (UTC):
+    `views` and `engaged_views` (time on page >= ENGAGED_SECONDS; unknown time counts as
+    0). `items`: one row per content_type and content_id (NULL ids too): `views`,
+    `engaged_views`, `time_on_page_sum` and `time_on_page_known` (the sum of the known
+    times on page, seconds, and how many views have one). Without time on page (no
+    `time_on_page_sum` column in `items`) every view counts as engaged and engagement is
+    measured by `interactions`: per content_id, the `INTERACTIONS` events on the item.
+    """
+
+    slots: pd.DataFrame
+    items: pd.DataFrame
+    interactions: pd.Series | None = None
+
+    @property
+    def timed(self) -> bool:
+        return "time_on_page_sum" in self.items.columns
 
 
 def _user_col(views: pd.DataFrame) -> str:
@@ -43,44 +77,59 @@ def _user_col(views: pd.DataFrame) -> str:
     return USER if USER in views.columns else "user"
 
 
-def co_consumption(views: pd.DataFrame, top_n: int = TOP_N) -> pd.DataFrame:
-    """Top `top_n` co-viewed items per content item by cosine similarity (see module doc).
-
-    views: one row per view with a user column (`stitched_user_id` or `user`) and
-    `content_id`. Returns content_id, recommended_content_id, rank (1 = best), score
-    (cosine, 0..1], and co_viewers (users who viewed both). Items never co-viewed get no rows.
-    """
-    cols = ["content_id", "recommended_content_id", "rank", "score", "co_viewers"]
+def co_viewing_counts(views: pd.DataFrame) -> pd.DataFrame:
+    """`CO_VIEWING_COLUMNS` from a frame of views (a user column, `stitched_user_id` or
+    `user`, and `content_id`; one row per view or per user and item): every co-viewed
+    pair and the diagonal."""
     pairs = views[[_user_col(views), "content_id"]].dropna().drop_duplicates()
     if pairs.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=CO_VIEWING_COLUMNS)
     users, user_idx = np.unique(pairs.iloc[:, 0].astype(str), return_inverse=True)
     items, item_idx = np.unique(pairs["content_id"].astype(str), return_inverse=True)
     m = sparse.csr_matrix(
-        (np.ones(len(pairs), dtype=np.float64), (user_idx, item_idx)),
+        (np.ones(len(pairs), dtype=np.int64), (user_idx, item_idx)),
         shape=(len(users), len(items)),
     )
     co = (m.T @ m).tocoo()
-    keep = co.row != co.col
-    i, j, n_both = co.row[keep], co.col[keep], co.data[keep]
-    viewers = np.asarray(m.sum(axis=0)).ravel()
-    score = n_both / np.sqrt(viewers[i] * viewers[j])
-    # Items are sorted ids, so integer order is id order: sort by item, score desc, id.
-    order = np.lexsort((j, -score, i))
-    i, j, n_both, score = i[order], j[order], n_both[order], score[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(i)) + 1]
-    rank = np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)])) + 1
-    top = rank <= top_n
     return pd.DataFrame(
-        {
-            "content_id": items[i[top]],
-            "recommended_content_id": items[j[top]],
-            "rank": rank[top].astype("int64"),
-            "score": score[top],
-            "co_viewers": n_both[top].astype("int64"),
-        },
-        columns=cols,
+        {"content_id": items[co.row], "other_id": items[co.col], "co_viewers": co.data},
+        columns=CO_VIEWING_COLUMNS,
     )
+
+
+def similar_items(co_viewing: pd.DataFrame, top_n: int = TOP_N) -> pd.DataFrame:
+    """Top `top_n` co-viewed items per content item by cosine similarity (see module doc),
+    from `CO_VIEWING_COLUMNS` counts (every item's viewers on the diagonal).
+
+    Returns content_id, recommended_content_id, rank (1 = best), score (cosine, 0..1],
+    and co_viewers (users who viewed both). Items never co-viewed get no rows.
+    """
+    co = co_viewing.loc[pd.to_numeric(co_viewing["co_viewers"]) > 0]
+    item, other = co["content_id"].astype(str), co["other_id"].astype(str)
+    count = co["co_viewers"].to_numpy(dtype=np.float64)
+    diagonal = (item == other).to_numpy()
+    viewers = pd.Series(count[diagonal], index=item[diagonal].to_numpy())
+    if diagonal.all():
+        return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+    n_both = count[~diagonal]
+    i, j = item[~diagonal].to_numpy(), other[~diagonal].to_numpy()
+    # As co_consumption always computed it: float64, the product before the square root.
+    score = n_both / np.sqrt(viewers.reindex(i).to_numpy() * viewers.reindex(j).to_numpy())
+    ranked = pd.DataFrame(
+        {"content_id": i, "recommended_content_id": j, "score": score, "co_viewers": n_both}
+    ).sort_values(
+        ["content_id", "score", "recommended_content_id"],
+        ascending=[True, False, True],
+        kind="stable",
+    )
+    ranked["rank"] = ranked.groupby("content_id", sort=False).cumcount() + 1
+    top = ranked.loc[ranked["rank"] <= top_n].reset_index(drop=True)
+    return top.astype({"rank": "int64", "co_viewers": "int64"})[RECOMMENDATION_COLUMNS]
+
+
+def co_consumption(views: pd.DataFrame, top_n: int = TOP_N) -> pd.DataFrame:
+    """`similar_items` of a frame of views (see `co_viewing_counts`)."""
+    return similar_items(co_viewing_counts(views), top_n)
 
 
 def _holdout(views: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -88,6 +137,7 @@ def _holdout(views: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Views are ordered by user and event time; consecutive repeats of one item collapse to one.
     Users with fewer than two views left are not evaluated (their views stay in training).
+    `ml_assets.inputs` does the same in SQL (`COLLAPSED_VIEWS`).
     """
     user = _user_col(views)
     v = views[[user, "content_id", "event_time"]].dropna()
@@ -103,55 +153,76 @@ def _holdout(views: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def evaluate_hit_rate(views: pd.DataFrame, k: int = TOP_N) -> dict[str, float]:
+    """Hit rate@k of co-consumption recommendations vs a most-popular baseline (module doc),
+    from a frame of views with `event_time` (see `hit_rates`)."""
+    train, cases = _holdout(views)
+    counts = cases.groupby(["prev", "held"]).size().reset_index(name="users")
+    counts.columns = CASE_COLUMNS
+    return hit_rates(co_viewing_counts(train), counts, k)
+
+
+def hit_rates(training: pd.DataFrame, cases: pd.DataFrame, k: int = TOP_N) -> dict[str, float]:
     """Hit rate@k of co-consumption recommendations vs a most-popular baseline (module doc).
 
-    Returns hit_rate, baseline_hit_rate, users_evaluated (users with at least two distinct
-    consecutive views).
+    training: `CO_VIEWING_COLUMNS` of the training views (the held-out views left out);
+    cases: `CASE_COLUMNS`. Returns hit_rate, baseline_hit_rate, users_evaluated (users
+    with at least two distinct consecutive views).
     """
-    train, cases = _holdout(views)
-    if cases.empty:
+    users = pd.to_numeric(cases["users"]).to_numpy(dtype=np.int64)
+    if not users.sum():
         return {"hit_rate": float("nan"), "baseline_hit_rate": float("nan"), "users_evaluated": 0.0}
-    recs = co_consumption(train, top_n=k)
+    recs = similar_items(training, top_n=k)
     rec_pairs = set(zip(recs["content_id"], recs["recommended_content_id"], strict=True))
-    prev, held = cases["prev"].astype(str), cases["held"].astype(str)
-    hits = [(p, h) in rec_pairs for p, h in zip(prev, held, strict=True)]
-    popularity = (
-        train.drop_duplicates([_user_col(train), "content_id"])["content_id"]
-        .astype(str)
-        .value_counts()
-    )
-    ranked = sorted(popularity.items(), key=lambda t: (-t[1], t[0]))[: k + 1]
+    prev, held = cases["prev_id"].astype(str), cases["held_id"].astype(str)
+    hits = np.array([(p, h) in rec_pairs for p, h in zip(prev, held, strict=True)])
+    item, other = training["content_id"].astype(str), training["other_id"].astype(str)
+    viewers = pd.to_numeric(training["co_viewers"]).loc[
+        (item == other) & (training["co_viewers"] > 0)
+    ]
+    popularity = zip(item.loc[viewers.index], viewers, strict=True)
+    ranked = sorted(popularity, key=lambda t: (-t[1], t[0]))[: k + 1]
     top = [c for c, _ in ranked]
-    base_hits = [h in [c for c in top if c != p][:k] for p, h in zip(prev, held, strict=True)]
+    base_hits = np.array(
+        [h in [c for c in top if c != p][:k] for p, h in zip(prev, held, strict=True)]
+    )
+    total = int(users.sum())
     return {
-        "hit_rate": float(np.mean(hits)),
-        "baseline_hit_rate": float(np.mean(base_hits)),
-        "users_evaluated": float(len(cases)),
+        "hit_rate": float(users[hits].sum() / total),
+        "baseline_hit_rate": float(users[base_hits].sum() / total),
+        "users_evaluated": float(total),
     }
 
 
+def _days(values: pd.Series) -> pd.Series:
+    """UTC days (dates, naive or aware timestamps) as naive midnights."""
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.normalize()
+
+
 def _slot_profile(
-    times: pd.Series, weights: pd.Series, dimension: str, days: pd.DatetimeIndex
+    slots: pd.DataFrame, weights: pd.Series, dimension: str, days: pd.DatetimeIndex
 ) -> pd.DataFrame:
     """Per weekday/hour/month slot: weighted count, share, mean per exposed day, and lift.
 
+    `slots`: rows with `event_date` and `event_hour`, weighted by `weights` (views).
     Exposure normalizes for the calendar: a weekday seen 5 times in the range has 5 days of
     exposure, an hour has every day, a month the days of it in the range. Lift = the slot's
     mean per day / the mean of that over slots with exposure (1 = average slot).
     """
     if dimension == "weekday":
-        slot, cal, labels = times.dt.day_of_week, days.day_of_week, WEEKDAYS
+        slot, cal, labels = slots["event_date"].dt.day_of_week, days.day_of_week, WEEKDAYS
     elif dimension == "hour":
-        slot, cal, labels = times.dt.hour, None, tuple(str(h) for h in range(24))
+        slot, cal, labels = slots["event_hour"], None, tuple(str(h) for h in range(24))
     else:
-        slot, cal, labels = times.dt.month - 1, days.month - 1, MONTHS
-    slots = range(len(labels))
+        slot, cal, labels = slots["event_date"].dt.month - 1, days.month - 1, MONTHS
+    positions = range(len(labels))
     if cal is None:
-        exposure = pd.Series(float(len(days)), index=slots)
+        exposure = pd.Series(float(len(days)), index=positions)
     else:
-        exposure = pd.Series(np.asarray(cal)).value_counts().reindex(slots, fill_value=0)
+        exposure = pd.Series(np.asarray(cal)).value_counts().reindex(positions, fill_value=0)
     exposure = exposure.loc[exposure > 0].astype(float)
-    counts = weights.groupby(slot.to_numpy()).sum().reindex(exposure.index, fill_value=0.0)
+    counts = (
+        weights.astype(float).groupby(slot.to_numpy()).sum().reindex(exposure.index, fill_value=0.0)
+    )
     rate = counts / exposure
     total, mean_rate = float(counts.sum()), float(rate.mean())
     return pd.DataFrame(
@@ -165,23 +236,32 @@ def _slot_profile(
     )
 
 
-def _page_views(events: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Content page views with an `engaged` weight (0/1) and a note saying how it was set."""
-    pv = events.loc[
-        events["is_page_view"].fillna(False).astype(bool) & events["content_type"].notna()
-    ]
-    pv = pv.reset_index(drop=True)
-    pv = pv.assign(event_time=pd.to_datetime(pv["event_time"]))
-    if "time_on_page" in pv.columns:
-        engaged = pv["time_on_page"].fillna(0).ge(ENGAGED_SECONDS).astype(float)
+def _prepared(views: ContentViews) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Slots and items with an `engaged` weight (engaged views; every view without time
+    on page) and a note saying how it was set."""
+    slots = views.slots.loc[views.slots["content_type"].notna()].reset_index(drop=True)
+    items = views.items.loc[views.items["content_type"].notna()].reset_index(drop=True)
+    slots = slots.assign(
+        event_date=_days(slots["event_date"]), event_hour=pd.to_numeric(slots["event_hour"])
+    )
+    if views.timed:
         note = f"engaged view = time on page >= {ENGAGED_SECONDS:g} s"
-    else:
-        engaged = pd.Series(1.0, index=pv.index)
-        note = "time on page not given: every page view counts as engaged"
-    return pv.assign(engaged=engaged), note
+        return (
+            slots.assign(engaged=slots["engaged_views"]),
+            items.assign(engaged=items["engaged_views"]),
+            note,
+        )
+    note = "time on page not given: every page view counts as engaged"
+    return slots.assign(engaged=slots["views"]), items.assign(engaged=items["views"]), note
 
 
-def _best_publish(pv: pd.DataFrame, content: pd.DataFrame | None, days, note: str) -> list[dict]:
+def _best_publish(
+    slots: pd.DataFrame,
+    items: pd.DataFrame,
+    content: pd.DataFrame | None,
+    days: pd.DatetimeIndex,
+    note: str,
+) -> list[dict]:
     """Best publish weekday and hour per content type by engaged views.
 
     With `published_at` in `content`: mean engaged views per item published in the slot
@@ -193,10 +273,11 @@ def _best_publish(pv: pd.DataFrame, content: pd.DataFrame | None, days, note: st
     if content is not None and "published_at" in content.columns:
         published = content.set_index("content_id")["published_at"].dropna()
         published = pd.to_datetime(published[~published.index.duplicated()])
-    for ctype, group in pv.groupby("content_type", sort=True):
+    for ctype, group in slots.groupby("content_type", sort=True):
+        typed = items.loc[items["content_type"] == ctype]
         for dim in ("weekday", "hour"):
-            if published is not None and group["content_id"].isin(published.index).any():
-                per_item = group.groupby("content_id")["engaged"].sum()
+            if published is not None and typed["content_id"].isin(published.index).any():
+                per_item = typed.groupby("content_id")["engaged"].sum().astype(float)
                 per_item = per_item[per_item.index.isin(published.index)]
                 at = published.loc[per_item.index]
                 slot = (
@@ -209,7 +290,7 @@ def _best_publish(pv: pd.DataFrame, content: pd.DataFrame | None, days, note: st
                 metric, lift = float(means[best]), float(means[best] / per_item.mean())
                 how = f"by publish time; mean engaged views per item; {note}"
             else:
-                prof = _slot_profile(group["event_time"], group["engaged"], dim, days)
+                prof = _slot_profile(group, group["engaged"], dim, days)
                 top = prof.sort_values("rate", ascending=False, kind="stable").iloc[0]
                 best, metric, lift = top["value"], float(top["rate"]), float(top["lift"])
                 how = (
@@ -239,12 +320,14 @@ def _as_list(value: object) -> list:
     return []
 
 
-def _topic_dimensions(pv: pd.DataFrame, content: pd.DataFrame | None) -> pd.DataFrame:
-    """Long frame (view, dimension, value): content_type for every view, plus fighter,
-    weight_class and topic from `content` when given (fighters from `fighters` or
-    `fighters_json`: a list, a JSON array or a comma-separated string)."""
+def _topic_dimensions(items: pd.DataFrame, content: pd.DataFrame | None) -> pd.DataFrame:
+    """Long frame (item row, dimension, value), once each: content_type for every row,
+    plus fighter, weight_class and topic from `content` when given (fighters from
+    `fighters` or `fighters_json`: a list, a JSON array or a comma-separated string)."""
     parts = [
-        pd.DataFrame({"view": pv.index, "dimension": "content_type", "value": pv["content_type"]})
+        pd.DataFrame(
+            {"row": items.index, "dimension": "content_type", "value": items["content_type"]}
+        )
     ]
     if content is None:
         return pd.concat(parts, ignore_index=True)
@@ -258,39 +341,50 @@ def _topic_dimensions(pv: pd.DataFrame, content: pd.DataFrame | None) -> pd.Data
     for col, dim in sources:
         if col not in meta.columns:
             continue
-        vals = pv["content_id"].map(meta[col])
+        vals = items["content_id"].map(meta[col])
         if dim == "fighter":
             vals = vals.map(_as_list).explode()
         vals = vals.dropna().astype(str).str.strip()
         vals = vals[vals.ne("")]
-        parts.append(pd.DataFrame({"view": vals.index, "dimension": dim, "value": vals.to_numpy()}))
+        parts.append(pd.DataFrame({"row": vals.index, "dimension": dim, "value": vals.to_numpy()}))
     return pd.concat(parts, ignore_index=True).drop_duplicates()
 
 
+def _engagement_sums(views: ContentViews, items: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
+    """Per item row: the sum of the per-view engagement values and how many views have
+    one; and what the value is. With time on page: seconds, over views with a known time.
+    Without: the item's interactions per page view (any type), for each of its views."""
+    if views.timed:
+        known = pd.to_numeric(items["time_on_page_known"]).astype(float)
+        total = pd.to_numeric(items["time_on_page_sum"]).astype(float).where(known > 0, 0.0)
+        return total, known, "mean engaged seconds per view (views with known time only)"
+    interactions = views.interactions if views.interactions is not None else pd.Series()
+    item_views = items.groupby("content_id")["views"].sum()
+    per_view = interactions.reindex(item_views.index, fill_value=0) / item_views
+    viewed = items["content_id"].notna().to_numpy()
+    count = pd.to_numeric(items["views"]).astype(float).where(viewed, 0.0)
+    total = (count * items["content_id"].map(per_view).astype(float)).fillna(0.0)
+    return total, count, "time on page not given: interactions per view used instead"
+
+
 def _above_average(
-    events: pd.DataFrame, pv: pd.DataFrame, content: pd.DataFrame | None
+    views: ContentViews, items: pd.DataFrame, content: pd.DataFrame | None
 ) -> list[dict]:
     """Formats/topics whose engagement beats the average page view (lift > 1, >= MIN_VIEWS).
 
-    Engagement = mean time on page (seconds) when `time_on_page` is given, else interactions
+    Engagement = mean time on page (seconds) when time on page is given, else interactions
     (likes, shares, comments, video completions on the item) per page view.
     """
-    if "time_on_page" in pv.columns:
-        value = pv["time_on_page"].astype(float)
-        metric_note = "mean engaged seconds per view (views with known time only)"
-    else:
-        acts = events.loc[events["event_name"].isin(INTERACTIONS)].groupby("content_id").size()
-        views = pv.groupby("content_id").size()
-        per_view = (acts.reindex(views.index, fill_value=0) / views).rename("x")
-        value = pv["content_id"].map(per_view).astype(float)
-        metric_note = "time on page not given: interactions per view used instead"
-    long = _topic_dimensions(pv, content)
-    long["x"] = value.reindex(long["view"]).to_numpy()
-    long = long.dropna(subset=["x"])
-    average = float(value.dropna().mean()) if value.notna().any() else float("nan")
+    total, count, metric_note = _engagement_sums(views, items)
+    long = _topic_dimensions(items, content)
+    long["total"] = total.reindex(long["row"]).to_numpy()
+    long["count"] = count.reindex(long["row"]).to_numpy()
+    average = float(total.sum() / count.sum()) if count.sum() else float("nan")
     if not average or np.isnan(average):
         return []
-    stats = long.groupby(["dimension", "value"], sort=True)["x"].agg(["mean", "size"]).reset_index()
+    stats = long.groupby(["dimension", "value"], sort=True)[["total", "count"]].sum().reset_index()
+    stats = stats.loc[stats["count"] > 0]
+    stats = stats.assign(mean=stats["total"] / stats["count"], size=stats["count"])
     stats = stats.loc[(stats["size"] >= MIN_VIEWS) & (stats["mean"] > average)]
     stats = stats.sort_values(["mean", "dimension", "value"], ascending=[False, True, True])
     return [
@@ -303,7 +397,7 @@ def _above_average(
     ]  # fmt: skip
 
 
-def content_insights(events: pd.DataFrame, content: pd.DataFrame | None) -> pd.DataFrame:
+def content_insights(views: ContentViews, content: pd.DataFrame | None) -> pd.DataFrame:
     """Content optimization insights as rows of `INSIGHT_COLUMNS`.
 
     - best_publish_weekday / best_publish_hour per content type (see `_best_publish`);
@@ -311,20 +405,18 @@ def content_insights(events: pd.DataFrame, content: pd.DataFrame | None) -> pd.D
       average engagement (see `_above_average`);
     - seasonal_profile per content type and "all": weekday, hour and month; metric = share of
       the type's page views in the slot, lift = views per exposed day vs the average slot.
-    Optional inputs: `time_on_page` (seconds) on page-view rows of `events`; `content` with
-    content_id and any of published_at, fighters, weight_class, topic.
+    `views`: see `ContentViews`; `content` (optional) with content_id and any of
+    published_at, fighters, weight_class, topic.
     """
-    pv, note = _page_views(events)
-    if pv.empty:
+    slots, items, note = _prepared(views)
+    if slots.empty or not slots["views"].sum():
         return pd.DataFrame(columns=INSIGHT_COLUMNS)
-    dates = pv["event_time"].dt.floor("D")
-    days = pd.date_range(dates.min(), dates.max(), freq="D")
-    rows = _best_publish(pv, content, days, note) + _above_average(events, pv, content)
-    ones = pd.Series(1.0, index=pv.index)
-    for ctype in ["all", *sorted(pv["content_type"].unique())]:
-        mask = ones.index.notna() if ctype == "all" else pv["content_type"].eq(ctype).to_numpy()
+    days = pd.date_range(slots["event_date"].min(), slots["event_date"].max(), freq="D")
+    rows = _best_publish(slots, items, content, days, note) + _above_average(views, items, content)
+    for ctype in ["all", *sorted(slots["content_type"].unique())]:
+        typed = slots if ctype == "all" else slots.loc[slots["content_type"].eq(ctype)]
         for dim in ("weekday", "hour", "month"):
-            prof = _slot_profile(pv["event_time"][mask], ones[mask], dim, days)
+            prof = _slot_profile(typed, typed["views"], dim, days)
             rows += [
                 {"insight_type": "seasonal_profile", "content_type": ctype, "dimension": dim,
                  "value": r.value, "metric": float(r.share), "lift": float(r.lift),

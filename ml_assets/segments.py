@@ -4,7 +4,8 @@ Pure functions over DataFrames (no I/O). The lead wires them into the `ml_user_s
 `ml_segment_profiles` assets.
 
 Choices:
-- Features are per stitched user over the events passed in (the caller picks the window).
+- Features are per stitched user over the per-user totals passed in (``BEHAVIOUR_COLUMNS``,
+  which the warehouse sums: ``ml_assets.inputs.user_behaviour``); never the events.
 - Count features are heavy-tailed, so they are `log1p`-transformed before standardizing;
   shares (0..1) are standardized as they are.
 - k-means (`n_init=10`, `random_state=SEED`) for every k in `K_RANGE`; k with the highest
@@ -36,7 +37,7 @@ KMEANS_THREADS = 1
 USER = "stitched_user_id"
 CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
 MOBILE_DEVICES = frozenset({"mobile", "ios", "android"})
-SATURDAY = 5  # pandas day_of_week: Monday = 0
+SATURDAY_DOW = 6  # SQL extract(dow from ...): Sunday = 0 in DuckDB and PostgreSQL
 PRIOR_WEIGHT = 5.0  # pseudo-events pulling a user's shares toward the population share
 
 COUNT_FEATURES = (
@@ -74,52 +75,50 @@ NAME_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 LOW_ACTIVITY = ("active_days", "page_views")
 
+# The per-user totals behaviour_features reads, over the user's active events (heartbeats
+# are not activity): active days, active events, page views and page views per content
+# type, the counted events by name, active events on Saturdays (UTC) and on mobile devices.
+BEHAVIOUR_COLUMNS = (
+    "active_days",
+    "active_events",
+    "page_views",
+    *(f"views_{ctype}" for ctype in CONTENT_TYPES),
+    "video_completions",
+    "searches",
+    "social_actions",
+    "purchases",
+    "saturday_events",
+    "mobile_events",
+)
+
 EVENT_SEARCH = "Products Searched"
 EVENT_VIDEO_DONE = "Video Content Completed"
 EVENT_PURCHASE = "Order Completed"
 EVENTS_SOCIAL = ("Content Liked", "Content Shared", "Comment Posted")
 
 
-def behaviour_features(events: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+def behaviour_features(totals: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
     """One row per stitched user with at least one active event; columns `USER` + `FEATURES`.
 
-    Counts: distinct active days, page views, video completions, searches (`Products
-    Searched`), social actions (likes + shares + comments), purchases (`Order Completed`).
-    Shares (smoothed, see `_smoothed_share`): page views per content type / page views;
-    active events on Saturdays (fight nights, UTC) / active events; active events on mobile
-    devices (mobile, ios, android) / active events.
-    Heartbeats are not activity. `users` restricts the rows to known users when it has any.
+    `totals`: one row per user, `USER` + `BEHAVIOUR_COLUMNS` (users without an active event
+    may be there with zeros; they are left out). Counts: distinct active days, page views,
+    video completions, searches (`Products Searched`), social actions (likes + shares +
+    comments), purchases (`Order Completed`). Shares (smoothed, see `_smoothed_share`):
+    page views per content type / page views; active events on Saturdays (fight nights,
+    UTC) / active events; active events on mobile devices (mobile, ios, android) / active
+    events. `users` restricts the rows to known users when it has any.
     """
-    ev = events.loc[events["is_active_event"].fillna(False).astype(bool)]
+    rows = totals.loc[pd.to_numeric(totals["active_events"]).fillna(0) > 0]
     if len(users):
-        ev = ev.loc[ev[USER].isin(users[USER])]
-    name = ev["event_name"]
-    pv = ev["is_page_view"].fillna(False).astype(bool)
-    when = pd.to_datetime(ev["event_time"])
-    flags = pd.DataFrame(
-        {
-            USER: ev[USER],
-            "page_views": pv,
-            "video_completions": name.eq(EVENT_VIDEO_DONE),
-            "searches": name.eq(EVENT_SEARCH),
-            "social_actions": name.isin(EVENTS_SOCIAL),
-            "purchases": name.eq(EVENT_PURCHASE),
-            "saturday": when.dt.day_of_week.eq(SATURDAY),
-            "mobile": ev["device_type"].isin(MOBILE_DEVICES),
-            **{f"pv_{c}": pv & ev["content_type"].eq(c) for c in CONTENT_TYPES},
-        }
-    ).astype({c: "int64" for c in ("page_views", "saturday", "mobile")})
-    grouped = flags.groupby(USER, sort=True)
-    sums = grouped.sum()
+        rows = rows.loc[rows[USER].isin(users[USER])]
+    sums = rows.set_index(USER)[list(BEHAVIOUR_COLUMNS)].fillna(0).astype("int64").sort_index()
     out = pd.DataFrame(index=sums.index)
-    out["active_days"] = ev.groupby(USER, sort=True)["event_date"].nunique()
-    for col in ("page_views", "video_completions", "searches", "social_actions", "purchases"):
-        out[col] = sums[col].astype("int64")
+    for col in COUNT_FEATURES:
+        out[col] = sums[col]
     for ctype in CONTENT_TYPES:
-        out[f"{ctype}_share"] = _smoothed_share(sums[f"pv_{ctype}"], sums["page_views"])
-    n_events = grouped.size()
-    out["saturday_share"] = _smoothed_share(sums["saturday"], n_events)
-    out["mobile_share"] = _smoothed_share(sums["mobile"], n_events)
+        out[f"{ctype}_share"] = _smoothed_share(sums[f"views_{ctype}"], sums["page_views"])
+    out["saturday_share"] = _smoothed_share(sums["saturday_events"], sums["active_events"])
+    out["mobile_share"] = _smoothed_share(sums["mobile_events"], sums["active_events"])
     return out.reset_index()[[USER, *FEATURES]]
 
 

@@ -11,8 +11,12 @@ from threadpoolctl import threadpool_limits
 
 from ml_assets.churn import (
     CHURN_WINDOW_DAYS,
+    ENGAGEMENT_COLUMNS,
     FEATURE_NAMES,
+    LONG_SESSION_COLUMNS,
     MIN_TRAIN_ROWS,
+    USER_DAY_COLUMNS,
+    Activity,
     ChurnModel,
     NotEnoughData,
     choose_cutoffs,
@@ -28,23 +32,27 @@ CONTENT = ("article", "video", "fighter", "fight_event")
 IRREGULAR_SHARE = 0.5
 
 
-def _event(user: str, day: date, name: str = "Page Viewed", **extra: object) -> dict:
-    row = {
-        "stitched_user_id": user,
-        "event_time": pd.Timestamp(day) + pd.Timedelta(hours=12),
-        "event_date": pd.Timestamp(day),
-        "event_type": "page" if name == "Page Viewed" else "track",
-        "event_name": name,
-        "is_page_view": name == "Page Viewed",
-        "is_active_event": name != "Page Heartbeat",
-        "content_type": "article",
-        "content_id": "a1",
-        "device_type": "desktop",
-        "revenue_usd": None,
-        "session_id": f"{user}-{day}",
-    }
-    row.update(extra)
-    return row
+def _day_row(user: str, day: date, **counts: float) -> dict:
+    """One row of Activity.days: a user's aggregates on one day (every count 0 unless
+    given, no subscription event)."""
+    row: dict = {column: 0 for column in USER_DAY_COLUMNS}
+    row.update(stitched_user_id=user, event_date=pd.Timestamp(day), subscription_state=None)
+    return row | counts
+
+
+def _views(user: str, day: date, kind: str = "article", n: int = 1, **counts: float) -> dict:
+    """A day with n page views of one content type, each in a session of its own;
+    `other_events` more active events, and `counts` overriding any column."""
+    other = counts.pop("other_events", 0)
+    views = {"active_events": n + other, "page_views": n, f"views_{kind}": n, "sessions_started": n}
+    return _day_row(user, day, **(views | counts))
+
+
+def _activity(days: list[dict], long_sessions: list[tuple] = ()) -> Activity:
+    return Activity(
+        days=pd.DataFrame(days, columns=list(USER_DAY_COLUMNS)),
+        long_sessions=pd.DataFrame(list(long_sessions), columns=list(LONG_SESSION_COLUMNS)),
+    )
 
 
 def _users(ids: list[str], first: dict[str, date] | None = None) -> pd.DataFrame:
@@ -61,7 +69,7 @@ def _users(ids: list[str], first: dict[str, date] | None = None) -> pd.DataFrame
     )
 
 
-Data = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # events, users, daily engagement
+Data = tuple[Activity, pd.DataFrame, pd.DataFrame]  # activity, users, daily engagement
 
 
 def _engagement(user: str, day: date, minutes: float, score: float) -> dict:
@@ -73,19 +81,18 @@ def _engagement(user: str, day: date, minutes: float, score: float) -> dict:
     }
 
 
-def daily_engagement(events: pd.DataFrame) -> pd.DataFrame:
+def daily_engagement(days: pd.DataFrame) -> pd.DataFrame:
     """Stands in for mart_user_engagement_daily: 2 engaged minutes per page view and a
     score of 3 per session (capped at 100), per user and active day."""
-    active = events.loc[events["is_active_event"]]
-    per_day = active.groupby(["stitched_user_id", "event_date"]).agg(
-        page_views=("is_page_view", "sum"), sessions=("session_id", "nunique")
-    )
+    active = days.loc[days["active_events"] > 0]
     return pd.DataFrame(
         {
-            "engaged_minutes": 2.0 * per_day["page_views"],
-            "engagement_score": (3.0 * per_day["sessions"]).clip(upper=100.0),
+            "stitched_user_id": active["stitched_user_id"],
+            "event_date": active["event_date"],
+            "engaged_minutes": 2.0 * active["page_views"],
+            "engagement_score": (3.0 * active["sessions_started"]).clip(upper=100.0),
         }
-    ).reset_index()
+    ).reset_index(drop=True)
 
 
 def synthetic(seed: int = 7, n_users: int = 700) -> Data:
@@ -97,7 +104,8 @@ def synthetic(seed: int = 7, n_users: int = 700) -> Data:
     drifts between cutoffs); over the 21 days before leaving their extra sessions fade
     linearly to none and their activity rate to a half. Half of the retained users are
     irregular: they go quiet for 8-25 days at random, so recency alone mistakes them for
-    churners, while their sessions do not fade before a gap.
+    churners, while their sessions do not fade before a gap. Each session is one page
+    view of a random content type, so a day's aggregate row counts its sessions.
     """
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
@@ -121,18 +129,26 @@ def synthetic(seed: int = 7, n_users: int = 700) -> Data:
                 fading = (churn_day - d) / 21
             if rng.random() >= rate * (0.5 + 0.5 * fading):
                 continue
-            day = START + timedelta(days=d)
-            for s in range(1 + int(rng.poisson(2.5 * fading))):
-                kind = CONTENT[int(rng.integers(0, 4))]
-                rows.append(_event(user, day, content_type=kind, session_id=f"{user}-{d}-{s}"))
+            sessions = 1 + int(rng.poisson(2.5 * fading))
+            kinds = [CONTENT[int(rng.integers(0, 4))] for _ in range(sessions)]
+            day = _day_row(
+                user,
+                START + timedelta(days=d),
+                active_events=sessions,
+                page_views=sessions,
+                sessions_started=sessions,
+            )
+            for kind in kinds:
+                day[f"views_{kind}"] += 1
+            rows.append(day)
         users.append(user)
     channels = np.array(["direct", "search", "social", "referral", "campaign"])
     devices = np.array(["desktop", "mobile", "tablet"])
     frame = _users(users)
     frame["first_touch_channel"] = channels[rng.integers(0, 5, len(users))]
     frame["first_device_type"] = devices[rng.integers(0, 3, len(users))]
-    events = pd.DataFrame(rows)
-    return events, frame, daily_engagement(events)
+    days = pd.DataFrame(rows, columns=list(USER_DAY_COLUMNS))
+    return _activity(rows), frame, daily_engagement(days)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -156,35 +172,38 @@ def model(data: Data) -> ChurnModel:
 
 def test_labels_by_hand() -> None:
     c = date(2026, 3, 1)
-    events = pd.DataFrame(
+    activity = _activity(
         [
-            _event("returns", c - timedelta(days=5)),
-            _event("returns", c + timedelta(days=30)),  # last day of the churn window
-            _event("leaves", c - timedelta(days=27)),  # first day of the active window
-            _event("leaves", c + timedelta(days=31)),  # too late to count as a return
-            _event("heartbeat", c),
-            _event("heartbeat", c + timedelta(days=3), "Page Heartbeat"),  # not activity
-            _event("inactive", c - timedelta(days=28)),  # outside the active window
-            _event("inactive", c + timedelta(days=1)),
+            _views("returns", c - timedelta(days=5)),
+            _views("returns", c + timedelta(days=30)),  # last day of the churn window
+            _views("leaves", c - timedelta(days=27)),  # first day of the active window
+            _views("leaves", c + timedelta(days=31)),  # too late to count as a return
+            _views("heartbeat", c),
+            # A day of heartbeats only: not activity.
+            _day_row("heartbeat", c + timedelta(days=3), sessions_started=1),
+            _views("inactive", c - timedelta(days=28)),  # outside the active window
+            _views("inactive", c + timedelta(days=1)),
         ]
     )
-    labels = labels_at(events, c)
+    labels = labels_at(activity, c)
     assert labels.to_dict() == {"heartbeat": 1, "leaves": 1, "returns": 0}
 
 
 def test_features_by_hand() -> None:
     c = date(2026, 3, 1)
     d = lambda n: c - timedelta(days=n)  # noqa: E731
-    events = pd.DataFrame(
+    activity = _activity(
         [
-            *[_event("a", d(n)) for n in (27, 26, 25, 20, 15)],  # 5 days in the previous 14
-            _event("a", d(3), content_type="video", session_id="a-x"),
-            _event("a", d(3), content_type="video", session_id="a-y"),
-            _event("a", d(3), "Subscription Started"),
-            _event("a", d(2), "Order Completed", revenue_usd=12.5),
-            _event("b", d(40)),
-            _event("b", d(10), "Subscription Started"),
-            _event("b", d(5), "Subscription Cancelled"),
+            # One article view a day (a session each), 5 days in the previous 14.
+            *[_views("a", d(n)) for n in (27, 26, 25, 20, 15)],
+            # Two video views in two sessions and a subscription start in a third.
+            _views("a", d(3), "video", 2, other_events=1, sessions_started=3, subscription_state=1),
+            _day_row(
+                "a", d(2), active_events=1, orders=1, order_revenue_usd=12.5, sessions_started=1
+            ),
+            _views("b", d(40)),
+            _day_row("b", d(10), active_events=1, sessions_started=1, subscription_state=1),
+            _day_row("b", d(5), active_events=1, sessions_started=1, subscription_state=0),
         ]
     )
     users = _users(["a", "b"], {"a": d(27), "b": d(40)})
@@ -200,7 +219,7 @@ def test_features_by_hand() -> None:
             _engagement("b", d(13), 1.0, 7.0),  # first day of the last 14
         ]
     )
-    x = features_at(events, users, engagement, c)
+    x = features_at(activity, users, engagement, c)
     assert list(x.columns) == list(FEATURE_NAMES)
     a, b = x.loc["a"], x.loc["b"]
     assert a["recency_days"] == 2
@@ -218,6 +237,8 @@ def test_features_by_hand() -> None:
     assert (a["tenure_days"], b["tenure_days"]) == (27, 40)
     assert (a["device_mobile"], a["channel_search"], a["channel_other"]) == (1, 1, 0)
     assert b["recency_days"] == 5
+    # a: 5 one-session days, 3 sessions on d(3), 1 on d(2); b: d(10) and d(5).
+    assert (a["sessions_28"], b["sessions_28"]) == (9, 2)
     assert a["engaged_minutes_28"] == 20
     assert a["engagement_score_28"] == pytest.approx(66 / 28)
     assert a["engagement_score_trend"] == pytest.approx((36 - 30) / 14)
@@ -225,29 +246,73 @@ def test_features_by_hand() -> None:
     assert b["engagement_score_trend"] == pytest.approx(7 / 14)
 
 
+def test_sessions_spanning_days_count_once_in_the_window() -> None:
+    """A session is counted in the 28 days when any of its days falls in them, once,
+    whichever day it started (Activity: stretches of a session's days)."""
+    c = date(2026, 3, 1)
+    d = lambda n: c - timedelta(days=n)  # noqa: E731
+    activity = _activity(
+        [
+            # Each user is active on d(1) (one page view, no session of its own).
+            *[_day_row(user, d(1), active_events=1, page_views=1) for user in "pqrst"],
+            _day_row("p", d(30), sessions_started=1),  # p: from d(30) to d(20): counts
+            _day_row("q", d(40), sessions_started=1),  # q: from d(40) to d(28): does not
+            _day_row("r", d(27), sessions_started=1),  # r: starts in the window: counts once
+            _day_row("s", d(35), sessions_started=2),  # s: two sessions reaching c + 2
+            _day_row("t", d(1), sessions_started=1),  # t: starts in it, ends after c
+        ],
+        [
+            ("p", pd.Timestamp(d(30)), pd.Timestamp(d(20)), 1),
+            ("q", pd.Timestamp(d(40)), pd.Timestamp(d(28)), 1),
+            ("r", pd.Timestamp(d(27)), pd.Timestamp(d(3)), 1),
+            ("s", pd.Timestamp(d(35)), pd.Timestamp(c + timedelta(days=2)), 2),
+            ("t", pd.Timestamp(d(1)), pd.Timestamp(c + timedelta(days=5)), 1),
+        ],
+    )
+    no_engagement = pd.DataFrame(columns=list(ENGAGEMENT_COLUMNS))
+    x = features_at(activity, _users(list("pqrst")), no_engagement, c)
+    assert x["sessions_28"].to_dict() == {"p": 1, "q": 0, "r": 1, "s": 2, "t": 1}
+
+
 def test_features_ignore_events_after_the_cutoff(data: Data) -> None:
-    events, users, engagement = data
+    activity, users, engagement = data
     cutoff = date(2026, 3, 15)
-    before = features_at(events, users, engagement, cutoff)
-    after_mask = events["event_date"] > pd.Timestamp(cutoff)
+    before = features_at(activity, users, engagement, cutoff)
+    days = activity.days
+    after_mask = days["event_date"] > pd.Timestamp(cutoff)
     assert after_mask.any() and not before.empty
-    changed = events.copy()
+    changed = days.copy()
     rng = np.random.default_rng(1)
-    # Mutate later events: other names, content, sessions, revenue; delete some; add new.
+    # Mutate later days: other content, sessions, orders, revenue, subscriptions; delete
+    # some; add new ones, and sessions stretching from after the cutoff.
     later = changed.index[after_mask.to_numpy()]
-    changed.loc[later, "event_name"] = "Subscription Cancelled"
-    changed.loc[later, "content_type"] = "video"
-    changed.loc[later, "session_id"] = changed.loc[later, "session_id"].str.upper()
-    changed.loc[later, "revenue_usd"] = 99.0
+    changed.loc[later, "views_video"] = changed.loc[later, "page_views"]
+    changed.loc[later, "views_article"] = 0
+    changed.loc[later, "sessions_started"] *= 2
+    changed.loc[later, ["orders", "order_revenue_usd", "subscription_state"]] = (3, 99.0, 0)
     changed = changed.drop(rng.choice(later, size=len(later) // 2, replace=False))
     added = pd.DataFrame(
         [
-            _event(user, cutoff + timedelta(days=1), "Order Completed", revenue_usd=5.0)
+            _day_row(
+                user,
+                cutoff + timedelta(days=1),
+                active_events=1,
+                orders=1,
+                order_revenue_usd=5.0,
+                subscription_state=1,
+            )
             for user in before.index[:50]
         ]
-        + [_event("newcomer", cutoff + timedelta(days=2))]
+        + [_views("newcomer", cutoff + timedelta(days=2))]
     )
     changed = pd.concat([changed, added], ignore_index=True)
+    long_sessions = pd.DataFrame(
+        [
+            (user, pd.Timestamp(cutoff + timedelta(days=1)), pd.Timestamp(cutoff + timedelta(3)), 1)
+            for user in before.index[:50]
+        ],
+        columns=list(LONG_SESSION_COLUMNS),
+    )
     # Later engagement: scores and minutes changed, a new row for a known user.
     later_engagement = engagement["event_date"] > pd.Timestamp(cutoff)
     assert later_engagement.any()
@@ -256,7 +321,8 @@ def test_features_ignore_events_after_the_cutoff(data: Data) -> None:
     engagement = pd.concat(
         [engagement, pd.DataFrame([_engagement(before.index[0], cutoff + timedelta(days=1), 1, 1)])]
     )
-    pd.testing.assert_frame_equal(features_at(changed, users, engagement, cutoff), before)
+    after = features_at(Activity(changed, long_sessions), users, engagement, cutoff)
+    pd.testing.assert_frame_equal(after, before)
 
 
 def test_choose_cutoffs() -> None:

@@ -1,6 +1,7 @@
 """Recommendations and content insights on data whose answer is known."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -8,6 +9,7 @@ import pytest
 
 from ml_assets.recommendations import (
     INSIGHT_COLUMNS,
+    ContentViews,
     co_consumption,
     content_insights,
     evaluate_hit_rate,
@@ -75,27 +77,41 @@ def test_hit_rate_beats_popularity_on_planted_co_viewing() -> None:
     assert result["hit_rate"] > result["baseline_hit_rate"] + 0.3
 
 
-def _tiny_events() -> pd.DataFrame:
-    """Two weeks of views; videos peak on Saturdays at 21h, articles on Mondays at 8h."""
-    rows = []
+def _tiny_views(timed: bool = True) -> ContentViews:
+    """Two weeks of views; videos peak on Saturdays at 21h, articles on Mondays at 8h.
+
+    Every day at 12h one view of v1 (video, 60 s on page) and one of a1 (article, 20 s);
+    on the two Saturdays 30 views of v2 (video, 90 s) at 21h, on the two Mondays 30 of a2
+    (article, 15 s) at 8h. Every view is engaged (>= 10 s). Without time on page there
+    are no interactions either.
+    """
+    slots = []
     for day in pd.date_range("2026-01-05", "2026-01-18", freq="D"):  # Mon 5th .. Sun 18th
-        rows.append(("video", "v1", day + pd.Timedelta(hours=12), 60.0))
-        rows.append(("article", "a1", day + pd.Timedelta(hours=12), 20.0))
+        slots += [("video", day, 12, 1), ("article", day, 12, 1)]
         if day.day_name() == "Saturday":
-            rows += [("video", "v2", day + pd.Timedelta(hours=21), 90.0)] * 30
+            slots.append(("video", day, 21, 30))
         if day.day_name() == "Monday":
-            rows += [("article", "a2", day + pd.Timedelta(hours=8), 15.0)] * 30
-    events = pd.DataFrame(
-        rows, columns=["content_type", "content_id", "event_time", "time_on_page"]
+            slots.append(("article", day, 8, 30))
+    slot_frame = pd.DataFrame(slots, columns=["content_type", "event_date", "event_hour", "views"])
+    items = pd.DataFrame(
+        [
+            ("video", "v1", 14, 14 * 60.0),
+            ("video", "v2", 60, 60 * 90.0),
+            ("article", "a1", 14, 14 * 20.0),
+            ("article", "a2", 60, 60 * 15.0),
+        ],
+        columns=["content_type", "content_id", "views", "time_on_page_sum"],
     )
-    events["is_page_view"] = True
-    events["event_name"] = None
-    events["stitched_user_id"] = "u"
-    return events
+    if not timed:
+        return ContentViews(slot_frame, items.drop(columns="time_on_page_sum"), pd.Series())
+    return ContentViews(
+        slot_frame.assign(engaged_views=slot_frame["views"]),
+        items.assign(engaged_views=items["views"], time_on_page_known=items["views"]),
+    )
 
 
 def test_insights_best_weekday_and_hour_from_view_time() -> None:
-    insights = content_insights(_tiny_events().drop(columns="time_on_page"), None)
+    insights = content_insights(_tiny_views(timed=False), None)
     assert list(insights.columns) == INSIGHT_COLUMNS
     best = insights.loc[insights["insight_type"].str.startswith("best_publish")].set_index(
         ["content_type", "dimension"]
@@ -126,7 +142,7 @@ def test_insights_publish_time_and_above_average_formats() -> None:
             "weight_class": ["flyweight", "flyweight", None, "heavyweight"],
         }
     )
-    insights = content_insights(_tiny_events(), content)
+    insights = content_insights(_tiny_views(), content)
     best = insights.loc[insights["insight_type"] == "best_publish_weekday"].set_index(
         "content_type"
     )
@@ -142,7 +158,14 @@ def test_insights_publish_time_and_above_average_formats() -> None:
     assert not math.isnan(above["metric"].iloc[0])
 
 
-def test_insights_same_with_utc_aware_times() -> None:
-    events = _tiny_events()
-    aware = events.assign(event_time=events["event_time"].dt.tz_localize("UTC"))
-    pd.testing.assert_frame_equal(content_insights(events, None), content_insights(aware, None))
+def test_insights_same_with_dates_of_either_engine_and_utc_aware_days() -> None:
+    """Days as DuckDB returns them (datetime64), as PostgreSQL does (datetime.date) and
+    as UTC-aware timestamps give the same insights."""
+    views = _tiny_views()
+    expected = content_insights(views, None)
+    for days in (
+        views.slots["event_date"].dt.date,
+        views.slots["event_date"].dt.tz_localize("UTC"),
+    ):
+        slots = views.slots.assign(event_date=days)
+        pd.testing.assert_frame_equal(content_insights(replace(views, slots=slots), None), expected)

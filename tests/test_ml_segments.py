@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, homogeneity_score
 
 from ml_assets.segments import (
+    BEHAVIOUR_COLUMNS,
     FEATURES,
     USER,
     NotEnoughData,
@@ -92,35 +93,45 @@ def test_not_enough_users() -> None:
         segment_users(feats)
 
 
-def test_behaviour_features_from_events() -> None:
-    sat, mon = "2026-01-03 20:00", "2026-01-05 09:00"  # a Saturday and a Monday
-    rows = [
-        ("a", sat, "page", None, True, "video", "mobile"),
-        ("a", sat, "track", "Video Content Completed", False, "video", "mobile"),
-        ("a", sat, "track", "Page Heartbeat", False, "video", "mobile"),
-        ("a", mon, "page", None, True, "article", "desktop"),
-        ("a", mon, "track", "Content Shared", False, "article", "desktop"),
-        ("b", mon, "track", "Products Searched", False, None, "ios"),
-        ("b", mon, "track", "Order Completed", False, None, "ios"),
-    ]
-    events = pd.DataFrame(
-        rows,
-        columns=[
-            USER,
-            "event_time",
-            "event_type",
-            "event_name",
-            "is_page_view",
-            "content_type",
-            "device_type",
-        ],
+def _totals(rows: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Per-user totals (BEHAVIOUR_COLUMNS, 0 unless given)."""
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(
+        columns=list(BEHAVIOUR_COLUMNS), fill_value=0
     )
-    events["event_time"] = pd.to_datetime(events["event_time"])
-    events["event_date"] = events["event_time"].dt.floor("D")
-    events["is_active_event"] = events["event_name"].ne("Page Heartbeat")
-    users = pd.DataFrame({USER: ["a", "b"]})
-    f = behaviour_features(events, users).set_index(USER)
+    return frame.fillna(0).astype("int64").rename_axis(USER).reset_index()
+
+
+def test_behaviour_features_from_totals() -> None:
+    # a: Saturday 20:00 on a phone: a video page view, a video completion and a heartbeat
+    # (not activity); Monday 09:00 on a desktop: an article page view and a share.
+    # b: Monday on iOS: a search and an order. c: heartbeats only (no active event).
+    totals = _totals(
+        {
+            "a": {
+                "active_days": 2,
+                "active_events": 4,
+                "page_views": 2,
+                "views_video": 1,
+                "views_article": 1,
+                "video_completions": 1,
+                "social_actions": 1,
+                "saturday_events": 2,
+                "mobile_events": 2,
+            },
+            "b": {
+                "active_days": 1,
+                "active_events": 2,
+                "searches": 1,
+                "purchases": 1,
+                "mobile_events": 2,
+            },
+            "c": {},
+        }
+    )
+    users = pd.DataFrame({USER: ["a", "b", "c"]})
+    f = behaviour_features(totals, users).set_index(USER)
     assert list(f.columns) == list(FEATURES)
+    assert list(f.index) == ["a", "b"]
     a, b = f.loc["a"], f.loc["b"]
     assert (a["active_days"], a["page_views"], a["video_completions"]) == (2, 2, 1)
     assert (a["social_actions"], a["searches"], a["purchases"]) == (1, 0, 0)
@@ -136,53 +147,55 @@ def test_behaviour_features_from_events() -> None:
     assert a["mobile_share"] == pytest.approx(smoothed(2, 4, 4 / 6))
     assert b["mobile_share"] == pytest.approx(smoothed(2, 2, 4 / 6))
     assert (b["searches"], b["purchases"], b["page_views"]) == (1, 1, 0)
+    # Users outside `users` are left out when it has any.
+    only_b = behaviour_features(totals, pd.DataFrame({USER: ["b"]}))
+    assert list(only_b[USER]) == ["b"]
 
 
-def planted_events(per_group: int = 100, seed: int = 5) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Events of three planted audiences over four weeks from Monday 2026-01-05: Saturday
-    night video watchers, daily article readers, and one-visit browsers."""
+def planted_totals(per_group: int = 100, seed: int = 5) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Per-user totals of three planted audiences over four weeks from Monday 2026-01-05:
+    Saturday night video watchers, daily article readers, and one-visit browsers."""
     rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2026-01-05")
-    rows, truth = [], {}
+    rows, truth = {}, {}
     for g in range(3):
         for u in range(per_group):
             user = f"g{g}u{u:03d}"
             truth[user] = g
             if g == 0:  # the four Saturdays, evenings, videos, mostly on phones
                 days = [5, 12, 19, 26]
-                kinds, names, device = ["video"], ["Video Content Completed"], "mobile"
+                kinds, names, device = ["video"], ["video_completions"], "mobile"
                 per_day = int(rng.integers(4, 8))
             elif g == 1:  # most weekdays, mornings, articles on desktop
                 days = sorted(rng.choice(28, size=int(rng.integers(15, 22)), replace=False))
-                kinds, names, device = ["article"], ["Content Shared"], "desktop"
+                kinds, names, device = ["article"], ["social_actions"], "desktop"
                 per_day = int(rng.integers(3, 6))
             else:  # one visit, any content
                 days = [int(rng.integers(0, 28))]
                 kinds, names, device = ["article", "fighter", "video"], [], "desktop"
                 per_day = int(rng.integers(1, 3))
-            hour = 21 if g == 0 else 8
+            # Each day: per_day page views (the kinds in turn) and one event of each name.
+            totals = dict.fromkeys(BEHAVIOUR_COLUMNS, 0)
             for d in days:
-                t = start + pd.Timedelta(days=int(d), hours=hour)
+                events = per_day + len(names)
+                totals["active_days"] += 1
+                totals["active_events"] += events
+                totals["page_views"] += per_day
                 for i in range(per_day):
-                    kind = kinds[i % len(kinds)]
-                    rows.append((user, t + pd.Timedelta(minutes=i), None, True, kind, device))
+                    totals[f"views_{kinds[i % len(kinds)]}"] += 1
                 for name in names:
-                    rows.append((user, t + pd.Timedelta(minutes=30), name, False, kinds[0], device))
-    events = pd.DataFrame(
-        rows,
-        columns=[USER, "event_time", "event_name", "is_page_view", "content_type", "device_type"],
-    )
-    events["event_date"] = events["event_time"].dt.floor("D")
-    events["is_active_event"] = True
-    return events, truth
+                    totals[name] += 1
+                totals["saturday_events"] += events if int(d) % 7 == 5 else 0  # 5: a Saturday
+                totals["mobile_events"] += events if device == "mobile" else 0
+            rows[user] = totals
+    return _totals(rows), truth
 
 
 def test_segments_from_planted_events() -> None:
-    """From raw events: no segment mixes planted audiences (the one-visit browsers may split
+    """From behaviour totals: no segment mixes planted audiences (the one-visit browsers may split
     into finer segments, e.g. by their one day; that is real structure) and each audience's
     main segment carries the expected name."""
-    events, truth = planted_events()
-    feats = behaviour_features(events, pd.DataFrame({USER: list(truth)}))
+    totals, truth = planted_totals()
+    feats = behaviour_features(totals, pd.DataFrame({USER: list(truth)}))
     assignments, profiles, metrics = segment_users(feats)
     assignments["group"] = assignments[USER].map(truth)
     homogeneity = homogeneity_score(assignments["group"], assignments["segment_id"])
