@@ -55,15 +55,20 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The three macros below refer to fct_events / int_identity_map with ref() while dbt
-    parses (execute is false), so a model using them depends on those; when a model is
-    not incremental (a first or full build, a unit test) they render NULL / an empty set
-    and need no table at all. -#}
+{#- The three macros below call ref() on fct_events / int_identity_map while dbt parses
+    (execute is false), so a model using them depends on those tables, and render a
+    placeholder then: dbt captures config() at parse time, where ref() would name the
+    model itself, so `incremental_predicates` hold the placeholder and replace_where
+    renders it when it runs. When a model is not incremental (a first or full build, a
+    unit test) they render NULL / an empty set and need no table at all. -#}
 
 {#- The earliest event day with a changed fct_events row (NULL: nothing changed): day-keyed
     models rewrite their days from here on and read their look-back before it. -#}
 {% macro changed_from_date() -%}
-    {%- if not execute or is_incremental() -%}
+    {%- if not execute -%}
+        {%- do ref('fct_events') -%}
+        __changed_from_date__
+    {%- elif is_incremental() -%}
     (select min(event_date) from {{ ref('fct_events') }} where _built_at > {{ changed_since() }})
     {%- else -%}
     cast(null as date)
@@ -72,7 +77,10 @@
 
 {#- Devices with a changed fct_events row: session-level models rewrite these devices. -#}
 {% macro changed_devices() -%}
-    {%- if not execute or is_incremental() -%}
+    {%- if not execute -%}
+        {%- do ref('fct_events') -%}
+        __changed_devices__
+    {%- elif is_incremental() -%}
     (select distinct device_id from {{ ref('fct_events') }} where _built_at > {{ changed_since() }})
     {%- else -%}
     (select cast(null as {{ dbt.type_string() }}) where 1 = 0)
@@ -83,7 +91,11 @@
     a login moved them (those users lose events, or vanish): user-level models rewrite
     these users. -#}
 {% macro changed_users() -%}
-    {%- if not execute or is_incremental() -%}
+    {%- if not execute -%}
+        {%- do ref('fct_events') -%}
+        {%- do ref('int_identity_map') -%}
+        __changed_users__
+    {%- elif is_incremental() -%}
     (
         select stitched_user_id from {{ ref('fct_events') }}
         where _built_at > {{ changed_since() }}
@@ -109,8 +121,12 @@
             "replace_where needs incremental_predicates naming the rows it rewrites") }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set condition = predicates | join(' and ')
+        | replace('__changed_from_date__', changed_from_date())
+        | replace('__changed_devices__', changed_devices())
+        | replace('__changed_users__', changed_users()) -%}
     delete from {{ arg_dict['target_relation'] }}
-    where {{ predicates | join(' and ') }};
+    where {{ condition }};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
