@@ -974,13 +974,18 @@ def benchmark(
 def disk(home: Path, events: int) -> dict[str, Any]:
     raw = dir_bytes(home / "raw" / "events")
     warehouse = dir_bytes(home / "warehouse")
-    serving = dir_bytes(home / "serving")
+    serving = dir_bytes(home / "serving")  # a link (two generations) or a copy
+    served = home / "serving" / "ringside.duckdb"
     per_m = 1e6 / events if events else 0.0
     return {
         "landed_events": events,
         "raw_events_bytes": raw,
         "warehouse_bytes": warehouse,
+        "warehouse_files": {
+            p.name: p.stat().st_size for p in sorted((home / "warehouse").glob("*")) if p.is_file()
+        },
         "serving_bytes": serving,
+        "serving_is_link": served.is_symlink(),
         "raw_bytes_per_m_events": raw * per_m,
         "warehouse_bytes_per_m_events": warehouse * per_m,
     }
@@ -1029,9 +1034,9 @@ def report(f: dict[str, Any]) -> None:
         ),
         (
             "  CPU (build tree / scan floor)",
-            f["full_build"]["cpu_s"],
-            f"CPU s / {_fmt(f['floors']['scan_cpu_s'])} CPU s = "
-            f"{_fmt(f['ratios']['full_build_cpu_over_scan_floor_cpu'])}x",
+            f["full_build"].get("cpu_s"),
+            f"CPU s / {_fmt(f['floors'].get('scan_cpu_s'))} CPU s = "
+            f"{_fmt(f['ratios'].get('full_build_cpu_over_scan_floor_cpu'))}x",
         ),
         (
             "  peak RSS largest / tree",
@@ -1058,10 +1063,10 @@ def report(f: dict[str, Any]) -> None:
         ("  ingest", "ingest_s", "s"),
         ("  build CPU", "build_cpu_s", "CPU s"),
     ):
-        s = mb[key]
-        rows.append((f"{label} p50", s["p50"], note))
-        rows.append((f"{label} p95", s["p95"], note))
-        rows.append((f"{label} max", s["max"], note))
+        s = mb.get(key, {})
+        rows.append((f"{label} p50", s.get("p50"), note))
+        rows.append((f"{label} p95", s.get("p95"), note))
+        rows.append((f"{label} max", s.get("max"), note))
     rows.append(("  build p95 / scan floor", f["ratios"]["micro_build_p95_over_scan_floor"], "x"))
     rows.append(
         ("  latency p95 / scan floor", f["ratios"]["micro_latency_p95_over_scan_floor"], "x")
@@ -1077,22 +1082,40 @@ def report(f: dict[str, Any]) -> None:
         )
     rows += [
         (
-            "landed bytes / M events",
-            end["raw_bytes_per_m_events"],
+            "landed MiB / M events",
+            end["raw_bytes_per_m_events"] / MIB,
             f"({_fmt(end['raw_events_bytes'] / MIB)} MiB for {end['landed_events']:,} events)",
         ),
         (
-            "warehouse bytes / M events",
-            end["warehouse_bytes_per_m_events"],
-            f"({_fmt(end['warehouse_bytes'] / MIB)} MiB; serving copy "
-            f"{_fmt(end['serving_bytes'] / MIB)} MiB)",
+            "warehouse dir MiB / M events",
+            end["warehouse_bytes_per_m_events"] / MIB,
+            f"({_fmt(end['warehouse_bytes'] / MIB)} MiB: "
+            + ", ".join(
+                f"{name} {_fmt(size / MIB)}"
+                for name, size in end.get("warehouse_files", {}).items()
+            )
+            + (
+                "; serving is a link"
+                if end.get("serving_is_link")
+                else f"; serving copy {_fmt(end['serving_bytes'] / MIB)} MiB"
+            )
+            + ")",
         ),
         ("fct_events rows", f["correctness"]["fct_events_rows"], ""),
         (
             "expected from landed",
             f["correctness"]["expected_from_landed"],
             "distinct message_id, no bots, no alias"
-            + ("" if f["correctness"]["match"] else "  MISMATCH"),
+            + (
+                ""
+                if f["correctness"]["match"]
+                else "  MISMATCH"
+                + (
+                    f" (the last {mb['failed_builds']} micro-batch builds published nothing)"
+                    if mb["failed_builds"]
+                    else ""
+                )
+            ),
         ),
     ]
     growth = f.get("growth")
