@@ -1111,7 +1111,7 @@ def report(f: dict[str, Any]) -> None:
                 if f["correctness"]["match"]
                 else "  MISMATCH"
                 + (
-                    f" (the last {mb['failed_builds']} micro-batch builds published nothing)"
+                    f" ({mb['failed_builds']} micro-batch builds published nothing)"
                     if mb["failed_builds"]
                     else ""
                 )
