@@ -121,10 +121,17 @@
             "replace_where needs incremental_predicates naming the rows it rewrites") }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set condition = predicates | join(' and ')
-        | replace('__changed_from_date__', changed_from_date())
-        | replace('__changed_devices__', changed_devices())
-        | replace('__changed_users__', changed_users()) -%}
+    {%- set condition = predicates | join(' and ') -%}
+    {#- Only the macros a predicate names: each refers to tables the model depends on. -#}
+    {%- if '__changed_from_date__' in condition -%}
+        {%- set condition = condition | replace('__changed_from_date__', changed_from_date()) -%}
+    {%- endif -%}
+    {%- if '__changed_devices__' in condition -%}
+        {%- set condition = condition | replace('__changed_devices__', changed_devices()) -%}
+    {%- endif -%}
+    {%- if '__changed_users__' in condition -%}
+        {%- set condition = condition | replace('__changed_users__', changed_users()) -%}
+    {%- endif -%}
     delete from {{ arg_dict['target_relation'] }}
     where {{ condition }};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
