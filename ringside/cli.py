@@ -260,6 +260,10 @@ def docs(port: Annotated[int, typer.Option(help="dbt docs port.")] = 8080) -> No
     settings = get_settings()
     settings.layout.ensure()
     _export_environment(settings)
+    if settings.layout.serving_path.exists():
+        # The catalog (columns, row counts) of what readers see, not of the database
+        # the next build writes.
+        os.environ["RINGSIDE_DUCKDB_PATH"] = str(settings.layout.serving_path.resolve())
     dbt = [_venv_bin("dbt"), "--quiet"]
     where = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     subprocess.run([*dbt, "docs", "generate", *where], check=True)
