@@ -416,16 +416,24 @@ def _exec(argv: list[str], cwd: Path | None = None) -> None:
     os.execv(argv[0], argv)
 
 
-def main() -> None:
-    from ingestion.batch import IngestError
-    from orchestration.runner import BuildError
-    from ringside.warehouse import WarehouseNotBuiltError
+# Errors that are the user's to fix (exit 2), by module: only a module that was imported
+# can have raised its error, and importing them all up front (pandas, Dagster…) would cost
+# seconds on every command, `ringside build` with nothing new included.
+USER_ERRORS = {
+    "ingestion.batch": "IngestError",
+    "orchestration.runner": "BuildError",
+    "ringside.warehouse": "WarehouseNotBuiltError",
+}
 
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    loaded = [getattr(sys.modules[m], name) for m, name in USER_ERRORS.items() if m in sys.modules]
+    return (CliError, ValueError, *loaded)
+
+
+def main() -> None:
     try:
         app()
-    except (CliError, IngestError, BuildError, WarehouseNotBuiltError, ValueError) as exc:
-        typer.echo(f"ringside: error: {exc}", err=True)
-        sys.exit(2)
     except subprocess.CalledProcessError as exc:
         typer.echo(
             f"ringside: error: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", err=True
@@ -433,3 +441,8 @@ def main() -> None:
         sys.exit(exc.returncode)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        typer.echo(f"ringside: error: {exc}", err=True)
+        sys.exit(2)
