@@ -100,6 +100,11 @@ def build(
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
     settings = get_settings()
+    if not settings.layout.landed_event_files():
+        raise CliError(
+            f"no landed events under {settings.layout.raw_events_dir}; "
+            "run `ringside ingest PATH` first"
+        )
     explicit = partition or all_days or full_refresh or drill
     # Known without starting Dagster or dbt: a sensor tick or a cron job costs little.
     if not explicit and not pending_days(settings):

@@ -225,6 +225,21 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
     assert after == before
 
 
+def test_a_build_with_nothing_new_finds_nothing_to_do(built: dict):
+    settings = built["settings"]
+    version = settings.layout.data_version_path.read_text()
+    build = subprocess.run(
+        [str(Path(sys.executable).parent / "ringside"), "build"],
+        env={**os.environ, "RINGSIDE_HOME": str(settings.home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    assert "nothing new since the last build" in build.stdout
+    assert settings.layout.data_version_path.read_text() == version  # nothing published
+
+
 def test_api_keeps_answering_while_a_build_runs(built: dict):
     settings = built["settings"]
     day = landed_days(settings.layout)[1]
@@ -347,7 +362,8 @@ def test_every_model_and_column_is_documented(built: dict, tmp_path: Path):
     subprocess.run(
         [DBT_EXECUTABLE, "--quiet", "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path)],
-        env={**os.environ, **layout.dbt_env()},
+        # The catalog of the served generation (the other one may be a build behind).
+        env={**os.environ, **layout.dbt_env(), "RINGSIDE_DUCKDB_PATH": str(layout.serving_path)},
         check=True,
         timeout=300,
     )  # fmt: skip
