@@ -5,12 +5,28 @@
     suffix would overrun PostgreSQL's identifier limit. -#}
 {%- set funnels = funnel_definitions() -%}
 {%- set max_steps = funnels | map(attribute='steps') | map('length') | max -%}
+{#- Incremental (macros/incremental_cohorts.sql): an event at time t can change only the
+    attempts whose step 1 lies in [t - W, t], so the entry days from the earliest changed
+    event day minus the longest window (in whole days) on are rewritten, from the events
+    of those days on. A re-stitched device's events are all changed rows
+    (fct_events), so its users' attempts fall in that range too. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='rewrite',
+        incremental_predicates=["entry_date >= {{ funnel_rewrite_from() }}"],
+        on_schema_change='fail',
+    )
+}}
 
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ funnel_rewrite_from() }}
+    {% endif %}
 
 ),
 

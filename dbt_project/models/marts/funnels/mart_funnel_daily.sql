@@ -1,8 +1,25 @@
+{#- Incremental (macros/incremental_cohorts.sql): an entry day's rows depend on that
+    day's fct_funnel_progress rows and on the end of the data. So the entry days
+    fct_funnel_progress rewrote (from the earliest changed event day minus the longest
+    window) are rewritten, and so are the days still marked incomplete, whose
+    is_window_complete the new end of the data may set. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='rewrite',
+        incremental_predicates=["entry_date >= {{ funnel_daily_rewrite_from() }}"],
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 progress as (
 
     select * from {{ ref('fct_funnel_progress') }}
+    {% if is_incremental() %}
+    where entry_date >= {{ funnel_daily_rewrite_from() }}
+    {% endif %}
 
 ),
 
@@ -15,6 +32,10 @@ funnel_steps as (
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    -- The end of the data lies on or after the earliest changed day.
+    where event_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
