@@ -2,42 +2,81 @@
     row per day and slice, one column per numerator or denominator the catalog names.
     Existing marts are reused; only the subscription state and the signup, revenue and
     visitor counts are computed from fct_events. Columns other than the audience ones
-    exist for the 'all' slice only (NULL on device slices). -#}
+    exist for the 'all' slice only (NULL on device slices).
+
+    Incremental (macros/incremental_cohorts.sql): every input of a day is that day's
+    rows of its source, so the days from the earliest changed event day on (and new
+    days after the last one built) are rewritten from those days of the sources; a
+    device type seen for the first time gets its rows on every day. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='rewrite',
+        incremental_predicates=["metric_date >= {{ day_rewrite_from('metric_date') }}"],
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 active_users as (
 
     select * from {{ ref('mart_active_users_daily') }}
+    {% if is_incremental() %}
+    where activity_date >= {{ day_rewrite_from('metric_date') }}
+        -- A device type seen for the first time: its rows of every day.
+        or (
+            device_type <> 'all'
+            and device_type not in (
+                select dimension_value from {{ this }} where dimension = 'device_type'
+            )
+        )
+    {% endif %}
 
 ),
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ day_rewrite_from('metric_date') }}
+    {% endif %}
 
 ),
 
 subscriptions as (
 
     select * from {{ ref('int_business_subscriptions_daily') }}
+    {% if is_incremental() %}
+    where metric_date >= {{ day_rewrite_from('metric_date') }}
+    {% endif %}
 
 ),
 
 user_engagement as (
 
     select * from {{ ref('mart_user_engagement_daily') }}
+    {% if is_incremental() %}
+    where event_date >= {{ day_rewrite_from('metric_date') }}
+    {% endif %}
 
 ),
 
 content_performance as (
 
     select * from {{ ref('mart_content_performance_daily') }}
+    {% if is_incremental() %}
+    where activity_date >= {{ day_rewrite_from('metric_date') }}
+    {% endif %}
 
 ),
 
 search as (
 
     select * from {{ ref('mart_search_daily') }}
+    {% if is_incremental() %}
+    where search_date >= {{ day_rewrite_from('metric_date') }}
+    {% endif %}
 
 ),
 

@@ -1,15 +1,38 @@
+{#- Incremental (macros/incremental_cohorts.sql): the subscriber state of a day depends on
+    every subscription event up to it, so the days from the earliest changed event day
+    on (and any new days after the last one built) are rewritten. A rewritten day's
+    state is the built state of the day before plus the change of the users with a
+    subscription event in the rewritten days, each from their state before those
+    days: only those users' subscription events are read, never the history. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='rewrite',
+        incremental_predicates=["metric_date >= {{ day_rewrite_from('metric_date') }}"],
+        on_schema_change='fail',
+    )
+}}
+
 with recursive
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ day_rewrite_from('metric_date') }}
+    {% endif %}
 
 ),
 
 bounds as (
 
+    {% if is_incremental() %}
+    select {{ day_rewrite_from('metric_date') }} as first_date, max(event_date) as last_date
+    from events
+    {% else %}
     select min(event_date) as first_date, max(event_date) as last_date
     from events
+    {% endif %}
 
 ),
 
@@ -22,24 +45,45 @@ date_spine as (
 
 subscription_events as (
 
-    select
-        stitched_user_id,
-        event_date,
-        event_time,
-        message_id,
-        event_name = 'Subscription Started' as is_start,
-        -- docs/metrics.md: MRR counts a monthly plan at its price and an annual plan at
-        -- price / 12 (the plan and price are on the Subscription Started event).
-        case
-            when event_name <> 'Subscription Started' then null
-            when lower({{ json_text('properties', 'plan') }}) = 'annual'
-                then coalesce(revenue_usd, 0) / 12.0
-            else coalesce(revenue_usd, 0)
-        end as monthly_price_usd
-    from events
-    where event_name in ('Subscription Started', 'Subscription Cancelled')
+    {{ business_subscription_events('events') }}
 
 ),
+
+{% if is_incremental() %}
+earlier_subscription_events as (
+
+    -- The subscription events before the rewritten days of the users with one in them:
+    -- their state before (macros/incremental_cohorts.sql).
+    {{ business_subscription_events(ref('fct_events')) }}
+        and event_date < {{ day_rewrite_from('metric_date') }}
+        and stitched_user_id in (select stitched_user_id from subscription_events)
+
+),
+
+state_before as (
+
+    select
+        stitched_user_id,
+        is_start,
+        monthly_price_usd,
+        row_number() over (
+            partition by stitched_user_id
+            order by event_date desc, event_time desc, message_id desc
+        ) as position_from_last
+    from earlier_subscription_events
+
+),
+
+built_before as (
+
+    -- The built state at the end of the day before the rewritten ones (none before the
+    -- first day of data).
+    select paying_subscribers, mrr_usd
+    from {{ this }}
+    where metric_date = cast({{ dbt.dateadd('day', -1, day_rewrite_from('metric_date')) }} as date)
+
+),
+{% endif %}
 
 daily_changes as (
 
@@ -84,6 +128,56 @@ state_intervals as (
 
 ),
 
+{% if is_incremental() %}
+state_changes as (
+
+    -- Each user's state in the rewritten days counts against their state before them,
+    -- which the built day before already holds.
+    select
+        state_intervals.is_start,
+        state_intervals.monthly_price_usd,
+        state_intervals.valid_from,
+        state_intervals.valid_until,
+        1 as direction
+    from state_intervals
+
+    union all
+
+    select
+        state_before.is_start,
+        state_before.monthly_price_usd,
+        first_change.valid_from,
+        cast(null as date) as valid_until,
+        -1 as direction
+    from state_before
+    inner join (
+        select stitched_user_id, min(valid_from) as valid_from
+        from state_intervals
+        group by stitched_user_id
+    ) as first_change on first_change.stitched_user_id = state_before.stitched_user_id
+    where state_before.position_from_last = 1
+
+),
+
+daily_state as (
+
+    select
+        date_spine.metric_date,
+        coalesce(max(built_before.paying_subscribers), 0)
+            + coalesce(sum(state_changes.direction), 0) as paying_subscribers,
+        coalesce(max(built_before.mrr_usd), 0)
+            + coalesce(sum(state_changes.direction * state_changes.monthly_price_usd), 0) as mrr_usd
+    from date_spine
+    left join state_changes
+        on state_changes.is_start
+        and state_changes.valid_from <= date_spine.metric_date
+        and (state_changes.valid_until is null
+            or state_changes.valid_until > date_spine.metric_date)
+    left join built_before on true
+    group by date_spine.metric_date
+
+),
+{% else %}
 daily_state as (
 
     select
@@ -99,6 +193,7 @@ daily_state as (
     group by date_spine.metric_date
 
 ),
+{% endif %}
 
 final as (
 
@@ -108,10 +203,12 @@ final as (
         coalesce(daily_changes.cancellations, 0) as cancellations,
         -- The start of a day is the end of the previous one; nobody subscribed before
         -- the first day of data.
-        coalesce(lag(daily_state.paying_subscribers) over (
+        cast(coalesce(lag(daily_state.paying_subscribers) over (
             order by daily_state.metric_date
-        ), 0) as subscribers_at_start,
-        daily_state.paying_subscribers,
+        ),
+        {%- if is_incremental() %} (select max(paying_subscribers) from built_before),{% endif %} 0)
+            as {{ dbt.type_bigint() }}) as subscribers_at_start,
+        cast(daily_state.paying_subscribers as {{ dbt.type_bigint() }}) as paying_subscribers,
         cast(daily_state.mrr_usd as {{ type_double() }}) as mrr_usd
     from daily_state
     left join daily_changes on daily_changes.metric_date = daily_state.metric_date
