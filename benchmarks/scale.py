@@ -21,7 +21,10 @@
 The history has ``--events`` events over ``--events / --events-per-day`` days (default
 1M a day, the product's promise); the population is scaled so the generator emits about
 that many (a probe run, as in benchmarks/pipeline.py). One more day is generated and
-held back: it is played as micro-batches.
+held back: it is played as micro-batches. Start the long ones in the background, niced
+(``nohup nice -n 10 python -m benchmarks.scale --events 50000000 --prepare-only``). A
+preparation that was stopped starts again where it can: generation is kept once its
+manifest is written, an unfinished ingestion is redone from an empty home.
 
 **Each run** copies the pristine home into a fresh run directory (``raw/`` hard-linked
 with ``cp -al``: landed Parquet is append-only and never rewritten in place; the small
@@ -30,8 +33,8 @@ rest copied) and measures, on that copy:
 1. floors (DuckDB, same threads/memory limit as the dbt profile): a scan of the landed
    events grouped by day with count(distinct anonymous_id); a sessionizing window
    function (lag over the device, ordered by event time, 30-minute timeout);
-2. ``ringside build --all``: wall time, peak RSS (largest process: ``wait4`` rusage;
-   process tree: summed RSS polled from /proc);
+2. ``ringside build --all``: wall time, CPU seconds and peak RSS (largest process:
+   ``wait4`` rusage; process tree: summed RSS polled from /proc);
 3. ``ringside build`` at once again: nothing new (target <= 10 s);
 4. micro-batches: the held-back day in event-time order, cut into batches of 5 minutes
    of that day (day / 288; ``--batch-events`` overrides). ``--batches N`` feeds the first
@@ -46,8 +49,11 @@ rest copied) and measures, on that copy:
    Parquet with int_events_sessionized's filters (no bots, no alias calls, one row per
    message_id).
 
-Nothing is appended to RESULTS.md automatically. The run directory is kept (``--clean``
-removes it).
+``--at REV`` runs every child (generate, ingest, build) on a clean ``git archive`` copy
+of a commit under ``<cache>/checkouts/``, so a run names the exact code it measured while
+the work tree is being edited; without it the children run the work tree and the figures
+list its changed files. Nothing is appended to RESULTS.md automatically. The run
+directory is kept (``--clean`` removes it).
 """
 
 from __future__ import annotations
