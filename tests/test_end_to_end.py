@@ -359,11 +359,12 @@ def test_every_model_and_column_is_documented(built: dict, tmp_path: Path):
     from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     layout = built["settings"].layout
+    served = str(layout.serving_path.resolve())
     subprocess.run(
         [DBT_EXECUTABLE, "--quiet", "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path)],
         # The catalog of the served generation (the other one may be a build behind).
-        env={**os.environ, **layout.dbt_env(), "RINGSIDE_DUCKDB_PATH": str(layout.serving_path)},
+        env={**os.environ, **layout.dbt_env(), "RINGSIDE_DUCKDB_PATH": served},
         check=True,
         timeout=300,
     )  # fmt: skip

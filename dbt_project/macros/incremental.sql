@@ -56,19 +56,14 @@
 {%- endmacro %}
 
 {#- The three macros below call ref() on fct_events / int_identity_map while dbt parses
-    (execute is false), so a model using them depends on those tables, and render a
-    placeholder then: dbt captures config() at parse time, where ref() would name the
-    model itself, so `incremental_predicates` hold the placeholder and replace_where
-    renders it when it runs. When a model is not incremental (a first or full build, a
-    unit test) they render NULL / an empty set and need no table at all. -#}
+    (execute is false), so a model using them depends on those tables. When a model is
+    not incremental (a first or full build, a unit test) they render NULL / an empty set
+    and need no table at all. -#}
 
 {#- The earliest event day with a changed fct_events row (NULL: nothing changed): day-keyed
     models rewrite their days from here on and read their look-back before it. -#}
 {% macro changed_from_date() -%}
-    {%- if not execute -%}
-        {%- do ref('fct_events') -%}
-        __changed_from_date__
-    {%- elif is_incremental() -%}
+    {%- if not execute or is_incremental() -%}
     (select min(event_date) from {{ ref('fct_events') }} where _built_at > {{ changed_since() }})
     {%- else -%}
     cast(null as date)
@@ -77,10 +72,7 @@
 
 {#- Devices with a changed fct_events row: session-level models rewrite these devices. -#}
 {% macro changed_devices() -%}
-    {%- if not execute -%}
-        {%- do ref('fct_events') -%}
-        __changed_devices__
-    {%- elif is_incremental() -%}
+    {%- if not execute or is_incremental() -%}
     (select distinct device_id from {{ ref('fct_events') }} where _built_at > {{ changed_since() }})
     {%- else -%}
     (select cast(null as {{ dbt.type_string() }}) where 1 = 0)
@@ -91,11 +83,7 @@
     a login moved them (those users lose events, or vanish): user-level models rewrite
     these users. -#}
 {% macro changed_users() -%}
-    {%- if not execute -%}
-        {%- do ref('fct_events') -%}
-        {%- do ref('int_identity_map') -%}
-        __changed_users__
-    {%- elif is_incremental() -%}
+    {%- if not execute or is_incremental() -%}
     (
         select stitched_user_id from {{ ref('fct_events') }}
         where _built_at > {{ changed_since() }}
@@ -113,27 +101,27 @@
     Unlike delete+insert (which deletes only keys present in the new rows), a row whose
     key the new computation no longer produces is removed too: a user's first day that
     moved earlier, a session merged into another. Models state the predicate as the range
-    they rewrite, e.g. `activity_date >= changed_from_date()`. -#}
+    they rewrite, as Jinja text rendered when the model runs:
+    `incremental_predicates=["activity_date >= {{ changed_from_date() }}"]` (dbt captures
+    config() at parse time, when ref() would still name the model itself). With a
+    `unique_key`, target rows whose key a new row has are deleted too: rows outside the
+    range that the model rewrites one by one. -#}
 {% macro get_incremental_replace_where_sql(arg_dict) -%}
-    {%- set predicates = arg_dict['incremental_predicates'] -%}
+    {%- set predicates = [] -%}
+    {%- for predicate in arg_dict['incremental_predicates'] or [] -%}
+        {%- do predicates.append(render(predicate)) -%}
+    {%- endfor -%}
     {%- if not predicates -%}
         {{ exceptions.raise_compiler_error(
             "replace_where needs incremental_predicates naming the rows it rewrites") }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set condition = predicates | join(' and ') -%}
-    {#- Only the macros a predicate names: each refers to tables the model depends on. -#}
-    {%- if '__changed_from_date__' in condition -%}
-        {%- set condition = condition | replace('__changed_from_date__', changed_from_date()) -%}
-    {%- endif -%}
-    {%- if '__changed_devices__' in condition -%}
-        {%- set condition = condition | replace('__changed_devices__', changed_devices()) -%}
-    {%- endif -%}
-    {%- if '__changed_users__' in condition -%}
-        {%- set condition = condition | replace('__changed_users__', changed_users()) -%}
-    {%- endif -%}
+    {%- set unique_key = arg_dict['unique_key'] -%}
     delete from {{ arg_dict['target_relation'] }}
-    where {{ condition }};
+    where ({{ predicates | join(' and ') }})
+    {%- if unique_key %}
+        or {{ unique_key }} in (select {{ unique_key }} from {{ arg_dict['temp_relation'] }})
+    {%- endif %};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

@@ -1,36 +1,5 @@
-{#- Rewrite sets of the cohort, funnel and business marts (issue 19), on top of the
-    change tracking of macros/incremental.sql.
-
-    incremental_strategy='rewrite': replace_where for predicates built from any macro.
-    dbt renders config() once, at parse time, when ref() still names the model itself;
-    replace_where therefore substitutes the placeholders of the three change macros
-    only. These marts' predicates need more — the day after the last one built (read
-    from the model's own table), a funnel's look-back before changed_from_date() — so
-    they are written as Jinja text (a string such as
-    "metric_date >= {{ day_rewrite_from('metric_date') }}" inside the config call), and
-    the strategy renders them with the run's context.
-
-    With a `unique_key`, the target rows whose key a new row has are deleted too: rows
-    outside the predicates' range that the model rewrites one by one. -#}
-{% macro get_incremental_rewrite_sql(arg_dict) -%}
-    {%- set predicates = [] -%}
-    {%- for predicate in arg_dict['incremental_predicates'] or [] -%}
-        {%- do predicates.append(render(predicate)) -%}
-    {%- endfor -%}
-    {%- if not predicates -%}
-        {{ exceptions.raise_compiler_error(
-            "the rewrite strategy needs incremental_predicates naming the rows it rewrites") }}
-    {%- endif -%}
-    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set unique_key = arg_dict['unique_key'] -%}
-    delete from {{ arg_dict['target_relation'] }}
-    where ({{ predicates | join(' and ') }})
-    {%- if unique_key %}
-        or {{ unique_key }} in (select {{ unique_key }} from {{ arg_dict['temp_relation'] }})
-    {%- endif %};
-    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
-{%- endmacro %}
+{#- Rewrite ranges of the cohort, funnel and business marts, on top of the change
+    tracking of macros/incremental.sql (their predicates are rendered by replace_where). -#}
 
 {#- Whole days a funnel's conversion window can reach back: an event on day x can
     complete or void attempts that entered from day x - funnel_lookback_days() on. -#}

@@ -4,7 +4,7 @@
     config(
         materialized='incremental',
         incremental_strategy='replace_where',
-        incremental_predicates=['event_date >= ' ~ changed_from_date()],
+        incremental_predicates=["event_date >= {{ changed_from_date() }}"],
         on_schema_change='fail',
     )
 }}

@@ -7,7 +7,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='rewrite',
+        incremental_strategy='replace_where',
         incremental_predicates=["metric_date >= {{ day_rewrite_from('metric_date') }}"],
         on_schema_change='fail',
     )

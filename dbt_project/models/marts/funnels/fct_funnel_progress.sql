@@ -13,7 +13,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='rewrite',
+        incremental_strategy='replace_where',
         incremental_predicates=["entry_date >= {{ funnel_rewrite_from() }}"],
         on_schema_change='fail',
     )

@@ -12,7 +12,7 @@
 {{
     config(
         materialized='incremental' if incremental else 'table',
-        incremental_strategy='rewrite',
+        incremental_strategy='replace_where',
         unique_key='cohort_retention_id',
         incremental_predicates=["period_end >= {{ cohort_rewrite_from() }}"],
         on_schema_change='fail',
