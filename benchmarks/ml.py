@@ -100,7 +100,7 @@ def _child(task: str) -> dict[str, Any]:
     if kind == "read":
         value = getattr(inputs, name)(settings)
         frames = [getattr(value, f.name) for f in fields(value)] if is_dataclass(value) else [value]
-        done = {"rows": sum(len(frame) for frame in frames)}
+        done = {"rows": sum(len(frame) for frame in frames if frame is not None)}
     else:
         (asset,) = [a for a in (*defs.TRAINING, *defs.SCORING) if "/".join(a.key.path) == name]
         with DagsterInstance.ephemeral() as instance:
@@ -124,11 +124,10 @@ def _in_child(task: str) -> dict[str, Any]:
     including the interpreter start."""
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ml", "--child", task],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", "benchmarks.ml", "--child", task], capture_output=True, text=True
     )
+    if out.returncode:
+        raise RuntimeError(f"{task} failed:\n{out.stderr}")
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     figures["process_seconds"] = time.perf_counter() - t0
     return figures

@@ -176,9 +176,8 @@ def hit_rates(training: pd.DataFrame, cases: pd.DataFrame, k: int = TOP_N) -> di
     prev, held = cases["prev_id"].astype(str), cases["held_id"].astype(str)
     hits = np.array([(p, h) in rec_pairs for p, h in zip(prev, held, strict=True)])
     item, other = training["content_id"].astype(str), training["other_id"].astype(str)
-    viewers = pd.to_numeric(training["co_viewers"]).loc[
-        (item == other) & (training["co_viewers"] > 0)
-    ]
+    count = pd.to_numeric(training["co_viewers"])
+    viewers = count.loc[(item == other) & (count > 0)]
     popularity = zip(item.loc[viewers.index], viewers, strict=True)
     ranked = sorted(popularity, key=lambda t: (-t[1], t[0]))[: k + 1]
     top = [c for c, _ in ranked]
@@ -358,7 +357,9 @@ def _engagement_sums(views: ContentViews, items: pd.DataFrame) -> tuple[pd.Serie
         known = pd.to_numeric(items["time_on_page_known"]).astype(float)
         total = pd.to_numeric(items["time_on_page_sum"]).astype(float).where(known > 0, 0.0)
         return total, known, "mean engaged seconds per view (views with known time only)"
-    interactions = views.interactions if views.interactions is not None else pd.Series()
+    interactions = views.interactions
+    if interactions is None:
+        interactions = pd.Series(dtype=float)
     item_views = items.groupby("content_id")["views"].sum()
     per_view = interactions.reindex(item_views.index, fill_value=0) / item_views
     viewed = items["content_id"].notna().to_numpy()

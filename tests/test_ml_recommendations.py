@@ -103,7 +103,9 @@ def _tiny_views(timed: bool = True) -> ContentViews:
         columns=["content_type", "content_id", "views", "time_on_page_sum"],
     )
     if not timed:
-        return ContentViews(slot_frame, items.drop(columns="time_on_page_sum"), pd.Series())
+        return ContentViews(
+            slot_frame, items.drop(columns="time_on_page_sum"), pd.Series(dtype=float)
+        )
     return ContentViews(
         slot_frame.assign(engaged_views=slot_frame["views"]),
         items.assign(engaged_views=items["views"], time_on_page_known=items["views"]),
