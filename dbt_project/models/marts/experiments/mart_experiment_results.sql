@@ -1,10 +1,7 @@
+{#- A table rebuilt whole on every build: one row per experiment and variant over the
+    whole history, read from int_experiment_exposures (one row per exposed user and
+    experiment, itself incremental by user), never from the events. -#}
 with
-
-events as (
-
-    select * from {{ ref('fct_events') }}
-
-),
 
 experiments as (
 
@@ -12,74 +9,14 @@ experiments as (
 
 ),
 
-experiment_views as (
-
-    select
-        message_id,
-        stitched_user_id,
-        event_time,
-        {{ json_text('properties', 'experiment_id') }} as experiment_id,
-        {{ json_text('properties', 'variant') }} as variant
-    from events
-    where event_name = 'Experiment Viewed'
-
-),
-
-ranked_views as (
-
-    select
-        *,
-        row_number() over (
-            partition by stitched_user_id, experiment_id order by event_time, message_id
-        ) as view_rank
-    from experiment_views
-    where experiment_id is not null and variant is not null
-
-),
-
 exposures as (
 
-    -- docs/metrics.md: a user is assigned by their first Experiment Viewed per experiment;
-    -- exposure = that event. Later views (even of another variant) change nothing.
-    select
-        ranked_views.experiment_id,
-        ranked_views.variant,
-        ranked_views.stitched_user_id,
-        ranked_views.message_id as exposure_message_id,
-        ranked_views.event_time as exposed_at,
-        experiments.goal_event,
-        experiments.window_days
-    from ranked_views
-    inner join experiments on experiments.experiment_id = ranked_views.experiment_id
-    where ranked_views.view_rank = 1
-
-),
-
-goal_events as (
-
-    select message_id, stitched_user_id, event_name, event_time
-    from events
-    where event_name in (select goal_event from experiments)
-
-),
-
-conversions as (
-
-    -- A goal event at or after the exposure time and no later than window_days after
-    -- it (both ends inclusive), other than the exposure event itself.
-    select
-        exposures.experiment_id,
-        exposures.stitched_user_id,
-        min(goal_events.event_time) as converted_at
-    from exposures
-    inner join goal_events
-        on goal_events.stitched_user_id = exposures.stitched_user_id
-        and goal_events.event_name = exposures.goal_event
-        and goal_events.event_time >= exposures.exposed_at
-        and goal_events.event_time
-            <= {{ dbt.dateadd('day', 'exposures.window_days', 'exposures.exposed_at') }}
-        and goal_events.message_id <> exposures.exposure_message_id
-    group by exposures.experiment_id, exposures.stitched_user_id
+    -- docs/metrics.md: a user is assigned by their first Experiment Viewed per experiment
+    -- (int_experiment_exposures); experiments missing from the seed are not reported.
+    select int_experiment_exposures.*
+    from {{ ref('int_experiment_exposures') }} as int_experiment_exposures
+    inner join experiments
+        on experiments.experiment_id = int_experiment_exposures.experiment_id
 
 ),
 
@@ -91,11 +28,8 @@ variants as (
         min(exposures.exposed_at) as first_exposed_at,
         max(exposures.exposed_at) as last_exposed_at,
         count(*) as users,
-        count(conversions.converted_at) as conversions
+        count(exposures.converted_at) as conversions
     from exposures
-    left join conversions
-        on conversions.experiment_id = exposures.experiment_id
-        and conversions.stitched_user_id = exposures.stitched_user_id
     group by exposures.experiment_id, exposures.variant
 
 ),
