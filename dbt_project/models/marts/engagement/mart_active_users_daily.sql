@@ -1,8 +1,28 @@
+{#- Incremental: the days from the earliest changed event day on are recomputed from
+    int_user_device_activity_daily, reading the 27 days before them (MAU's window);
+    new users and users seen come from dim_users. A device type seen for the first
+    time also gets its (zero) rows for the days before. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=["activity_date >= {{ changed_from_date() }}"],
+        on_schema_change='fail',
+    )
+}}
+{#- changed_from_date() reads fct_events; called here too, so that dbt records the
+    dependency (the incremental branch alone is not rendered while dbt parses). -#}
+{%- do changed_from_date() %}
+
 with recursive
 
-events as (
+device_days as (
 
-    select * from {{ ref('fct_events') }}
+    -- One row per user, device type and day with any event on it.
+    select * from {{ ref('int_user_device_activity_daily') }}
+    {% if is_incremental() %}
+    where activity_date >= {{ lookback_start(27) }}
+    {% endif %}
 
 ),
 
@@ -20,26 +40,32 @@ active_user_days as (
     select distinct
         stitched_user_id,
         cast('all' as {{ dbt.type_string() }}) as device_type,
-        event_date as activity_date
-    from events
-    where is_active_event
+        activity_date
+    from device_days
+    where is_active
 
     union all
 
-    select distinct
-        stitched_user_id,
-        device_type,
-        event_date as activity_date
-    from events
-    where is_active_event
+    select stitched_user_id, device_type, activity_date
+    from device_days
+    where is_active
 
 ),
 
 bounds as (
 
+    -- The first and last activity days (an incremental build: of the days built before
+    -- and the days read, as activity days never go away).
     select min(activity_date) as first_date, max(activity_date) as last_date
-    from active_user_days
-    where device_type = 'all'
+    from (
+        select activity_date from active_user_days where device_type = 'all'
+        {% if is_incremental() %}
+        union all
+        select min(activity_date) from {{ this }}
+        union all
+        select max(activity_date) from {{ this }}
+        {% endif %}
+    ) as activity_days
 
 ),
 
@@ -50,9 +76,24 @@ date_spine as (
 
 ),
 
+rewritten_days as (
+
+    select activity_date from date_spine
+    {% if is_incremental() %}
+    where activity_date >= {{ changed_from_date() }}
+    {% endif %}
+
+),
+
 slices as (
 
-    select distinct device_type from active_user_days
+    select device_type from active_user_days
+    {% if is_incremental() %}
+    union
+    select device_type from {{ this }}
+    {% else %}
+    group by device_type
+    {% endif %}
 
 ),
 
@@ -62,22 +103,22 @@ user_windows as (
     -- in it and whether they were active on d and in the 7-day window [d-6, d].
     -- Windows at the start of the data simply hold fewer days.
     select
-        date_spine.activity_date,
+        rewritten_days.activity_date,
         active_user_days.device_type,
         active_user_days.stitched_user_id,
         count(*) as days_active_28d,
-        max(case when active_user_days.activity_date = date_spine.activity_date
+        max(case when active_user_days.activity_date = rewritten_days.activity_date
             then 1 else 0 end) as is_daily_active,
         max(case when active_user_days.activity_date
-                >= cast({{ dbt.dateadd('day', -6, 'date_spine.activity_date') }} as date)
+                >= cast({{ dbt.dateadd('day', -6, 'rewritten_days.activity_date') }} as date)
             then 1 else 0 end) as is_weekly_active
-    from date_spine
+    from rewritten_days
     inner join active_user_days
-        on active_user_days.activity_date <= date_spine.activity_date
+        on active_user_days.activity_date <= rewritten_days.activity_date
         and active_user_days.activity_date
-            >= cast({{ dbt.dateadd('day', -27, 'date_spine.activity_date') }} as date)
+            >= cast({{ dbt.dateadd('day', -27, 'rewritten_days.activity_date') }} as date)
     group by
-        date_spine.activity_date,
+        rewritten_days.activity_date,
         active_user_days.device_type,
         active_user_days.stitched_user_id
 
@@ -118,12 +159,13 @@ users_seen as (
 
     -- Users seen (any event) on or before each day.
     select
-        date_spine.activity_date,
+        rewritten_days.activity_date,
         cast(coalesce(sum(first_seen_days.users), 0) as {{ dbt.type_bigint() }})
             as users_seen
-    from date_spine
-    left join first_seen_days on first_seen_days.first_seen_date <= date_spine.activity_date
-    group by date_spine.activity_date
+    from rewritten_days
+    left join first_seen_days
+        on first_seen_days.first_seen_date <= rewritten_days.activity_date
+    group by rewritten_days.activity_date
 
 ),
 
@@ -154,10 +196,16 @@ final as (
         end as dormant_users
     from date_spine
     cross join slices
-    inner join users_seen on users_seen.activity_date = date_spine.activity_date
+    left join users_seen on users_seen.activity_date = date_spine.activity_date
     left join slice_counts
         on slice_counts.activity_date = date_spine.activity_date
         and slice_counts.device_type = slices.device_type
+    {% if is_incremental() %}
+    -- The rewritten days; and a device type new to the table gets its days before
+    -- them too (zeros: it had no activity then).
+    where date_spine.activity_date >= {{ changed_from_date() }}
+        or slices.device_type not in (select device_type from {{ this }})
+    {% endif %}
 
 )
 

@@ -1,60 +1,42 @@
+{#- Incremental: the days from the earliest changed event day on are recomputed from
+    int_user_activity_daily, reading the 27 days before them (days active in [d-27, d])
+    and each of those users' latest active day before that (last activity). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=["event_date >= {{ changed_from_date() }}"],
+        on_schema_change='fail',
+    )
+}}
+{#- changed_from_date() reads fct_events; called here too, so that dbt records the
+    dependency (the incremental branch alone is not rendered while dbt parses). -#}
+{%- do changed_from_date() %}
+
 with
 
-events as (
+user_days as (
 
-    select * from {{ ref('fct_events') }}
+    -- One row per user per UTC day with any event (heartbeats included).
+    select * from {{ ref('int_user_activity_daily') }}
+    {% if is_incremental() %}
+    where activity_date >= {{ lookback_start(27) }}
+    {% endif %}
 
 ),
 
-sessions as (
+rewritten_days as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from user_days
+    {% if is_incremental() %}
+    where activity_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
 engagement_weights as (
 
     select * from {{ ref('engagement_weights') }}
-
-),
-
-daily_events as (
-
-    -- One row per user per UTC day with any event (heartbeats included).
-    select
-        stitched_user_id,
-        event_date,
-        count(case when is_page_view then 1 end) as page_views,
-        -- App screens have no path: their screen name and content id stand in for it.
-        count(distinct case when is_page_view then coalesce(
-            page_path,
-            'screen:' || coalesce(page_name, '') || coalesce(':' || content_id, '')
-        ) end) as unique_page_views,
-        count(case when event_name = 'Content Liked' then 1 end) as likes,
-        count(case when event_name = 'Content Shared' then 1 end) as shares,
-        count(case when event_name = 'Comment Posted' then 1 end) as comments,
-        count(case when event_name = 'Products Searched' then 1 end) as searches,
-        count(case when event_name = 'Video Content Completed' then 1 end)
-            as video_completions,
-        coalesce(sum(case when event_name = 'Page Heartbeat'
-            then {{ json_double('properties', 'seconds') }} end), 0) / 60.0 as engaged_minutes,
-        -- docs/metrics.md: active = at least one event other than Page Heartbeat.
-        max(case when is_active_event then 1 else 0 end) = 1 as is_active
-    from events
-    group by stitched_user_id, event_date
-
-),
-
-daily_sessions as (
-
-    -- A session belongs to the day of its first event (docs/metrics.md).
-    select
-        stitched_user_id,
-        session_date,
-        count(*) as sessions,
-        sum(duration_seconds) as session_duration_seconds
-    from sessions
-    group by stitched_user_id, session_date
 
 ),
 
@@ -78,9 +60,28 @@ weights as (
 
 active_days as (
 
-    select stitched_user_id, event_date as active_date
-    from daily_events
+    select stitched_user_id, activity_date as active_date
+    from user_days
     where is_active
+
+),
+
+earlier_activity as (
+
+    -- The latest active day before the look-back, of the users with a rewritten day
+    -- (none on a full build: every day is read).
+    {% if is_incremental() %}
+    select stitched_user_id, max(activity_date) as active_date
+    from {{ ref('int_user_activity_daily') }}
+    where is_active
+        and activity_date < {{ lookback_start(27) }}
+        and stitched_user_id in (select stitched_user_id from rewritten_days)
+    group by stitched_user_id
+    {% else %}
+    select stitched_user_id, activity_date as active_date
+    from user_days
+    where 1 = 0
+    {% endif %}
 
 ),
 
@@ -88,16 +89,16 @@ activity_windows as (
 
     -- Days active in the 28-day window [d-27, d] ending on each row's day.
     select
-        daily_events.stitched_user_id,
-        daily_events.event_date,
+        rewritten_days.stitched_user_id,
+        rewritten_days.activity_date,
         count(active_days.active_date) as days_active_28d
-    from daily_events
+    from rewritten_days
     left join active_days
-        on active_days.stitched_user_id = daily_events.stitched_user_id
-        and active_days.active_date <= daily_events.event_date
+        on active_days.stitched_user_id = rewritten_days.stitched_user_id
+        and active_days.active_date <= rewritten_days.activity_date
         and active_days.active_date
-            >= cast({{ dbt.dateadd('day', -27, 'daily_events.event_date') }} as date)
-    group by daily_events.stitched_user_id, daily_events.event_date
+            >= cast({{ dbt.dateadd('day', -27, 'rewritten_days.activity_date') }} as date)
+    group by rewritten_days.stitched_user_id, rewritten_days.activity_date
 
 ),
 
@@ -105,50 +106,50 @@ activity_history as (
 
     select
         stitched_user_id,
-        event_date,
-        max(case when is_active then event_date end) over (
+        activity_date,
+        max(case when is_active then activity_date end) over (
             partition by stitched_user_id
-            order by event_date
+            order by activity_date
             rows between unbounded preceding and current row
         ) as last_activity_date,
-        max(case when is_active then event_date end) over (
+        max(case when is_active then activity_date end) over (
             partition by stitched_user_id
-            order by event_date
+            order by activity_date
             rows between unbounded preceding and 1 preceding
         ) as previous_activity_date
-    from daily_events
+    from user_days
 
 ),
 
 final as (
 
     select
-        daily_events.stitched_user_id,
-        daily_events.event_date,
-        coalesce(daily_sessions.sessions, 0) as sessions,
-        coalesce(daily_sessions.session_duration_seconds, 0) as session_duration_seconds,
-        daily_events.page_views,
-        daily_events.unique_page_views,
-        daily_events.likes,
-        daily_events.shares,
-        daily_events.comments,
-        daily_events.searches,
+        rewritten_days.stitched_user_id,
+        rewritten_days.activity_date as event_date,
+        rewritten_days.sessions,
+        rewritten_days.session_duration_seconds,
+        rewritten_days.page_views,
+        rewritten_days.unique_page_views,
+        rewritten_days.likes,
+        rewritten_days.shares,
+        rewritten_days.comments,
+        rewritten_days.searches,
         -- Content created = comments posted: the only user-generated content the
         -- tracking plan records.
-        daily_events.comments as content_created,
-        daily_events.video_completions,
-        daily_events.engaged_minutes,
+        rewritten_days.comments as content_created,
+        rewritten_days.video_completions,
+        rewritten_days.engaged_seconds / 60.0 as engaged_minutes,
         least(
-            daily_events.page_views * weights.page_views_weight
-            + daily_events.engaged_minutes * weights.engaged_minutes_weight
-            + daily_events.video_completions * weights.video_completions_weight
-            + daily_events.likes * weights.likes_weight
-            + daily_events.shares * weights.shares_weight
-            + daily_events.comments * weights.comments_weight
-            + daily_events.searches * weights.searches_weight,
+            rewritten_days.page_views * weights.page_views_weight
+            + rewritten_days.engaged_seconds / 60.0 * weights.engaged_minutes_weight
+            + rewritten_days.video_completions * weights.video_completions_weight
+            + rewritten_days.likes * weights.likes_weight
+            + rewritten_days.shares * weights.shares_weight
+            + rewritten_days.comments * weights.comments_weight
+            + rewritten_days.searches * weights.searches_weight,
             100
         ) as engagement_score,
-        daily_events.is_active,
+        rewritten_days.is_active,
         activity_windows.days_active_28d,
         case
             when activity_windows.days_active_28d >= 20 then 'power'
@@ -156,20 +157,23 @@ final as (
             when activity_windows.days_active_28d >= 1 then 'casual'
             else 'dormant'
         end as activity_level,
-        activity_history.last_activity_date,
-        {{ dbt.datediff('activity_history.previous_activity_date', 'daily_events.event_date', 'day') }}
-            as days_since_previous_activity
-    from daily_events
+        coalesce(activity_history.last_activity_date, earlier_activity.active_date)
+            as last_activity_date,
+        {{ dbt.datediff(
+            'coalesce(activity_history.previous_activity_date, earlier_activity.active_date)',
+            'rewritten_days.activity_date',
+            'day'
+        ) }} as days_since_previous_activity
+    from rewritten_days
     cross join weights
     inner join activity_windows
-        on activity_windows.stitched_user_id = daily_events.stitched_user_id
-        and activity_windows.event_date = daily_events.event_date
+        on activity_windows.stitched_user_id = rewritten_days.stitched_user_id
+        and activity_windows.activity_date = rewritten_days.activity_date
     inner join activity_history
-        on activity_history.stitched_user_id = daily_events.stitched_user_id
-        and activity_history.event_date = daily_events.event_date
-    left join daily_sessions
-        on daily_sessions.stitched_user_id = daily_events.stitched_user_id
-        and daily_sessions.session_date = daily_events.event_date
+        on activity_history.stitched_user_id = rewritten_days.stitched_user_id
+        and activity_history.activity_date = rewritten_days.activity_date
+    left join earlier_activity
+        on earlier_activity.stitched_user_id = rewritten_days.stitched_user_id
 
 )
 
