@@ -1,14 +1,37 @@
+{#- Incremental by user: the users whose events changed (or whose devices were re-stitched
+    away from them) and the users whose accounts snapshot row changed are recomputed from
+    all their events and sessions (macros/incremental_windows.sql dim_users_to_rewrite);
+    a user the events no longer produce is deleted. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=["stitched_user_id in {{ dim_users_to_rewrite() }}"],
+        on_schema_change='fail',
+    )
+}}
+{#- The rewrite set reads fct_events and int_identity_map; called here too, so that dbt
+    records the dependency (the incremental branch alone is not rendered while dbt
+    parses). -#}
+{%- do dim_users_to_rewrite() %}
+
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where stitched_user_id in {{ dim_users_to_rewrite() }}
+    {% endif %}
 
 ),
 
 sessions as (
 
     select * from {{ ref('fct_sessions') }}
+    {% if is_incremental() %}
+    where stitched_user_id in {{ dim_users_to_rewrite() }}
+    {% endif %}
 
 ),
 
@@ -67,7 +90,10 @@ final as (
         first_sessions.landing_page_path as first_touch_landing_page,
         first_sessions.device_type as first_device_type,
         activity.devices,
-        activity.revenue_usd
+        activity.revenue_usd,
+        -- The accounts snapshot's country the row was built with (bookkeeping for the
+        -- incremental build: `country` falls back to the first session's).
+        accounts.country as _account_country
     from activity
     left join first_sessions
         on first_sessions.stitched_user_id = activity.stitched_user_id
