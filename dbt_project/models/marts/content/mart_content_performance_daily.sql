@@ -3,24 +3,60 @@
 {%- set trending_multiplier = 3 -%}
 {%- set trending_min_views = 50 -%}
 {%- set prior_days = 7 -%}
+{#- Incremental: the days from the earliest changed event day on are recomputed, reading
+    the 7 days before them (trending's prior views), and so are all the days of the
+    items whose catalog entry changed (macros/incremental_windows.sql). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=[
+            "activity_date >= {{ changed_from_date() }}"
+            ~ " or content_id in {{ content_catalog_changed() }}"
+        ],
+        on_schema_change='fail',
+    )
+}}
+{#- Incremental builds read the first page-view day from int_user_activity_daily: ref it
+    while parsing, so that it is built first (a unit test, not incremental, needs no
+    fixture for it). -#}
+{%- if not execute -%}{%- do ref('int_user_activity_daily') -%}{%- endif %}
 
 with
 
 page_views as (
 
     select * from {{ ref('fct_page_views') }}
+    {% if is_incremental() %}
+    where view_date >= {{ lookback_start(prior_days) }}
+        or content_id in {{ content_catalog_changed() }}
+    {% endif %}
 
 ),
 
 sessions as (
 
+    -- The sessions of the page views read (a session may start days before a view)
+    -- and those that landed on a rewritten day or item.
     select * from {{ ref('fct_sessions') }}
+    {% if is_incremental() %}
+    where ended_at >= cast({{ changed_from_date() }} as timestamp)
+        or landing_content_id in {{ content_catalog_changed() }}
+        or session_id in (
+            select session_id from {{ ref('fct_page_views') }}
+            where content_id in {{ content_catalog_changed() }}
+        )
+    {% endif %}
 
 ),
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ changed_from_date() }}
+        or content_id in {{ content_catalog_changed() }}
+    {% endif %}
 
 ),
 
@@ -125,6 +161,11 @@ content_days as (
         activity_date,
         max(content_type) as tracked_content_type
     from activity_days
+    {% if is_incremental() %}
+    -- The rewritten rows (views_daily also holds the look-back days).
+    where activity_date >= {{ changed_from_date() }}
+        or content_id in {{ content_catalog_changed() }}
+    {% endif %}
     group by content_id, activity_date
 
 ),
@@ -150,7 +191,14 @@ prior_views as (
 
 data_start as (
 
+    -- The first day with a page view (any page, content or not).
+    {% if is_incremental() %}
+    select min(activity_date) as first_view_date
+    from {{ ref('int_user_activity_daily') }}
+    where page_views > 0
+    {% else %}
     select min(view_date) as first_view_date from page_views
+    {% endif %}
 
 ),
 

@@ -1,11 +1,25 @@
 {#- Positions reported even without clicks (a results page of this many). -#}
 {%- set listed_positions = 20 -%}
 
+{#- Incremental: the days from the earliest changed event day on are recomputed
+    (macros/incremental.sql); a day depends on its own search events only. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=["search_date >= {{ changed_from_date() }}"],
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 

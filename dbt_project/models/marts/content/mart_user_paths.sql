@@ -3,23 +3,44 @@
 {%- set min_sessions = 2 -%}
 {%- set top_n = 100 -%}
 
+{#- Incremental: the session days from the earliest changed event day on are recomputed
+    (macros/incremental.sql); a path belongs to its session's day, and a session's page
+    views are on or after that day. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        incremental_predicates=["path_date >= {{ changed_from_date() }}"],
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 page_views as (
 
     select * from {{ ref('fct_page_views') }}
+    {% if is_incremental() %}
+    where view_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
 events as (
 
     select * from {{ ref('fct_events') }}
+    {% if is_incremental() %}
+    where event_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
 sessions as (
 
     select * from {{ ref('fct_sessions') }}
+    {% if is_incremental() %}
+    where session_date >= {{ changed_from_date() }}
+    {% endif %}
 
 ),
 
