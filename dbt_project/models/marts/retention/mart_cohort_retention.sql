@@ -281,17 +281,12 @@ periods as (
 
 ),
 
-built as (
-
-    select * from {{ this }}
-
-),
-
 built_cohorts as (
 
     -- Cohorts whose own period ended before rewrite_from keep their members and sizes.
+    -- (The built matrix is read where each use filters it, never whole into a CTE.)
     select cohort_type, period_grain, breakdown, breakdown_value, cohort_start, cohort_size
-    from built
+    from {{ this }}
     where period_number = 0
         and period_end < (select rewrite_from from bounds)
 
@@ -368,7 +363,7 @@ revenue_before as (
         built.breakdown_value,
         built.cohort_start,
         built.cumulative_revenue_usd
-    from built
+    from {{ this }} as built
     inner join (
         {% for grain in grains %}
         select
@@ -463,7 +458,7 @@ reopened_cells as (
         built.retained_users as active_users,
         built.revenue_usd as period_revenue_usd,
         built.cumulative_revenue_usd as revenue_to_date_usd
-    from built
+    from {{ this }} as built
     inner join reopened_cohorts
         on reopened_cohorts.cohort_type = built.cohort_type
         and reopened_cohorts.period_grain = built.period_grain
