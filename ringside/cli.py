@@ -92,10 +92,11 @@ def build(
         ),
     ] = False,
 ) -> None:
-    """Build what landed since the last build (nothing to do when nothing did) through
-    Dagster, then the ML models, then evaluate the alert rules (after a failed build too,
-    then exit non-zero)."""
+    """Build what landed since the last build (nothing to do when nothing did, unless
+    the last build failed: then it is retried) through Dagster, then the ML models, then
+    evaluate the alert rules (after a failed build too, then exit non-zero)."""
     from ringside.build_state import pending_days
+    from ringside.pipeline_health import read_build_status
 
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
@@ -107,7 +108,12 @@ def build(
         )
     explicit = partition or all_days or full_refresh or drill
     # Known without starting Dagster or dbt: a sensor tick or a cron job costs little.
-    if not explicit and not pending_days(settings):
+    # After a failed build the same command retries it (its days were never recorded).
+    if (
+        not explicit
+        and not pending_days(settings)
+        and not read_build_status(settings.layout).failed
+    ):
         typer.echo(f"nothing new since the last build; serving {_served(settings)}")
         return
 

@@ -284,7 +284,7 @@ def test_stale_served_data_degrades_health_and_fires_a_stale_alert(
     settings = alert_settings(tmp_path, stale_after_minutes=60)
     served = settings.layout.serving_path
     served.parent.mkdir(parents=True)
-    served.touch()  # /health and the rule look at its age only
+    duckdb.connect(str(served)).close()  # empty: /health and the rule look at its age only
     two_hours_ago = time.time() - 2 * 3600
     os.utime(served, (two_hours_ago, two_hours_ago))
 

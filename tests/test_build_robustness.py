@@ -101,7 +101,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         [ringside, "build", "--no-models"], env=environment, capture_output=True, text=True
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"building {DAY_1} .. {DAY_2}" in run.stdout
+    assert f"2 event days read ({DAY_1} .. {DAY_2})" in run.stdout
     yield settings.layout.serving_path
 
 

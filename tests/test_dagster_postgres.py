@@ -1,6 +1,7 @@
 """Dagster's own storage on PostgreSQL (dagster_postgres.yaml): a materialization through
 the instance lands in PostgreSQL's runs and event-log tables, and nothing in SQLite."""
 
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -9,6 +10,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, materialize
 
 from ingestion.batch import ingest_paths
+from orchestration.defs.window import DAYS_TAG, days_tag
 from orchestration.runner import configure_dagster_home
 from ringside.demo.generator import generate
 from ringside.postgres import connect
@@ -46,23 +48,31 @@ def test_a_materialization_is_stored_in_postgresql(
         assert "postgres" in (dagster_home / "dagster.yaml").read_text()
 
         with DagsterInstance.get() as instance:
-            result = materialize([raw_events], partition_key=day, instance=instance)
+            result = materialize(
+                [raw_events], instance=instance, tags=days_tag([date.fromisoformat(day)])
+            )
             assert result.success
             recorded = instance.get_latest_materialization_event(RAW_EVENTS_KEY)
             assert recorded is not None
             metadata = recorded.asset_materialization.metadata
             assert metadata["dagster/row_count"].value == landed_rows
+            assert metadata["days"].value == 1
 
         # Read back with plain SQL, not through Dagster.
         with connect(storage) as con, con.cursor() as cur:
             cur.execute("select status from runs where run_id = %s", (result.run_id,))
             assert cur.fetchall() == [(DagsterRunStatus.SUCCESS.value,)]
             cur.execute(
-                "select asset_key, partition from event_logs "
+                "select asset_key from event_logs "
                 "where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
                 (result.run_id,),
             )
-            assert cur.fetchall() == [(RAW_EVENTS_KEY.to_string(), day)]
+            assert cur.fetchall() == [(RAW_EVENTS_KEY.to_string(),)]
+            cur.execute(
+                "select value from run_tags where run_id = %s and key = %s",
+                (result.run_id, DAYS_TAG),
+            )
+            assert cur.fetchall() == [(day,)]
         con.close()
 
     # Runs, event log and schedules all went to PostgreSQL: no SQLite storage was made.
