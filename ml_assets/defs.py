@@ -1,7 +1,8 @@
 """ML models as Dagster assets downstream of the marts.
 
 Two jobs: `ml_scoring` (forecasts, anomalies, churn scores, recommendations) runs after
-every successful warehouse build (a run-status sensor, and `ringside build`), and
+a successful warehouse build when the last scoring is RINGSIDE_SCORING_INTERVAL_MINUTES
+old (the sensor `after_build`, and `ringside build`), and
 `ml_training` (the churn model and the user segments) runs weekly — the retraining
 interval is 7 days. Every validation figure is asset metadata; asset checks fail when a
 model is below its baseline or below the accuracy threshold (0.75: ROC AUC for churn,
@@ -22,14 +23,18 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     Definitions,
     MetadataValue,
     Output,
+    RunsFilter,
     ScheduleDefinition,
     asset,
     define_asset_job,
 )
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from threadpoolctl import threadpool_limits
 
 from ml_assets import anomalies, churn, forecasting, inputs, recommendations, segments
@@ -43,7 +48,6 @@ from ml_assets.storage import (
     save_model,
     write_output,
 )
-from orchestration.chaining import run_after
 from ringside.layout import Layout
 from ringside.settings import get_settings
 
@@ -430,12 +434,28 @@ weekly_retraining = ScheduleDefinition(
 )
 
 
-score_after_build = run_after("ringside_build", ml_scoring, "score_after_build")
+def scoring_due(instance: DagsterInstance, now: datetime | None = None) -> bool:
+    """Whether a build should be followed by scoring: the models read daily marts, so
+    rescoring after every micro-batch would only take the CPU from the next build. Due
+    when no scoring run is under way and none succeeded within the scoring interval."""
+    interval = timedelta(minutes=get_settings().scoring_interval_minutes)
+    (latest,) = instance.get_run_records(
+        RunsFilter(
+            job_name=ml_scoring.name,
+            statuses=[DagsterRunStatus.SUCCESS, *IN_PROGRESS_RUN_STATUSES],
+        ),
+        limit=1,
+    ) or (None,)
+    if latest is None:
+        return True
+    if latest.dagster_run.status != DagsterRunStatus.SUCCESS or latest.start_time is None:
+        return False
+    started = datetime.fromtimestamp(latest.start_time, UTC)
+    return (now or datetime.now(UTC)) - started >= interval
 
 
 defs = Definitions(
     assets=[*SCORING, *TRAINING],
     jobs=[ml_scoring, ml_training],
     schedules=[weekly_retraining],
-    sensors=[score_after_build],
 )

@@ -184,6 +184,18 @@ def _execute_jobs(names: list[str]) -> list["ExecuteInProcessResult"]:
     return results
 
 
+def models_due() -> bool:
+    """Whether the models are due for scoring after this build, as the `after_build`
+    sensor decides under `dagster dev` (ml_assets.defs.scoring_due)."""
+    configure_dagster_home(get_settings().layout.ensure())
+    from dagster import DagsterInstance
+
+    from ml_assets.defs import scoring_due
+
+    with DagsterInstance.get() as instance:
+        return scoring_due(instance)
+
+
 def run_models() -> ModelsOutcome:
     """After a build, what the sensors do under `dagster dev`: the `ml_scoring` job
     (preceded by `ml_training` when retraining is due), then the `executive_summaries`."""
@@ -201,7 +213,8 @@ def run_models() -> ModelsOutcome:
 
 
 def run_alerts() -> "EvaluationSummary":
-    """Evaluate the alert rules after the models, as the `alerts_after_scoring` sensor
-    does under `dagster dev`: the `alerts_evaluation` job, in-process."""
+    """Evaluate the alert rules after the build and the models, as the `after_build` and
+    `alerts_after_scoring` sensors do under `dagster dev`: the `alerts_evaluation` job,
+    in-process."""
     (result,) = _execute_jobs(["alerts_evaluation"])
     return result.output_for_node("evaluate_alert_rules")

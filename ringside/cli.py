@@ -82,7 +82,10 @@ def build(
     ] = False,
     models: Annotated[
         bool,
-        typer.Option(help="Score the ML models afterwards (retraining them when due)."),
+        typer.Option(
+            help="Score the ML models afterwards when due, every "
+            "RINGSIDE_SCORING_INTERVAL_MINUTES (retraining them when due)."
+        ),
     ] = True,
     drill: Annotated[
         bool,
@@ -120,6 +123,7 @@ def build(
     from orchestration.runner import (
         BuildRunFailedError,
         landed_days,
+        models_due,
         run_alerts,
         run_build,
         run_models,
@@ -143,7 +147,12 @@ def build(
         f"run {outcome.run_id}: {_days_line(outcome.days)}, {outcome.materialized} assets "
         f"materialized, {outcome.checks.line()}; serving {_served(settings)}"
     )
-    if models:
+    if models and not models_due():
+        typer.echo(
+            f"models: scored less than {settings.scoring_interval_minutes} minutes ago "
+            "(RINGSIDE_SCORING_INTERVAL_MINUTES); not scored again after this build"
+        )
+    elif models:
         scored = run_models()
         typer.echo(
             f"models ({', '.join(scored.jobs)}): {scored.materialized} assets materialized, "

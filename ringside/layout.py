@@ -160,6 +160,12 @@ class Layout:
         return self.reports_dir / report / kind / f"{label}.{suffix}"
 
     @property
+    def dbt_runs_dir(self) -> Path:
+        """dbt's target and log directory of each build run (run_results.json, compiled
+        SQL), the newest few kept (orchestration/defs/dbt.py)."""
+        return self.home / "dbt_runs"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         "suits the embedded demo, built daily at least; set it to the build interval plus "
         "a margin (e.g. 90 with hourly builds).",
     )
+    scoring_interval_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="The ML models (forecasts, anomalies, churn, recommendations) are scored "
+        "after a build when the last scoring is this old; builds in between run only the "
+        "alert rules. 0: after every build.",
+    )
     min_free_disk_mb: int = Field(
         default=512,
         ge=0,

@@ -223,6 +223,16 @@ def test_rebuilding_a_day_changes_nothing(built: dict):
     with duckdb.connect(str(settings.layout.serving_path), read_only=True) as con:
         after = con.execute("select * from mart_overview_daily order by 1").fetchall()
     assert after == before
+    # Each build kept dbt's results in a directory of its own; the first build of the
+    # home ran the dbt unit tests, this micro-batch did not.
+    first, *_, rebuild = sorted(settings.layout.dbt_runs_dir.iterdir())
+    unit_tests = [
+        sum(r["unique_id"].startswith("unit_test.") for r in results["results"])
+        for results in (
+            json.loads((run / "run_results.json").read_text()) for run in (first, rebuild)
+        )
+    ]
+    assert unit_tests[0] > 0 and unit_tests[1] == 0
 
 
 def test_a_build_with_nothing_new_finds_nothing_to_do(built: dict):

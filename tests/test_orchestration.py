@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from dagster import (
     AssetKey,
     DagsterInstance,
@@ -20,7 +21,7 @@ from dagster._core.utils import make_new_run_id
 
 from ingestion.schema import RAW_EVENT_SCHEMA
 from ringside.build_state import BuildState, Generation, landed_state
-from ringside.settings import Settings
+from ringside.settings import Settings, get_settings
 from ringside.warehouse import publish
 
 
@@ -96,36 +97,62 @@ def _nothing() -> None:
     """The chaining sensors look only at which job succeeded, not at what it did."""
 
 
+def _stand_in_run(instance: DagsterInstance, name: str):
+    @job(name=name)
+    def stand_in() -> None:
+        _nothing()
+
+    return stand_in.execute_in_process(instance=instance)
+
+
+def _follow(definitions: Definitions, sensor_name: str, instance: DagsterInstance, result):
+    context = build_run_status_sensor_context(
+        sensor_name=sensor_name,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_success_event(),
+    )
+    return definitions.resolve_sensor_def(sensor_name)(context)
+
+
 def test_each_job_follows_a_successful_run_of_the_one_before(definitions: Definitions):
-    """build -> ml_scoring -> alerts_evaluation and executive_summaries, one request per
+    """ml_scoring -> alerts_evaluation and executive_summaries, one request per
     successful upstream run, nothing after any other job."""
     chain = {
-        "score_after_build": ("ringside_build", "ml_scoring"),
         "alerts_after_scoring": ("ml_scoring", "alerts_evaluation"),
         "summarize_after_scoring": ("ml_scoring", "executive_summaries"),
     }
     instance = DagsterInstance.ephemeral()
-    runs = {}
-    for name in ("ringside_build", "ml_scoring", "ml_training"):
-
-        @job(name=name)
-        def stand_in() -> None:
-            _nothing()
-
-        runs[name] = stand_in.execute_in_process(instance=instance)
+    runs = {name: _stand_in_run(instance, name) for name in ("ml_scoring", "ml_training")}
     for sensor_name, (upstream, downstream) in chain.items():
-        sensor = definitions.resolve_sensor_def(sensor_name)
-        assert sensor.job_name == downstream
+        assert definitions.resolve_sensor_def(sensor_name).job_name == downstream
         for name, result in runs.items():
-            context = build_run_status_sensor_context(
-                sensor_name=sensor_name,
-                dagster_instance=instance,
-                dagster_run=result.dagster_run,
-                dagster_event=result.get_run_success_event(),
-            )
-            request = sensor(context)
+            request = _follow(definitions, sensor_name, instance, result)
             if name == upstream:
                 assert isinstance(request, RunRequest)
                 assert request.run_key == f"after-{result.run_id}"
             else:
                 assert request is None, (sensor_name, name)
+
+
+def test_a_build_is_scored_when_scoring_is_due_and_alerted_on_either_way(
+    definitions: Definitions, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """after_build: the first build is followed by ml_scoring; a build within the scoring
+    interval of a successful scoring run by alerts_evaluation alone; with an interval of
+    0 every build is scored. Runs of other jobs are followed by nothing."""
+    instance = DagsterInstance.ephemeral()
+
+    def follow_build() -> str:
+        build = _stand_in_run(instance, "ringside_build")
+        request = _follow(definitions, "after_build", instance, build)
+        assert request.run_key == f"after-{build.run_id}"
+        return request.job_name
+
+    assert follow_build() == "ml_scoring"
+    scoring = _stand_in_run(instance, "ml_scoring")
+    assert follow_build() == "alerts_evaluation"
+    assert _follow(definitions, "after_build", instance, scoring) is None
+    monkeypatch.setenv("RINGSIDE_SCORING_INTERVAL_MINUTES", "0")
+    get_settings.cache_clear()
+    assert follow_build() == "ml_scoring"

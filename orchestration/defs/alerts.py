@@ -1,19 +1,23 @@
 """Alerts after every build: the `alerts_evaluation` job evaluates every enabled rule
-(ringside/alerts) once `ml_scoring` has succeeded, i.e. after each warehouse build has
-been scored, so anomaly rules see the new `ml_anomalies` too; and after every failed
-build, so the pipeline rules notify that it failed."""
+(ringside/alerts) after each successful build, once `ml_scoring` has succeeded when the
+build was followed by scoring (so anomaly rules see the new `ml_anomalies` too); and
+after every failed build, so the pipeline rules notify that it failed."""
 
 from dagster import (
+    DagsterRunStatus,
     DefaultSensorStatus,
     Definitions,
     OpExecutionContext,
     RunFailureSensorContext,
     RunRequest,
+    RunStatusSensorContext,
     job,
     op,
     run_failure_sensor,
+    run_status_sensor,
 )
 
+from ml_assets.defs import ml_scoring, scoring_due
 from orchestration.chaining import run_after
 from orchestration.defs.dbt import record_failed_run
 from ringside.alerts.service import EvaluationSummary, evaluate_alerts
@@ -35,6 +39,24 @@ def alerts_evaluation() -> None:
 alerts_after_scoring = run_after("ml_scoring", alerts_evaluation, "alerts_after_scoring")
 
 
+@run_status_sensor(
+    name="after_build",
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=None,  # by name below, as run_after does: the build job is defined apart
+    request_jobs=[ml_scoring, alerts_evaluation],
+    default_status=DefaultSensorStatus.RUNNING,
+    description="After every successful `ringside_build` run: `ml_scoring` when it is due "
+    "(RINGSIDE_SCORING_INTERVAL_MINUTES; the alerts and summaries follow it), otherwise "
+    "`alerts_evaluation` at once.",
+)
+def after_build(context: RunStatusSensorContext) -> RunRequest | None:
+    run = context.dagster_run
+    if run.job_name != "ringside_build":
+        return None
+    follow = ml_scoring if scoring_due(context.instance) else alerts_evaluation
+    return RunRequest(run_key=f"after-{run.run_id}", job_name=follow.name)
+
+
 @run_failure_sensor(
     name="alerts_after_failed_build",
     monitored_jobs=None,  # by name below, as run_after does: the build job is defined apart
@@ -53,5 +75,6 @@ def alerts_after_failed_build(context: RunFailureSensorContext) -> RunRequest | 
 
 
 defs = Definitions(
-    jobs=[alerts_evaluation], sensors=[alerts_after_scoring, alerts_after_failed_build]
+    jobs=[alerts_evaluation],
+    sensors=[after_build, alerts_after_scoring, alerts_after_failed_build],
 )

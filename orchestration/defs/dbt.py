@@ -4,8 +4,10 @@ not using, then publishes it (ringside/build_state.py, ringside/warehouse.py).""
 
 import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -31,7 +33,7 @@ from ringside.pipeline_health import (
     record_attempt,
     record_run_failure,
 )
-from ringside.settings import get_settings
+from ringside.settings import Settings, get_settings
 
 
 def dbt_resource() -> DbtCliResource:
@@ -154,9 +156,6 @@ def ringside_dbt_models(
         "session_timeout_minutes": settings.session_timeout_minutes,
         "ringside_drill": config.drill,
     }
-    args = ["build", "--vars", json.dumps(dbt_vars)]
-    if config.full_refresh:
-        args.append("--full-refresh")
     invocation: DbtCliInvocation | None = None
     try:
         warehouse.prepare_sources(settings)
@@ -164,10 +163,17 @@ def ringside_dbt_models(
         if settings.warehouse == "duckdb":
             warehouse.wait_for_writers(settings.layout.generation_path(target.name))
         built = target.state()
+        args = ["build", "--vars", json.dumps(dbt_vars)]
+        if config.full_refresh:
+            args.append("--full-refresh")
+        # dbt unit tests check the SQL, not the data: a micro-batch skips them; the first
+        # build of a home, a full refresh and the daily full check run them.
+        if built.lineage and not config.full_refresh and not dbt_vars["full_checks"]:
+            args += ["--exclude-resource-type", "unit_test"]
         # dbt runs as a subprocess that inherits this process's environment; the settings
         # tell it the target, where the landed sources are and how to reach the database.
         os.environ.update(settings.dbt_env())
-        invocation = dbt.cli(args, context=context)
+        invocation = dbt.cli(args, context=context, target_path=_run_target(settings, context))
         yield from invocation.stream()
         # Only a successful build is served (a failed one raised above).
         lineage = build_state.new_lineage() if config.full_refresh else built.lineage
@@ -195,6 +201,22 @@ def ringside_dbt_models(
             },
         ) from exc
     record_attempt(settings.layout, BuildAttempt.finished(context.run.run_id, started_at, []))
+
+
+# run_results.json and the compiled SQL of the last builds, for debugging a failure; a
+# run writes ~25 MB and micro-batches run every few minutes.
+KEPT_DBT_RUNS = 20
+
+
+def _run_target(settings: Settings, context: AssetExecutionContext) -> Path:
+    """A target directory of this run's own under the home (two builds, of two homes or
+    one after the other, never share one), the oldest beyond KEPT_DBT_RUNS removed."""
+    runs = settings.layout.dbt_runs_dir
+    runs.mkdir(parents=True, exist_ok=True)
+    previous = sorted(runs.iterdir(), key=lambda path: path.stat().st_mtime)
+    for stale in previous[: max(0, len(previous) - KEPT_DBT_RUNS + 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return runs / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
 
 
 def _consumed(landed: dict[str, float], days: list[date]) -> dict[str, float]:
