@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ringside.build_state import changed_days, landed_state, target_generation
+from ringside.build_state import build_days
 from ringside.layout import Layout
 from ringside.settings import get_settings
 
@@ -113,7 +113,7 @@ def run_build(
     from orchestration.defs.window import days_tag
 
     if days is None:
-        days = changed_days(landed_state(layout), target_generation(settings).state())
+        days = build_days(settings)
     job = defs.resolve_job_def("ringside_build")
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(

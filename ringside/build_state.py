@@ -96,6 +96,21 @@ def pending_days(settings: Settings) -> list[date]:
     return changed_days(landed_state(settings.layout), served.state() if served else BuildState())
 
 
+def build_days(settings: Settings) -> list[date]:
+    """The event days the next build must read: those landed since what the database it
+    writes holds. That database is one build behind the served one (DuckDB), so this
+    covers the served build's days as well as what is new; a database prepare_target
+    will replace by a copy of the served one holds what the served one does."""
+    target, served = target_generation(settings), served_generation(settings)
+    state = target.state()
+    if served is not None and served.name != target.name:
+        served_state = served.state()
+        exists = settings.layout.generation_path(target.name).exists()
+        if not exists or state.lineage != served_state.lineage:
+            state = served_state
+    return changed_days(landed_state(settings.layout), state)
+
+
 def prepare_target(settings: Settings) -> Generation:
     """The generation to build into, made to descend from the served one: on DuckDB a
     generation missing, or left from an older full build, becomes a copy of the served

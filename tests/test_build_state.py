@@ -11,6 +11,7 @@ from ingestion.schema import RAW_EVENT_SCHEMA
 from ringside.build_state import (
     BuildState,
     Generation,
+    build_days,
     changed_days,
     landed_state,
     oldest_pending_age,
@@ -98,3 +99,35 @@ def test_pending_days_and_the_age_of_the_oldest_unbuilt_file(tmp_path: Path):
     land(settings, "2026-08-01", "late.parquet", 2_400.0)
     assert pending_days(settings) == [date(2026, 8, 1)]
     assert oldest_pending_age(settings, now=2_500.0) == 100.0
+
+
+def test_a_build_reads_what_the_database_it_writes_lacks(tmp_path: Path):
+    """With two generations, the one a build writes is one build behind the served one:
+    its days are the served build's new days plus what landed since."""
+    settings = Settings(home=tmp_path)
+    layout = settings.layout.ensure()
+
+    def build_and_publish(name: str, state: BuildState) -> None:
+        duckdb.connect(str(layout.generation_path(name))).close()
+        Generation(name, layout).save(state)
+        publish(layout, name)
+
+    land(settings, "2026-08-01", "a.parquet", 1_000.0)
+    assert build_days(settings) == [date(2026, 8, 1)]  # nothing built yet
+    build_and_publish("a", BuildState(landed=landed_state(layout), lineage="x"))
+    # `b` does not exist: it will be a copy of `a`, which lacks nothing.
+    assert build_days(settings) == []
+
+    land(settings, "2026-08-02", "b.parquet", 2_000.0)
+    assert build_days(settings) == [date(2026, 8, 2)]
+    build_and_publish("b", BuildState(landed=landed_state(layout), lineage="x"))
+
+    land(settings, "2026-08-03", "c.parquet", 3_000.0)
+    assert pending_days(settings) == [date(2026, 8, 3)]  # what readers lack
+    assert build_days(settings) == [date(2026, 8, 2), date(2026, 8, 3)]  # what `a` lacks
+
+    # `b` from a newer full build: `a` will be replaced by a copy of it.
+    Generation("b", layout).save(
+        BuildState(landed=Generation("b", layout).state().landed, lineage="y")
+    )
+    assert build_days(settings) == [date(2026, 8, 3)]

@@ -11,7 +11,7 @@ from datetime import date
 
 from dagster import DagsterRun
 
-from ringside.build_state import changed_days, landed_state, target_generation
+from ringside.build_state import build_days
 from ringside.settings import get_settings
 
 DAYS_TAG = "ringside/days"
@@ -32,10 +32,9 @@ def tagged_days(run: DagsterRun) -> list[date] | None:
 
 
 def run_days(run: DagsterRun) -> list[date]:
-    """The run's event days: its tag, else the days landed since the target database's
-    last build (none when nothing is new)."""
+    """The run's event days: its tag, else the days the database it writes lacks (none
+    when nothing is new)."""
     tagged = tagged_days(run)
     if tagged is not None:
         return tagged
-    settings = get_settings()
-    return changed_days(landed_state(settings.layout), target_generation(settings).state())
+    return build_days(get_settings())
