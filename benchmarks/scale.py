@@ -87,7 +87,7 @@ SESSION_TIMEOUT_MINUTES = 30
 # The dbt profile's DuckDB settings (dbt_project/profiles.yml), so floors and build
 # run on the same engine budget.
 DUCKDB_THREADS = 2
-DUCKDB_MEMORY_LIMIT = os.environ.get("RINGSIDE_DUCKDB_MEMORY_LIMIT", "8GB")
+DUCKDB_MEMORY_LIMIT = os.environ.get("RINGSIDE_DUCKDB_MEMORY_LIMIT", "6GB")
 MIB = 1024 * 1024
 
 

@@ -68,6 +68,9 @@ def atomic_parquet(directory: Path, name: str, schema: pa.Schema) -> Iterator[pq
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(temp, final)
+        # The modification time says when the file became visible, not when writing
+        # began: a build that saw a newer file saw this one (ringside/build_state.py).
+        os.utime(final)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

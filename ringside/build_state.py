@@ -74,6 +74,18 @@ def changed_days(landed: dict[str, float], built: BuildState) -> list[date]:
     )
 
 
+def new_files(layout: Layout, days: list[date], built: BuildState) -> list[Path]:
+    """The landed files of `days` newer than what `built` consumed: all a build must
+    read, since landed files are never rewritten and every row of a consumed file was
+    staged (or is a duplicate of a staged one)."""
+    return sorted(
+        path
+        for day, paths in layout.landed_event_files(days=days).items()
+        for path in paths
+        if path.stat().st_mtime > built.landed.get(day.isoformat(), float("-inf"))
+    )
+
+
 def served_generation(settings: Settings) -> Generation | None:
     """What readers see; None on DuckDB before the first publish."""
     if settings.warehouse == "postgres":
@@ -96,11 +108,10 @@ def pending_days(settings: Settings) -> list[date]:
     return changed_days(landed_state(settings.layout), served.state() if served else BuildState())
 
 
-def build_days(settings: Settings) -> list[date]:
-    """The event days the next build must read: those landed since what the database it
-    writes holds. That database is one build behind the served one (DuckDB), so this
-    covers the served build's days as well as what is new; a database prepare_target
-    will replace by a copy of the served one holds what the served one does."""
+def target_state(settings: Settings) -> BuildState:
+    """What the database the next build writes holds. It is one build behind the served
+    one (DuckDB); one prepare_target will replace by a copy of the served one holds what
+    the served one does."""
     target, served = target_generation(settings), served_generation(settings)
     state = target.state()
     if served is not None and served.name != target.name:
@@ -108,7 +119,13 @@ def build_days(settings: Settings) -> list[date]:
         exists = settings.layout.generation_path(target.name).exists()
         if not exists or state.lineage != served_state.lineage:
             state = served_state
-    return changed_days(landed_state(settings.layout), state)
+    return state
+
+
+def build_days(settings: Settings) -> list[date]:
+    """The event days the next build must read: those landed since what the database it
+    writes holds (the served build's days as well as what is new)."""
+    return changed_days(landed_state(settings.layout), target_state(settings))
 
 
 def prepare_target(settings: Settings) -> Generation:

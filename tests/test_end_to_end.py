@@ -4,6 +4,7 @@ here, independently, from the generated NDJSON lines."""
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -390,3 +391,43 @@ def test_every_model_and_column_is_documented(built: dict, tmp_path: Path):
             gaps.append(model["name"])
         gaps += [f"{model['name']}.{c}" for c in sorted(built_columns - documented)]
     assert gaps == []
+
+
+def test_a_build_reads_only_the_files_landed_since_the_last_one(built: dict, tmp_path: Path):
+    """Last in the module: it adds events. A late event of an old day and one of a new
+    day land in new files; the next build stages both, once, reading only those files."""
+    from ingestion.batch import ingest_paths
+
+    settings = built["settings"]
+    layout = settings.layout
+    days = landed_days(layout)
+    old_day, new_day = days[2], days[-1] + timedelta(days=1)
+    late = [
+        {
+            "messageId": f"late-{day}",
+            "type": "page",
+            "anonymousId": "late-device",
+            "timestamp": f"{day}T12:00:00Z",
+            "properties": {"path": "/late"},
+        }
+        for day in (old_day, new_day)
+    ]
+    source = tmp_path / "late.ndjson"
+    source.write_text("".join(json.dumps(event) + "\n" for event in late))
+    before = {path for paths in layout.landed_event_files().values() for path in paths}
+    ingest_paths([source], layout, settings)
+    landed = {path for paths in layout.landed_event_files().values() for path in paths} - before
+
+    outcome = run_build()
+    assert outcome.days[-2:] == [old_day, new_day]
+    with duckdb.connect(str(layout.serving_path), read_only=True) as con:
+        staged = con.execute(
+            "select message_id, count(*) from fct_events where device_id = 'late-device' "
+            "group by 1 order by 1"
+        ).fetchall()
+    assert staged == [(f"late-{old_day}", 1), (f"late-{new_day}", 1)]
+    # The SQL dbt ran for staging names exactly the new files.
+    newest = max(layout.dbt_runs_dir.iterdir())
+    (sql,) = newest.glob("compiled/**/stg_tracking__events.sql")
+    read = set(re.findall(r"'([^']+\.parquet)'", sql.read_text()))
+    assert {Path(path) for path in read} == landed and len(landed) == 2

@@ -163,6 +163,12 @@ def ringside_dbt_models(
         if settings.warehouse == "duckdb":
             warehouse.wait_for_writers(settings.layout.generation_path(target.name))
         built = target.state()
+        if built.lineage and not config.full_refresh and settings.warehouse == "duckdb":
+            # Within those days, staging reads only the files the database has not read
+            # (a micro-batch's few files, not its days' million rows). PostgreSQL stages
+            # from the raw table the run's days were loaded into.
+            files = build_state.new_files(settings.layout, days, built)
+            dbt_vars["event_files"] = [str(path) for path in files]
         args = ["build", "--vars", json.dumps(dbt_vars)]
         if config.full_refresh:
             args.append("--full-refresh")

@@ -30,8 +30,8 @@ from dagster import (
 
 from orchestration.defs.dbt import ringside_dbt_models
 from orchestration.defs.ingestion import RAW_EVENTS_KEY
-from orchestration.defs.window import tagged_days
-from ringside.build_state import oldest_pending_age
+from orchestration.defs.window import FULL_CHECKS_TAG, tagged_days
+from ringside.build_state import BuildState, new_files, oldest_pending_age, target_state
 from ringside.layout import Layout
 from ringside.quality import frames
 from ringside.quality.suites import (
@@ -89,6 +89,11 @@ def check_result(
     )
 
 
+def full_checks(context: AssetCheckExecutionContext) -> bool:
+    """Whether the run is the daily full check (whole tables, every landed file)."""
+    return context.op_execution_context.run.tags.get(FULL_CHECKS_TAG) == "true"
+
+
 def checked_days(context: AssetCheckExecutionContext, layout: Layout) -> list[date]:
     """The event days of the run (orchestration/defs/window.py), or the newest landed
     day when the check runs on its own; none when nothing has landed."""
@@ -105,13 +110,22 @@ def checked_days(context: AssetCheckExecutionContext, layout: Layout) -> list[da
     compute_kind="great_expectations",
 )
 def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-    layout = get_settings().layout
+    settings = get_settings()
+    layout = settings.layout
     days = checked_days(context, layout)
+    full = full_checks(context)
+    # The files the run's build reads (it runs before dbt: blocking suites), not every
+    # file of their days: a micro-batch checks its own few thousand events. The daily
+    # full check reads every landed file.
+    unread = set(new_files(layout, days, BuildState() if full else target_state(settings)))
     # A week at a time: a run over every landed day (`ringside build --all`) must not
     # hold all events in memory at once, and GE's per-call overhead stays small.
     results: dict[str, list[SuiteResult]] = {suite.name: [] for suite in EVENT_SUITES}
     for first_day, last_day in frames.day_ranges(days):
-        events = frames.landed_events(layout, frames.days_between(first_day, last_day))
+        week = layout.landed_event_files(days=frames.days_between(first_day, last_day))
+        events = frames.landed_events(
+            [path for paths in week.values() for path in paths if path in unread]
+        )
         for suite in EVENT_SUITES:
             results[suite.name].append(validate(events, suite))
     for suite in EVENT_SUITES:
@@ -128,13 +142,19 @@ def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[Asset
 def warehouse_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     settings = get_settings()
     days = checked_days(context, settings.layout)
+    full = full_checks(context)
+    if full:
+        days = sorted(settings.layout.landed_event_files())
     for check in WAREHOUSE_CHECKS:
-        # Staging and sessions are read a week of the run's days at a time, like the
-        # landed events; the marts (days x dimensions, small) are checked whole.
-        parts = frames.day_ranges(days) if check.by_day else [(date.min, date.max)]
-        result = combine(
-            [validate(read_frame(settings, check.query(*part)), check.suite) for part in parts]
-        )
+        # Staging and sessions: the rows the build wrote, or in the daily full check
+        # every day, a week at a time; the marts (days x dimensions, small) whole.
+        if not check.by_day:
+            queries = [check.sql]
+        elif full:
+            queries = [check.query(*part) for part in frames.day_ranges(days)]
+        else:
+            queries = [check.built_rows_query()]
+        result = combine([validate(read_frame(settings, sql), check.suite) for sql in queries])
         yield check_result(
             warehouse_key(check.table), check.suite, result, days if check.by_day else None
         )

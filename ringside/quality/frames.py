@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -41,10 +42,10 @@ def day_ranges(days: Sequence[date], *, longest: int = 7) -> list[tuple[date, da
     return ranges or [(date.max, date.min)]
 
 
-def landed_events(layout: Layout, days: Sequence[date]) -> pd.DataFrame:
-    """The events landed for the given event days, with the derived columns the raw
-    suites need (``user_or_anonymous_id``, ``seconds_ahead_of_receipt``, ``track_event``)."""
-    files = [str(path) for paths in layout.landed_event_files(days=days).values() for path in paths]
+def landed_events(paths: Sequence[Path]) -> pd.DataFrame:
+    """The events of the given landed files, with the derived columns the raw suites
+    need (``user_or_anonymous_id``, ``seconds_ahead_of_receipt``, ``track_event``)."""
+    files = [str(path) for path in paths]
     if not files:
         return duckdb.sql(
             f"select {_EVENT_COLUMNS} from (select null::varchar as message_id, null::varchar "

@@ -205,22 +205,31 @@ def quarantine_suite(settings: QualitySettings) -> Suite:
 @dataclass(frozen=True)
 class WarehouseCheck:
     """A suite over a query of one dbt model. ``sql`` is portable (DuckDB and
-    PostgreSQL) and may bound the rows to the run's days with ``{first_day}`` and
-    ``{last_day}`` (date literals)."""
+    PostgreSQL), without a where clause. A table that grows with the history names its
+    ``date_column``: a build checks the rows it wrote, the daily full check every day,
+    a range of days at a time."""
 
     table: str
     sql: str
     suite: Suite
+    date_column: str | None = None
 
     @property
     def by_day(self) -> bool:
-        """Whether the query is bounded by the run's days (and can be run day by day)."""
-        return "{first_day}" in self.sql
+        """Whether the table is read in parts (the rows built, or ranges of days)."""
+        return self.date_column is not None
 
     def query(self, first_day: date, last_day: date) -> str:
-        return self.sql.format(
-            first_day=f"cast('{first_day.isoformat()}' as date)",
-            last_day=f"cast('{last_day.isoformat()}' as date)",
+        return (
+            f"{self.sql} where {self.date_column} between "
+            f"cast('{first_day.isoformat()}' as date) and cast('{last_day.isoformat()}' as date)"
+        )
+
+    def built_rows_query(self) -> str:
+        """The rows the newest successful build wrote: stamped `_built_at` with the build's
+        stamp, which ringside_build_manifest records (dbt_project/macros/incremental.sql)."""
+        return (
+            f"{self.sql} where _built_at >= (select max(build_stamp) from ringside_build_manifest)"
         )
 
 
@@ -243,13 +252,13 @@ def _ranges_check(
     )
 
 
-# Staging and fct_sessions are read for the run's days only (they grow with history);
+# Staging and fct_sessions are read for the rows a build wrote (they grow with history);
 # the marts are small aggregates and are checked whole.
 WAREHOUSE_CHECKS: tuple[WarehouseCheck, ...] = (
     WarehouseCheck(
         table="stg_tracking__events",
-        sql="select message_id, event_type, event_time, received_at from stg_tracking__events "
-        "where event_date between {first_day} and {last_day}",
+        sql="select message_id, event_type, event_time, received_at from stg_tracking__events",
+        date_column="event_date",
         suite=Suite(
             name="message_id_unique",
             description="Staging holds each messageId once (duplicates delivered by "
@@ -260,7 +269,8 @@ WAREHOUSE_CHECKS: tuple[WarehouseCheck, ...] = (
     WarehouseCheck(
         table="fct_sessions",
         sql="select session_id, session_date, started_at, ended_at, duration_seconds, "
-        "revenue_usd from fct_sessions where session_date between {first_day} and {last_day}",
+        "revenue_usd from fct_sessions",
+        date_column="session_date",
         suite=Suite(
             name="no_negative_duration_or_revenue",
             description="Session durations and revenue are not negative.",

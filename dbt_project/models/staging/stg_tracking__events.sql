@@ -8,11 +8,25 @@
 
 with
 
+{%- set event_files = var('event_files', none) if is_incremental() else none %}
 source as (
 
+    {% if event_files is not none and target.type == 'duckdb' %}
+    -- The landed files this database has not read yet (Dagster passes them): same
+    -- columns as the source, which reads every landed file.
+    {% if event_files | length == 0 %}
+    select * from {{ source('tracking', 'events') }} where 1 = 0
+    {% else %}
+    select * from read_parquet(
+        [{% for file in event_files %}'{{ file | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %}],
+        hive_partitioning = true, hive_types_autocast = false, hive_types = {'event_date': DATE}
+    )
+    {% endif %}
+    {% else %}
     select * from {{ source('tracking', 'events') }}
     {% if is_incremental() %}
     where {{ event_window_filter('event_date') }}
+    {% endif %}
     {% endif %}
 
 ),
