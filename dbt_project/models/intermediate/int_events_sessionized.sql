@@ -15,7 +15,10 @@
 
 with
 
-staged as (
+-- Not materialized: the incremental branch reads it twice (new events by stamp, then
+-- the rewound events of their devices); DuckDB and PostgreSQL would otherwise copy the
+-- whole of staging, every column, on every micro-batch.
+staged as not materialized (
 
     -- Crawler traffic (a fresh device per hit) is not people: like GA and PostHog,
     -- Ringside leaves it out of sessions, users and every mart. It stays in staging.

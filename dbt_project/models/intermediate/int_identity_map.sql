@@ -13,7 +13,9 @@
 
 with
 
-events as (
+-- Not materialized: read three times, each for a few columns of some rows; a
+-- materialized copy would hold every column of staging.
+events as not materialized (
 
     select * from {{ ref('stg_tracking__events') }}
 
