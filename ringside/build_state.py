@@ -74,10 +74,10 @@ def changed_days(landed: dict[str, float], built: BuildState) -> list[date]:
     )
 
 
-def new_files(layout: Layout, days: list[date], built: BuildState) -> list[Path]:
-    """The landed files of `days` newer than what `built` consumed: all a build must
-    read, since landed files are never rewritten and every row of a consumed file was
-    staged (or is a duplicate of a staged one)."""
+def new_files(layout: Layout, days: list[date] | None, built: BuildState) -> list[Path]:
+    """The landed files of `days` (None: every day) newer than what `built` consumed:
+    all a build must read, since landed files are never rewritten and every row of a
+    consumed file was staged (or is a duplicate of a staged one)."""
     return sorted(
         path
         for day, paths in layout.landed_event_files(days=days).items()
@@ -108,18 +108,23 @@ def pending_days(settings: Settings) -> list[date]:
     return changed_days(landed_state(settings.layout), served.state() if served else BuildState())
 
 
-def target_state(settings: Settings) -> BuildState:
-    """What the database the next build writes holds. It is one build behind the served
-    one (DuckDB); one prepare_target will replace by a copy of the served one holds what
-    the served one does."""
+def _stale_target(settings: Settings) -> tuple[Generation, Generation | None]:
+    """The generation the next build writes, and the served one when the target must
+    first become a copy of it (missing, or left from an older full build); DuckDB only."""
     target, served = target_generation(settings), served_generation(settings)
-    state = target.state()
-    if served is not None and served.name != target.name:
-        served_state = served.state()
-        exists = settings.layout.generation_path(target.name).exists()
-        if not exists or state.lineage != served_state.lineage:
-            state = served_state
-    return state
+    if served is None or served.name == target.name:
+        return target, None
+    exists = settings.layout.generation_path(target.name).exists()
+    if exists and target.state().lineage == served.state().lineage:
+        return target, None
+    return target, served
+
+
+def target_state(settings: Settings) -> BuildState:
+    """What the database the next build writes holds: one build behind the served one
+    (DuckDB), or what the served one holds when prepare_target will copy it."""
+    target, copied_from = _stale_target(settings)
+    return (copied_from or target).state()
 
 
 def build_days(settings: Settings) -> list[date]:
@@ -132,19 +137,14 @@ def prepare_target(settings: Settings) -> Generation:
     """The generation to build into, made to descend from the served one: on DuckDB a
     generation missing, or left from an older full build, becomes a copy of the served
     one with its state."""
-    target = target_generation(settings)
-    served = served_generation(settings)
-    if served is None or served.name == target.name:
+    target, served = _stale_target(settings)
+    if served is None:
         return target
-    served_state, target_state = served.state(), target.state()
     target_path = settings.layout.generation_path(target.name)
-    if target_path.exists() and target_state.lineage == served_state.lineage:
-        return target
-    source = settings.layout.generation_path(served.name)
     scratch = target_path.with_suffix(".duckdb.tmp")
-    shutil.copyfile(source, scratch)
+    shutil.copyfile(settings.layout.generation_path(served.name), scratch)
     scratch.replace(target_path)
-    target.save(served_state)
+    target.save(served.state())
     return target
 
 
@@ -156,11 +156,6 @@ def oldest_pending_age(settings: Settings, now: float) -> float:
     """Seconds the oldest landed file the served data has not built yet has waited
     (0 when everything landed is served): how far the marts trail the events."""
     served = served_generation(settings)
-    built = served.state().landed if served else {}
-    waiting = [
-        path.stat().st_mtime
-        for day, paths in settings.layout.landed_event_files().items()
-        for path in paths
-        if path.stat().st_mtime > built.get(day.isoformat(), float("-inf"))
-    ]
+    unbuilt = new_files(settings.layout, None, served.state() if served else BuildState())
+    waiting = [path.stat().st_mtime for path in unbuilt]
     return max(0.0, now - min(waiting)) if waiting else 0.0

@@ -117,15 +117,13 @@ def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[Asset
     # The files the run's build reads (it runs before dbt: blocking suites), not every
     # file of their days: a micro-batch checks its own few thousand events. The daily
     # full check reads every landed file.
-    unread = set(new_files(layout, days, BuildState() if full else target_state(settings)))
+    built = BuildState() if full else target_state(settings)
     # A day at a time: a run over every landed day (`ringside build --all`) must not
     # hold all events in memory at once (a week of 1M events a day peaked at 10 GiB).
     results: dict[str, list[SuiteResult]] = {suite.name: [] for suite in EVENT_SUITES}
     for first_day, last_day in frames.day_ranges(days, longest=1):
-        week = layout.landed_event_files(days=frames.days_between(first_day, last_day))
-        events = frames.landed_events(
-            [path for paths in week.values() for path in paths if path in unread]
-        )
+        day = frames.days_between(first_day, last_day)  # empty when there are no days
+        events = frames.landed_events(new_files(layout, day, built))
         for suite in EVENT_SUITES:
             results[suite.name].append(validate(events, suite))
     for suite in EVENT_SUITES:
