@@ -163,7 +163,10 @@ def ringside_dbt_models(
         if settings.warehouse == "duckdb":
             warehouse.wait_for_writers(settings.layout.generation_path(target.name))
         built = target.state()
-        if built.lineage and not config.full_refresh and settings.warehouse == "duckdb":
+        # A database with a build behind it, not rebuilt from scratch: dbt's incremental
+        # branches run.
+        incremental = bool(built.lineage) and not config.full_refresh
+        if incremental and settings.warehouse == "duckdb":
             # Within those days, staging reads only the files the database has not read
             # (a micro-batch's few files, not its days' million rows). PostgreSQL stages
             # from the raw table the run's days were loaded into.
@@ -174,7 +177,7 @@ def ringside_dbt_models(
             args.append("--full-refresh")
         # dbt unit tests check the SQL, not the data: a micro-batch skips them; the first
         # build of a home, a full refresh and the daily full check run them.
-        if built.lineage and not config.full_refresh and not dbt_vars["full_checks"]:
+        if incremental and not dbt_vars["full_checks"]:
             args += ["--exclude-resource-type", "unit_test"]
         # dbt runs as a subprocess that inherits this process's environment; the settings
         # tell it the target, where the landed sources are and how to reach the database.
@@ -186,9 +189,7 @@ def ringside_dbt_models(
         target.save(
             build_state.BuildState(
                 # A full refresh or a first build reads every landed day.
-                landed=landed
-                if config.full_refresh or not built.lineage
-                else {**built.landed, **_consumed(landed, days)},
+                landed=landed if not incremental else {**built.landed, **_consumed(landed, days)},
                 lineage=lineage or build_state.new_lineage(),
             )
         )
