@@ -165,6 +165,12 @@ class Layout:
         SQL), the newest few kept (orchestration/defs/dbt.py)."""
         return self.home / "dbt_runs"
 
+    def dbt_parse_file(self, generation: str) -> Path:
+        """dbt's parsed project (partial_parse.msgpack) of the last build of a generation
+        that parsed it: the next build of that generation starts from it and parses only
+        what changed. One per generation, since the parse holds the database's path."""
+        return self.home / "dbt_parse" / f"{generation}.msgpack"
+
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"

@@ -13,7 +13,7 @@
     and sessions lifecycle manifest). -#}
 
 {% macro build_stamp() -%}
-    cast('{{ var("build_stamp", run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f")) }}' as timestamp)
+    cast('{{ build_arg("build_stamp", run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f")) }}' as timestamp)
 {%- endmacro %}
 
 {% macro build_manifest() -%}

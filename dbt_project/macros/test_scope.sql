@@ -2,7 +2,7 @@
     (macros/incremental.sql), a test reads only the rows written since the last
     successful build, so its cost follows the new data like the build's. Keys are
     replaced whole by the incremental strategies, so a duplicate can only appear among
-    written rows. The daily full check (var full_checks, orchestration/defs/ingestion.py)
+    written rows. The daily full check (build arg full_checks, macros/build_args.sql)
     and any run by hand with `--vars '{full_checks: true}'` test whole tables.
     Overrides dbt's get_where_subquery, keeping its `where` config. -#}
 {% macro get_where_subquery(relation) -%}
@@ -11,7 +11,7 @@
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- if relation.identifier in var('tests_on_built_rows') and not var('full_checks', false) -%}
+    {%- if relation.identifier in var('tests_on_built_rows') and not build_arg('full_checks', false) -%}
         {%- do conditions.append('_built_at > ' ~ changed_since()) -%}
     {%- endif -%}
     {%- if conditions -%}

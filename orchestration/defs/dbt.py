@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -146,13 +147,17 @@ def ringside_dbt_models(
     # during the build are newer and are read again by the next one.
     landed = build_state.landed_state(settings.layout)
     days = run_days(context.run)
-    dbt_vars = {
+    # What differs from one build to the next is read while SQL runs, not while dbt
+    # parses (macros/build_args.sql), so dbt's partial parsing holds between builds.
+    build_args: dict[str, Any] = {
         # Staging reads only these days' landed files (all of them with --full-refresh).
         "event_days": [day.isoformat() for day in days],
         "build_stamp": started_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "full_checks": context.run.tags.get(FULL_CHECKS_TAG) == "true",
+    }
+    dbt_vars = {
         # dagster-dbt may name every model in --select: this is still the whole project.
         "record_build": True,
-        "full_checks": context.run.tags.get(FULL_CHECKS_TAG) == "true",
         "session_timeout_minutes": settings.session_timeout_minutes,
         "ringside_drill": config.drill,
     }
@@ -171,19 +176,27 @@ def ringside_dbt_models(
             # (a micro-batch's few files, not its days' million rows). PostgreSQL stages
             # from the raw table the run's days were loaded into.
             files = build_state.new_files(settings.layout, days, built)
-            dbt_vars["event_files"] = [str(path) for path in files]
+            build_args["event_files"] = [str(path) for path in files]
         args = ["build", "--vars", json.dumps(dbt_vars)]
         if config.full_refresh:
             args.append("--full-refresh")
         # dbt unit tests check the SQL, not the data: a micro-batch skips them; the first
         # build of a home, a full refresh and the daily full check run them.
-        if incremental and not dbt_vars["full_checks"]:
+        if incremental and not build_args["full_checks"]:
             args += ["--exclude-resource-type", "unit_test"]
         # dbt runs as a subprocess that inherits this process's environment; the settings
         # tell it the target, where the landed sources are and how to reach the database.
         os.environ.update(settings.dbt_env())
-        invocation = dbt.cli(args, context=context, target_path=_run_target(settings, context))
-        yield from invocation.stream()
+        run_target = _run_target(settings, context)
+        with _parse_kept(run_target, settings.layout.dbt_parse_file(target.name)):
+            os.environ[BUILD_ARGS_ENV] = json.dumps(build_args)
+            try:
+                invocation = dbt.cli(args, context=context, target_path=run_target)
+            finally:
+                # The subprocess has its copy; a later dbt call of this process must
+                # not inherit this build's files and days.
+                del os.environ[BUILD_ARGS_ENV]
+            yield from invocation.stream()
         # Only a successful build is served (a failed one raised above).
         lineage = build_state.new_lineage() if config.full_refresh else built.lineage
         target.save(
@@ -210,6 +223,10 @@ def ringside_dbt_models(
     record_attempt(settings.layout, BuildAttempt.finished(context.run.run_id, started_at, []))
 
 
+# The environment variable carrying the per-build values (macros/build_args.sql).
+BUILD_ARGS_ENV = "RINGSIDE_BUILD_ARGS"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
 # run_results.json and the compiled SQL of the last builds, for debugging a failure; a
 # run writes ~25 MB and micro-batches run every few minutes.
 KEPT_DBT_RUNS = 20
@@ -224,6 +241,28 @@ def _run_target(settings: Settings, context: AssetExecutionContext) -> Path:
     for stale in previous[: max(0, len(previous) - KEPT_DBT_RUNS + 1)]:
         shutil.rmtree(stale, ignore_errors=True)
     return runs / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
+
+
+@contextmanager
+def _parse_kept(run_target: Path, kept: Path) -> Iterator[None]:
+    """dbt starts from the parse the last build of this generation kept (dbt reads
+    partial_parse.msgpack from its target path; dagster-dbt otherwise puts the
+    project's own there), parsing only what changed since; when dbt had to parse, its
+    new parse is kept for the next build."""
+    run_target.mkdir(parents=True, exist_ok=True)
+    placed = run_target / PARTIAL_PARSE_FILE
+    placed_at = None
+    if kept.exists():
+        shutil.copyfile(kept, placed)
+        placed_at = placed.stat().st_mtime_ns
+    try:
+        yield
+    finally:
+        if placed.exists() and placed.stat().st_mtime_ns != placed_at:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            scratch = kept.with_suffix(".tmp")
+            shutil.copyfile(placed, scratch)
+            scratch.replace(kept)
 
 
 def _consumed(landed: dict[str, float], days: list[date]) -> dict[str, float]:

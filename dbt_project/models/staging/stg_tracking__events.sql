@@ -8,7 +8,7 @@
 
 with
 
-{%- set event_files = var('event_files', none) if is_incremental() else none %}
+{%- set event_files = build_arg('event_files') if is_incremental() else none %}
 source as (
 
     {% if event_files is not none and target.type == 'duckdb' %}
