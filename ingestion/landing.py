@@ -94,23 +94,31 @@ def write_table(table: pa.Table, directory: Path, name: str) -> Path:
 
 
 def land_events(
-    table: pa.Table, event_dates: Sequence[date], layout: Layout, prefix: str
+    table: pa.Table,
+    event_dates: Sequence[date],
+    layout: Layout,
+    prefix: str,
+    name: str | None = None,
 ) -> list[Path]:
-    """One file per UTC event date (``event_dates[i]`` is row i's) in its partition."""
+    """One file per UTC event date (``event_dates[i]`` is row i's) in its partition,
+    named ``name`` in each (landing the same rows again replaces them), or uniquely."""
     rows_by_day: dict[date, list[int]] = defaultdict(list)
     for row, day in enumerate(event_dates):
         rows_by_day[day].append(row)
     if len(rows_by_day) == 1:  # the usual case: no copy
         (day,) = rows_by_day
-        return [write_table(table, layout.raw_events_partition(day), unique_name(prefix))]
+        return [write_table(table, layout.raw_events_partition(day), name or unique_name(prefix))]
     return [
-        write_table(table.take(rows), layout.raw_events_partition(day), unique_name(prefix))
+        write_table(table.take(rows), layout.raw_events_partition(day), name or unique_name(prefix))
         for day, rows in sorted(rows_by_day.items())
     ]
 
 
-def land_quarantine(table: pa.Table, received_day: date, layout: Layout, prefix: str) -> Path:
-    return write_table(table, layout.quarantine_partition(received_day), unique_name(prefix))
+def land_quarantine(
+    table: pa.Table, received_day: date, layout: Layout, prefix: str, name: str | None = None
+) -> Path:
+    directory = layout.quarantine_partition(received_day)
+    return write_table(table, directory, name or unique_name(prefix))
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+import pyarrow as pa
 
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import (
@@ -114,10 +115,13 @@ class Quarantine:
              first.field, first.reason, errors_json, _payload(raw, value))
         )  # fmt: skip
 
+    def table(self) -> pa.Table | None:
+        return rows_to_table(self._rows, QUARANTINE_SCHEMA) if self._rows else None
+
     def land(self, layout: Layout) -> list[Path]:
-        if not self._rows:
+        table = self.table()
+        if table is None:
             return []
-        table = rows_to_table(self._rows, QUARANTINE_SCHEMA)
         day = self.origin.received_at.astimezone(UTC).date()
         return [land_quarantine(table, day, layout, self.origin.source)]
 
@@ -138,6 +142,33 @@ def process(
 ) -> PipelineResult:
     """Validate, enrich and land ``items`` = (index, raw) pairs, where raw is the JSON text
     as received (``bytes``, e.g. a file line) or an already-parsed JSON value."""
+    prepared = prepare(items, origin, geo)
+    files = (
+        land_events(prepared.events, prepared.event_dates, layout, origin.source)
+        if prepared.events is not None
+        else []
+    )
+    files += prepared.quarantine.land(layout)
+    return PipelineResult(
+        accepted=prepared.accepted, rejections=prepared.quarantine.rejections, files=files
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch's rows, validated and enriched, not landed yet."""
+
+    events: pa.Table | None  # RAW_EVENT_SCHEMA
+    event_dates: list[date]  # the UTC event day of each row of events
+    quarantine: Quarantine
+
+    @property
+    def accepted(self) -> int:
+        return len(self.event_dates)
+
+
+def prepare(items: Iterable[tuple[int, Any]], origin: Origin, geo: GeoIP | None) -> Prepared:
+    """The rows :func:`process` lands: each item becomes an event row or a quarantine row."""
     ingested_at = datetime.now(UTC)
     rows: list[tuple[Any, ...]] = []
     event_dates: list[date] = []
@@ -201,13 +232,11 @@ def process(
             )
         )  # fmt: skip
 
-    files = (
-        land_events(rows_to_table(rows, RAW_EVENT_SCHEMA), event_dates, layout, origin.source)
-        if rows
-        else []
+    return Prepared(
+        events=rows_to_table(rows, RAW_EVENT_SCHEMA) if rows else None,
+        event_dates=event_dates,
+        quarantine=quarantine,
     )
-    files += quarantine.land(layout)
-    return PipelineResult(accepted=len(rows), rejections=quarantine.rejections, files=files)
 
 
 def _event_time(

@@ -70,6 +70,11 @@ class Layout:
         return by_day
 
     @property
+    def collector_log_dir(self) -> Path:
+        """The collector's write-ahead logs, one slot per process (ingestion/collector_log.py)."""
+        return self.home / "raw" / "wal"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.home / "raw" / "quarantine"
 

@@ -1,0 +1,223 @@
+"""The collector's log of acknowledged requests, and its flush into the landed layout.
+
+Each collector process claims a slot, ``$RINGSIDE_HOME/raw/wal/<n>/``, held by an
+exclusive ``flock`` for the process's life, and writes its own write-ahead log there
+(ingestion/wal.py). A record is one request's validated rows: the landed events and the
+quarantined items, as Arrow record batches of the raw schemas. Every
+``collector_flush_seconds`` (or sooner, after ``collector_flush_events`` events) the log
+rotates and the closed segments land as Parquet, one file per event day (and per
+received day for the quarantine) named after the segment, written atomically; only then
+is the segment deleted. A crash between the two lands the segment again under the same
+names: the files are replaced, not doubled.
+
+On start a process replays the segments of its slot and of every slot no live process
+holds (a worker that died, or fewer workers than before): nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import struct
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingestion.landing import land_events, land_quarantine
+from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
+from ingestion.wal import WriteAheadLog, read_records, segments
+from ringside.layout import Layout
+
+PARTS = struct.Struct("<I")  # the length of the events part; the quarantine part follows
+PREFIX = "http"
+LOG = logging.getLogger(__name__)
+
+
+def encode(events: pa.Table | None, quarantine: pa.Table | None) -> bytes:
+    """One request's rows as a log record: two IPC record batches without their schema
+    (the schemas are fixed), either of them empty."""
+    parts = [_batch_bytes(table) for table in (events, quarantine)]
+    return PARTS.pack(len(parts[0])) + parts[0] + parts[1]
+
+
+def decode(payload: bytes) -> tuple[pa.RecordBatch | None, pa.RecordBatch | None]:
+    (length,) = PARTS.unpack_from(payload)
+    events = payload[PARTS.size : PARTS.size + length]
+    quarantine = payload[PARTS.size + length :]
+    return _batch(events, RAW_EVENT_SCHEMA), _batch(quarantine, QUARANTINE_SCHEMA)
+
+
+def _batch_bytes(table: pa.Table | None) -> bytes:
+    if table is None or table.num_rows == 0:
+        return b""
+    return table.combine_chunks().to_batches()[0].serialize().to_pybytes()
+
+
+def _batch(data: bytes, schema: pa.Schema) -> pa.RecordBatch | None:
+    return pa.ipc.read_record_batch(pa.py_buffer(data), schema) if data else None
+
+
+def land_segment(path: Path, layout: Layout) -> list[Path]:
+    """Land a closed segment's records as Parquet, then delete it; returns the files."""
+    events: list[pa.RecordBatch] = []
+    quarantine: list[pa.RecordBatch] = []
+    for payload in read_records(path):
+        landed, rejected = decode(payload)
+        if landed is not None:
+            events.append(landed)
+        if rejected is not None:
+            quarantine.append(rejected)
+    name = f"{PREFIX}-{path.stem}.parquet"
+    files: list[Path] = []
+    if events:
+        table = pa.Table.from_batches(events, RAW_EVENT_SCHEMA)
+        files += land_events(table, _utc_dates(table["event_time"]), layout, PREFIX, name=name)
+    if quarantine:
+        table = pa.Table.from_batches(quarantine, QUARANTINE_SCHEMA)
+        by_day: dict[date, list[int]] = defaultdict(list)
+        for row, day in enumerate(_utc_dates(table["received_at"])):
+            by_day[day].append(row)
+        files += [
+            land_quarantine(table.take(rows), day, layout, PREFIX, name=name)
+            for day, rows in sorted(by_day.items())
+        ]
+    path.unlink()
+    _fsync_dir(path.parent)
+    return files
+
+
+def _utc_dates(column: pa.ChunkedArray) -> list[date]:
+    return pc.cast(column, pa.date32()).to_pylist()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class FlushPolicy:
+    seconds: float
+    events: int
+
+
+class CollectorLog:
+    """A process's slot: its write-ahead log and the thread that flushes it."""
+
+    def __init__(self, layout: Layout, policy: FlushPolicy) -> None:
+        self.layout = layout
+        self.policy = policy
+        root = layout.collector_log_dir
+        root.mkdir(parents=True, exist_ok=True)
+        self.slot, self._lock_file = _claim_slot(root)
+        self._flush_lock = threading.Lock()
+        self._events_since_flush = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self.flushed_files = 0
+        # What a crashed process left, here and in slots nobody holds, lands first.
+        for other in sorted(root.iterdir()):
+            if other.is_dir() and other != self.directory:
+                _replay_unheld(other, layout)
+        for leftover in segments(self.directory):
+            land_segment(leftover, layout)
+        self.wal = WriteAheadLog(self.directory)
+        self._flusher = threading.Thread(target=self._run, name="wal-flusher", daemon=True)
+        self._flusher.start()
+
+    @property
+    def directory(self) -> Path:
+        return self.layout.collector_log_dir / str(self.slot)
+
+    def append(self, payload: bytes, events: int) -> Future[None]:
+        """Log a request's record; the future completes once it is durable."""
+        done = self.wal.append(payload)
+        self._events_since_flush += events
+        if self._events_since_flush >= self.policy.events:
+            self._wake.set()
+        return done
+
+    def flush(self) -> list[Path]:
+        """Land everything logged so far (closing the current segment)."""
+        with self._flush_lock:
+            self._events_since_flush = 0
+            if self.wal.current_bytes() == 0 and len(segments(self.directory)) == 1:
+                return []  # nothing logged since the last flush
+            closed = self.wal.rotate()
+            files: list[Path] = []
+            for path in closed:
+                files += land_segment(path, self.layout)
+            self.flushed_files += len(files)
+            return files
+
+    def pending_bytes(self) -> int:
+        """Logged and not yet landed: what a crash would make the next start replay."""
+        return sum(path.stat().st_size for path in segments(self.directory))
+
+    def close(self) -> None:
+        """Sync, land what is logged, release the slot."""
+        self._stopping = True
+        self._wake.set()
+        self._flusher.join()
+        self.wal.close()
+        with self._flush_lock:
+            for path in segments(self.directory):
+                land_segment(path, self.layout)
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.policy.seconds)
+            self._wake.clear()
+            if self._stopping:
+                return
+            started = time.monotonic()
+            try:
+                self.flush()
+            except Exception:
+                # The segments stay and the next flush retries them; meanwhile
+                # pending_bytes grows (health) until back-pressure refuses requests.
+                LOG.exception("landing the collector's log failed; retrying")
+                self._wake.wait(max(0.0, 1.0 - (time.monotonic() - started)))
+
+
+def _claim_slot(root: Path) -> tuple[int, IO[bytes]]:
+    """The lowest slot no live process holds, locked for this process's life."""
+    slot = 0
+    while True:
+        directory = root / str(slot)
+        directory.mkdir(exist_ok=True)
+        handle = open(directory / ".lock", "ab")  # noqa: SIM115 - held until close()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            slot += 1
+            continue
+        return slot, handle
+
+
+def _replay_unheld(directory: Path, layout: Layout) -> None:
+    with open(directory / ".lock", "ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a live process owns it
+        try:
+            for leftover in segments(directory):
+                land_segment(leftover, layout)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
