@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api import web
@@ -34,6 +35,7 @@ from api.routes import (
     users,
 )
 from ingestion.collector import router as collector_router
+from ingestion.collector_log import close_logs
 from ingestion.landing import remove_orphaned_temp_files
 from ringside.reports.compiler import ReportError
 from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
@@ -47,6 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.dependency_overrides.get(get_settings, get_settings)()
     remove_orphaned_temp_files(settings.layout)
     yield
+    # Land what the collector logged and release its slot.
+    await run_in_threadpool(close_logs)
     close_pools()
 
 

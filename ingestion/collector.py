@@ -3,12 +3,16 @@
 Request-level problems (auth, body size, malformed JSON, batch too long) answer 4xx and
 land nothing. Event-level problems are per event: the valid events are landed, the
 others quarantined, and each rejected one is reported back. The answer is sent only
-after the landed files are fsynced, so an acknowledged event survives a crash.
+once the request is in the process's write-ahead log and synced (one sync serves every
+request waiting for it: group commit), so an acknowledged event survives a crash; the
+log lands as Parquet every few seconds (ingestion/collector_log.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import shutil
 import uuid
 import zlib
 from datetime import UTC, datetime
@@ -22,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from api.deps import SettingsDep
+from ingestion.collector_log import CollectorLog, encode, open_log
 from ingestion.enrich import open_geoip
 from ingestion.events import (
     EVENT_TYPES,
@@ -30,10 +35,12 @@ from ingestion.events import (
     loads_json,
     parse_timestamp,
 )
-from ingestion.pipeline import Origin, accepted_window, process
+from ingestion.pipeline import Origin, accepted_window, prepare
 from ringside.settings import Settings
 
 MAX_BATCH_BYTES = 500 * 1024
+MB = 1024 * 1024
+RETRY_AFTER = "5"  # seconds
 MAX_BATCH_EVENTS = 2_500
 
 router = APIRouter(tags=["collector"])
@@ -67,6 +74,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong write key"},
     413: {"model": ErrorResponse, "description": "Body over the size limit (decompressed)"},
     415: {"model": ErrorResponse, "description": "Unsupported Content-Encoding"},
+    503: {
+        "model": ErrorResponse,
+        "description": "Back-pressure: the collector's log is behind or the disk nearly "
+        "full; retry after `Retry-After` seconds (nothing was accepted)",
+    },
 }
 
 Mode = Literal["batch", "single", "either"]
@@ -120,18 +132,49 @@ async def _collect(
         # The direct peer only: X-Forwarded-For is not trusted without a configured proxy.
         client_ip=request.client.host if request.client else None,
     )
+    log = open_log(settings)
+    _refuse_when_behind(log, settings)
     geo = open_geoip(settings.geoip_db)
-    result = await run_in_threadpool(process, list(enumerate(events)), origin, settings.layout, geo)
-    if result.accepted == 0:
+    prepared = await run_in_threadpool(prepare, list(enumerate(events)), origin, geo)
+    record = encode(prepared.events, prepared.quarantine.table())
+    try:
+        # Answered only once the request's record is durable (group commit).
+        await asyncio.wrap_future(log.append(record, prepared.accepted))
+    except OSError as exc:
+        raise _unavailable(f"the events could not be made durable ({exc.strerror})") from None
+    if settings.collector_flush_seconds == 0:
+        await run_in_threadpool(log.flush)
+    if prepared.accepted == 0:
         response.status_code = status.HTTP_400_BAD_REQUEST
     return IngestResponse(
-        success=result.accepted > 0,
-        accepted=result.accepted,
+        success=prepared.accepted > 0,
+        accepted=prepared.accepted,
         rejected=[
             RejectedEvent(index=r.index, field=r.field, reason=r.reason, message_id=r.message_id)
-            for r in result.rejections
+            for r in prepared.quarantine.rejections
         ],
     )
+
+
+def _refuse_when_behind(log: CollectorLog, settings: Settings) -> None:
+    """Back-pressure: 503 + Retry-After (the Segment SDKs back off and retry) while the
+    log holds more than it may, or the disk is nearly full, instead of queueing."""
+    pending = log.pending_bytes()
+    if pending > settings.collector_max_pending_mb * MB:
+        raise _unavailable(
+            f"the collector is behind: {pending / MB:.0f} MB logged and not landed "
+            f"(limit RINGSIDE_COLLECTOR_MAX_PENDING_MB={settings.collector_max_pending_mb})"
+        )
+    free = shutil.disk_usage(log.directory).free
+    if free < settings.min_free_disk_mb * MB:
+        raise _unavailable(
+            f"the disk is nearly full: {free / MB:.0f} MB free "
+            f"(RINGSIDE_MIN_FREE_DISK_MB={settings.min_free_disk_mb})"
+        )
+
+
+def _unavailable(detail: str) -> HTTPException:
+    return HTTPException(status_code=503, detail=detail, headers={"Retry-After": RETRY_AFTER})
 
 
 def _batch(body: dict[str, Any]) -> tuple[list[Any], datetime | None]:

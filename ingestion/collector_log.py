@@ -36,6 +36,7 @@ from ingestion.landing import land_events, land_quarantine
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, read_records, segments
 from ringside.layout import Layout
+from ringside.settings import Settings
 
 PARTS = struct.Struct("<I")  # the length of the events part; the quarantine part follows
 PREFIX = "http"
@@ -133,9 +134,12 @@ class CollectorLog:
                 _replay_unheld(other, layout)
         for leftover in segments(self.directory):
             land_segment(leftover, layout)
+        self._unlanded = 0  # bytes of closed segments not landed yet
         self.wal = WriteAheadLog(self.directory)
+        # With seconds == 0 the collector lands after every request itself.
         self._flusher = threading.Thread(target=self._run, name="wal-flusher", daemon=True)
-        self._flusher.start()
+        if policy.seconds > 0:
+            self._flusher.start()
 
     @property
     def directory(self) -> Path:
@@ -156,21 +160,25 @@ class CollectorLog:
             if self.wal.current_bytes() == 0 and len(segments(self.directory)) == 1:
                 return []  # nothing logged since the last flush
             closed = self.wal.rotate()
+            sizes = [path.stat().st_size for path in closed]
+            self._unlanded = sum(sizes)
             files: list[Path] = []
-            for path in closed:
+            for path, size in zip(closed, sizes, strict=True):
                 files += land_segment(path, self.layout)
+                self._unlanded -= size
             self.flushed_files += len(files)
             return files
 
     def pending_bytes(self) -> int:
         """Logged and not yet landed: what a crash would make the next start replay."""
-        return sum(path.stat().st_size for path in segments(self.directory))
+        return self._unlanded + self.wal.current_bytes()
 
     def close(self) -> None:
         """Sync, land what is logged, release the slot."""
         self._stopping = True
         self._wake.set()
-        self._flusher.join()
+        if self._flusher.is_alive():
+            self._flusher.join()
         self.wal.close()
         with self._flush_lock:
             for path in segments(self.directory):
@@ -192,6 +200,40 @@ class CollectorLog:
                 # pending_bytes grows (health) until back-pressure refuses requests.
                 LOG.exception("landing the collector's log failed; retrying")
                 self._wake.wait(max(0.0, 1.0 - (time.monotonic() - started)))
+
+
+def logged_bytes(layout: Layout) -> dict[int, int]:
+    """Bytes logged and not landed, per slot, as on disk (every collector process)."""
+    root = layout.collector_log_dir
+    if not root.exists():
+        return {}
+    return {
+        int(slot.name): sum(path.stat().st_size for path in segments(slot))
+        for slot in root.iterdir()
+        if slot.is_dir() and slot.name.isdigit()
+    }
+
+
+_OPEN: dict[Path, CollectorLog] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_log(settings: Settings) -> CollectorLog:
+    """This process's log for the settings' home, started by the first request."""
+    with _OPEN_LOCK:
+        log = _OPEN.get(settings.home)
+        if log is None:
+            policy = FlushPolicy(settings.collector_flush_seconds, settings.collector_flush_events)
+            log = _OPEN[settings.home] = CollectorLog(settings.layout, policy)
+        return log
+
+
+def close_logs() -> None:
+    """Land what every log of this process holds and release their slots (shutdown)."""
+    with _OPEN_LOCK:
+        for log in _OPEN.values():
+            log.close()
+        _OPEN.clear()
 
 
 def _claim_slot(root: Path) -> tuple[int, IO[bytes]]:

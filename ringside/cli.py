@@ -248,12 +248,18 @@ def _echo_last_build(build: "BuildStatus") -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default RINGSIDE_COLLECTOR_WORKERS, 1).", min=1),
+    ] = None,
 ) -> None:
-    """Run the collector and the analytics API (FastAPI, uvicorn)."""
+    """Run the collector and the analytics API (FastAPI, uvicorn). Each worker process
+    logs the requests it acknowledges in a slot of its own (docs/events.md, sizing)."""
     import uvicorn
 
-    get_settings().layout.ensure()
-    uvicorn.run("api.main:app", host=host, port=port)
+    settings = get_settings()
+    settings.layout.ensure()
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers or settings.collector_workers)
 
 
 @app.command()

@@ -113,7 +113,29 @@ class Settings(BaseSettings):
         default=512,
         ge=0,
         description="/health reports `degraded` when the landing area (raw events) has less "
-        "free disk space than this, before ingestion starts failing.",
+        "free disk space than this, before ingestion starts failing; the collector answers "
+        "503 with Retry-After instead of accepting events it may not be able to land.",
+    )
+    # The collector's write-ahead log (ingestion/collector_log.py, docs/events.md).
+    collector_flush_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="The collector lands the requests it logged as Parquet this often; "
+        "events reach builds at most this much later. 0: after every request (a file per "
+        "request, for tests and tiny volumes).",
+    )
+    collector_flush_events: int = Field(
+        default=100_000, gt=0, description="...or sooner, once a process logged this many events."
+    )
+    collector_max_pending_mb: int = Field(
+        default=256,
+        gt=0,
+        description="Logged and not yet landed, per collector process: beyond it (landing "
+        "is failing or far behind) the collector answers 503 with Retry-After, which the "
+        "Segment SDKs retry, instead of queueing without bound.",
+    )
+    collector_workers: int = Field(
+        default=1, gt=0, description="`ringside serve` worker processes, each with its own log."
     )
 
     public_url: str = Field(

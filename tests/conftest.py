@@ -1,3 +1,4 @@
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,6 +8,12 @@ from dagster import Definitions
 
 from ringside.settings import Settings, get_settings
 from tests.platforms import BuiltPlatform, built_platform, platform_environment
+
+# The collector lands each request as it is acknowledged (its production default lands
+# its log every 10 s): tests read or build what they sent right after sending it. The
+# log's own tests (tests/test_collector_log.py) and the collector's flush test set
+# their own interval. Subprocesses (live servers, the CLI) inherit it.
+os.environ.setdefault("RINGSIDE_COLLECTOR_FLUSH_SECONDS", "0")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingestion.collector import router
+from ingestion.collector_log import open_log
 from ringside.settings import Settings, get_settings
 
 KEY = "test-write-key"
@@ -25,12 +26,24 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home", write_keys=[KEY, "other-source-key"])
 
 
-@pytest.fixture
-def client(settings: Settings) -> TestClient:
+def client_for(settings: Settings) -> TestClient:
     app = FastAPI()
     app.include_router(router)
     app.dependency_overrides[get_settings] = lambda: settings
     return TestClient(app)
+
+
+def create_app_for(settings: Settings) -> FastAPI:
+    from api.main import create_app
+
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    return app
+
+
+@pytest.fixture
+def client(settings: Settings) -> TestClient:
+    return client_for(settings)
 
 
 def event(mid: str | None, **fields: Any) -> dict[str, Any]:
@@ -324,3 +337,59 @@ def test_identify_traits_sent_in_context_as_rudderstack_does_are_kept(client, se
     traits = {row["message_id"]: row["traits"] for row in landed(settings)}
     # Top-level traits win; a track's context traits describe the user, not this event.
     assert traits == {"r1": '{"plan":"annual"}', "s1": '{"plan":"monthly"}', "t1": None}
+
+
+def test_an_acknowledged_request_is_in_the_log_and_lands_at_the_next_flush(tmp_path):
+    """The production shape: the answer waits for the log's sync, not for Parquet."""
+    settings = Settings(home=tmp_path / "home", write_keys=[KEY], collector_flush_seconds=3600)
+    client = client_for(settings)
+    answers = [
+        client.post("/v1/batch", json={"batch": [event(f"m{n}"), {"type": "x"}]}, auth=AUTH)
+        for n in range(3)
+    ]
+    assert [a.json()["accepted"] for a in answers] == [1, 1, 1]
+    assert landed(settings) == [] and quarantined(settings) == []
+    log = open_log(settings)
+    assert log.pending_bytes() > 0
+    log.flush()
+    assert sorted(r["message_id"] for r in landed(settings)) == ["m0", "m1", "m2"]
+    assert len(quarantined(settings)) == 3
+    assert log.pending_bytes() == 0
+
+
+def test_a_collector_behind_answers_503_with_retry_after_and_accepts_nothing(tmp_path):
+    settings = Settings(
+        home=tmp_path / "home",
+        write_keys=[KEY],
+        collector_flush_seconds=3600,
+        collector_max_pending_mb=1,
+    )
+    client = client_for(settings)
+    big = "x" * 400
+    answers = []
+    for n in range(20):
+        batch = [event(f"b{n}-{k}", properties={"note": big}) for k in range(500)]
+        answers.append(client.post("/v1/batch", json={"batch": batch}, auth=AUTH))
+        if answers[-1].status_code == 503:
+            break
+    refused = answers[-1]
+    assert refused.status_code == 503, [a.status_code for a in answers]
+    assert refused.headers["Retry-After"] == "5"
+    assert "behind" in refused.json()["detail"]
+    health = TestClient(create_app_for(settings)).get("/health").json()
+    assert health["status"] == "degraded" and health["collector_log_mb"]["0"] > 1
+    assert any("collector process 0" in reason for reason in health["degraded"])
+    # What was acknowledged lands; the refused batch does not.
+    open_log(settings).flush()
+    accepted = sum(a.json()["accepted"] for a in answers[:-1])
+    assert accepted > 0 and len(landed(settings)) == accepted
+    # Landed, the log is empty again and requests are accepted.
+    assert client.post("/v1/track", json=event("after"), auth=AUTH).status_code == 200
+
+
+def test_a_nearly_full_disk_answers_503(tmp_path):
+    settings = Settings(home=tmp_path / "home", write_keys=[KEY], min_free_disk_mb=10**9)
+    response = client_for(settings).post("/v1/track", json=event("m1"), auth=AUTH)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "disk is nearly full" in response.json()["detail"]
+    assert landed(settings) == []

@@ -5,9 +5,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
+from ingestion.collector_log import logged_bytes
 from ringside.pipeline_health import BuildAttempt, assess
 
 router = APIRouter(tags=["health"])
+MB = 1024 * 1024
 
 
 class Health(BaseModel):
@@ -30,6 +32,12 @@ class Health(BaseModel):
     last_success_at: datetime | None
     landing_writable: bool = Field(description="Can events be landed (raw events directory)?")
     landing_free_mb: float = Field(description="Free disk space where events land.")
+    collector_log_mb: dict[int, float] = Field(
+        description="Per collector process (slot): requests acknowledged and logged, not "
+        "yet landed as Parquet. Past RINGSIDE_COLLECTOR_MAX_PENDING_MB the collector "
+        "answers 503 (back-pressure) and the status is degraded."
+    )
+    collector_log_limit_mb: int
 
 
 @router.get("/health", response_model=Health)
@@ -39,12 +47,21 @@ def health(settings: SettingsDep) -> Health:
     Always HTTP 200 while the API serves (a probe restarting the app would not fix a
     failed build): `degraded`, with its reasons, when the last build failed, the served
     data is older than RINGSIDE_STALE_AFTER_MINUTES (once something was built), or the
-    landing area is not writable or has less free space than RINGSIDE_MIN_FREE_DISK_MB.
+    landing area is not writable or has less free space than RINGSIDE_MIN_FREE_DISK_MB,
+    or a collector process's log is past RINGSIDE_COLLECTOR_MAX_PENDING_MB.
     """
     pipeline = assess(settings)
+    limit = settings.collector_max_pending_mb
+    logged = {slot: size / MB for slot, size in logged_bytes(settings.layout).items()}
+    degraded = pipeline.degraded + [
+        f"collector process {slot} holds {size:.0f} MB not landed (limit {limit} MB): "
+        "it refuses events until landing catches up"
+        for slot, size in sorted(logged.items())
+        if size > limit
+    ]
     return Health(
-        status="degraded" if pipeline.degraded else "ok",
-        degraded=pipeline.degraded,
+        status="degraded" if degraded else "ok",
+        degraded=degraded,
         warehouse_published_at=pipeline.published_at,
         data_age_seconds=pipeline.data_age_seconds,
         last_build=pipeline.build.last_attempt,
@@ -52,4 +69,6 @@ def health(settings: SettingsDep) -> Health:
         last_success_at=pipeline.build.last_success_at,
         landing_writable=pipeline.landing_writable,
         landing_free_mb=round(pipeline.landing_free_mb, 1),
+        collector_log_mb={slot: round(size, 3) for slot, size in logged.items()},
+        collector_log_limit_mb=limit,
     )
