@@ -136,7 +136,7 @@ async def _collect(
     _refuse_when_behind(log, settings)
     geo = open_geoip(settings.geoip_db)
     prepared = await run_in_threadpool(prepare, list(enumerate(events)), origin, geo)
-    record = encode(prepared.events, prepared.quarantine.table())
+    record = encode(prepared)
     try:
         # Answered only once the request's record is durable (group commit).
         await asyncio.wrap_future(log.append(record, prepared.accepted))

@@ -3,7 +3,7 @@
 Each collector process claims a slot, ``$RINGSIDE_HOME/raw/wal/<n>/``, held by an
 exclusive ``flock`` for the process's life, and writes its own write-ahead log there
 (ingestion/wal.py). A record is one request's validated rows: the landed events and the
-quarantined items, as Arrow record batches of the raw schemas. Every
+quarantined items, as JSON (Arrow tables are built when a segment lands). Every
 ``collector_flush_seconds`` (or sooner, after ``collector_flush_events`` events) the log
 rotates and the closed segments land as Parquet, one file per event day (and per
 received day for the quarantine) named after the segment, written atomically; only then
@@ -19,76 +19,77 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import struct
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.landing import land_events, land_quarantine
+from ingestion.pipeline import Prepared
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, read_records, segments
 from ringside.layout import Layout
 from ringside.settings import Settings
 
-PARTS = struct.Struct("<I")  # the length of the events part; the quarantine part follows
 PREFIX = "http"
 LOG = logging.getLogger(__name__)
+# Naive datetimes are UTC by the raw layer's convention (ingestion/landing.py).
+JSON_OPTIONS = orjson.OPT_NAIVE_UTC
 
 
-def encode(events: pa.Table | None, quarantine: pa.Table | None) -> bytes:
-    """One request's rows as a log record: two IPC record batches without their schema
-    (the schemas are fixed), either of them empty."""
-    parts = [_batch_bytes(table) for table in (events, quarantine)]
-    return PARTS.pack(len(parts[0])) + parts[0] + parts[1]
+def encode(prepared: Prepared) -> bytes:
+    """One request's rows as a log record: ``[event rows, quarantine rows]`` as JSON. The
+    Arrow tables are built at landing, for a whole segment at once: a table per request
+    cost more than validating the event."""
+    return orjson.dumps([prepared.rows, prepared.quarantine.rows], option=JSON_OPTIONS)
 
 
-def decode(payload: bytes) -> tuple[pa.RecordBatch | None, pa.RecordBatch | None]:
-    (length,) = PARTS.unpack_from(payload)
-    events = payload[PARTS.size : PARTS.size + length]
-    quarantine = payload[PARTS.size + length :]
-    return _batch(events, RAW_EVENT_SCHEMA), _batch(quarantine, QUARANTINE_SCHEMA)
+def decode(payloads: Iterable[bytes]) -> tuple[pa.Table, pa.Table]:
+    """Records -> (events, quarantine) tables of the raw schemas."""
+    events: list[list[Any]] = []
+    quarantine: list[list[Any]] = []
+    for payload in payloads:
+        landed, rejected = orjson.loads(payload)
+        events += landed
+        quarantine += rejected
+    return _table(events, RAW_EVENT_SCHEMA), _table(quarantine, QUARANTINE_SCHEMA)
 
 
-def _batch_bytes(table: pa.Table | None) -> bytes:
-    if table is None or table.num_rows == 0:
-        return b""
-    return table.combine_chunks().to_batches()[0].serialize().to_pybytes()
-
-
-def _batch(data: bytes, schema: pa.Schema) -> pa.RecordBatch | None:
-    return pa.ipc.read_record_batch(pa.py_buffer(data), schema) if data else None
+def _table(rows: list[list[Any]], schema: pa.Schema) -> pa.Table:
+    columns = zip(*rows, strict=True) if rows else ([] for _ in schema)
+    arrays = []
+    for field, values in zip(schema, columns, strict=True):
+        if pa.types.is_timestamp(field.type):
+            # RFC 3339 text back to the zone-less UTC timestamps it was.
+            utc = pa.array(values, pa.string()).cast(pa.timestamp("us", tz="UTC"))
+            arrays.append(utc.cast(field.type))
+        else:
+            arrays.append(pa.array(values, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def land_segment(path: Path, layout: Layout) -> list[Path]:
     """Land a closed segment's records as Parquet, then delete it; returns the files."""
-    events: list[pa.RecordBatch] = []
-    quarantine: list[pa.RecordBatch] = []
-    for payload in read_records(path):
-        landed, rejected = decode(payload)
-        if landed is not None:
-            events.append(landed)
-        if rejected is not None:
-            quarantine.append(rejected)
+    events, quarantine = decode(read_records(path))
     name = f"{PREFIX}-{path.stem}.parquet"
     files: list[Path] = []
-    if events:
-        table = pa.Table.from_batches(events, RAW_EVENT_SCHEMA)
-        files += land_events(table, _utc_dates(table["event_time"]), layout, PREFIX, name=name)
-    if quarantine:
-        table = pa.Table.from_batches(quarantine, QUARANTINE_SCHEMA)
+    if events.num_rows:
+        files += land_events(events, _utc_dates(events["event_time"]), layout, PREFIX, name=name)
+    if quarantine.num_rows:
         by_day: dict[date, list[int]] = defaultdict(list)
-        for row, day in enumerate(_utc_dates(table["received_at"])):
+        for row, day in enumerate(_utc_dates(quarantine["received_at"])):
             by_day[day].append(row)
         files += [
-            land_quarantine(table.take(rows), day, layout, PREFIX, name=name)
+            land_quarantine(quarantine.take(rows), day, layout, PREFIX, name=name)
             for day, rows in sorted(by_day.items())
         ]
     path.unlink()

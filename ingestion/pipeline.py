@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-import pyarrow as pa
 
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import (
@@ -115,13 +114,15 @@ class Quarantine:
              first.field, first.reason, errors_json, _payload(raw, value))
         )  # fmt: skip
 
-    def table(self) -> pa.Table | None:
-        return rows_to_table(self._rows, QUARANTINE_SCHEMA) if self._rows else None
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """In QUARANTINE_SCHEMA order."""
+        return self._rows
 
     def land(self, layout: Layout) -> list[Path]:
-        table = self.table()
-        if table is None:
+        if not self._rows:
             return []
+        table = rows_to_table(self._rows, QUARANTINE_SCHEMA)
         day = self.origin.received_at.astimezone(UTC).date()
         return [land_quarantine(table, day, layout, self.origin.source)]
 
@@ -144,8 +145,13 @@ def process(
     as received (``bytes``, e.g. a file line) or an already-parsed JSON value."""
     prepared = prepare(items, origin, geo)
     files = (
-        land_events(prepared.events, prepared.event_dates, layout, origin.source)
-        if prepared.events is not None
+        land_events(
+            rows_to_table(prepared.rows, RAW_EVENT_SCHEMA),
+            prepared.event_dates,
+            layout,
+            origin.source,
+        )
+        if prepared.rows
         else []
     )
     files += prepared.quarantine.land(layout)
@@ -158,8 +164,8 @@ def process(
 class Prepared:
     """A batch's rows, validated and enriched, not landed yet."""
 
-    events: pa.Table | None  # RAW_EVENT_SCHEMA
-    event_dates: list[date]  # the UTC event day of each row of events
+    rows: list[tuple[Any, ...]]  # the events, in RAW_EVENT_SCHEMA order
+    event_dates: list[date]  # the UTC event day of each row
     quarantine: Quarantine
 
     @property
@@ -233,7 +239,7 @@ def prepare(items: Iterable[tuple[int, Any]], origin: Origin, geo: GeoIP | None)
         )  # fmt: skip
 
     return Prepared(
-        events=rows_to_table(rows, RAW_EVENT_SCHEMA) if rows else None,
+        rows=rows,
         event_dates=event_dates,
         quarantine=quarantine,
     )

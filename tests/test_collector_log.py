@@ -14,8 +14,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from ingestion.collector_log import CollectorLog, FlushPolicy, encode
+from ingestion.collector_log import CollectorLog, FlushPolicy, decode, encode
+from ingestion.landing import rows_to_table
 from ingestion.pipeline import Origin, accepted_window, prepare
+from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, frame, read_records, segments
 from ringside.layout import Layout
 from ringside.settings import Settings
@@ -44,7 +46,7 @@ def _event(message_id: str, **fields: Any) -> dict[str, Any]:
 
 def _record(home: Path, events: list[dict[str, Any]]) -> tuple[bytes, int]:
     prepared = prepare(list(enumerate(events)), _origin(home), None)
-    return encode(prepared.events, prepared.quarantine.table()), prepared.accepted
+    return encode(prepared), prepared.accepted
 
 
 def _landed_ids(layout: Layout) -> list[str]:
@@ -203,3 +205,22 @@ def _read_acks_then_kill(child: subprocess.Popen[str], stop_after: int) -> set[s
     acked |= {line.rstrip("\n") for line in child.stdout if line.endswith("\n")}
     child.wait(timeout=30)
     return acked
+
+
+def test_a_logged_request_lands_exactly_the_rows_the_direct_path_lands(tmp_path):
+    """The log keeps rows as JSON and builds Arrow at landing: same values, same types."""
+    events = [
+        _event("p1", type="page", timestamp="2026-12-06T23:59:59.123456+02:00",
+               properties={"path": "/news", "url": "https://x.test/news?utm_source=x"},
+               context={"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
+                        "ip": "10.1.2.3", "consent": {"analytics": True}}),
+        _event("i1", type="identify", userId="u1", traits={"plan": "pro", "n": 2}),
+        _event("t1", properties={"nested": {"a": [1, 2.5, None]}}, sentAt=None),
+        {"type": "track", "messageId": "bad"},
+        "not an event",
+    ]  # fmt: skip
+    prepared = prepare(list(enumerate(events)), _origin(tmp_path), None)
+    logged_events, logged_quarantine = decode([encode(prepared)])
+    assert logged_events.equals(rows_to_table(prepared.rows, RAW_EVENT_SCHEMA))
+    assert logged_quarantine.equals(rows_to_table(prepared.quarantine.rows, QUARANTINE_SCHEMA))
+    assert logged_events.num_rows == 3 and logged_quarantine.num_rows == 2
