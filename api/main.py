@@ -35,7 +35,7 @@ from api.routes import (
     users,
 )
 from ingestion.collector import router as collector_router
-from ingestion.collector_log import close_logs
+from ingestion.collector_log import close_logs, open_log
 from ingestion.landing import remove_orphaned_temp_files
 from ringside.reports.compiler import ReportError
 from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
@@ -48,6 +48,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # settings the routes see, so a test app overriding them cleans its own home).
     settings = app.dependency_overrides.get(get_settings, get_settings)()
     remove_orphaned_temp_files(settings.layout)
+    # Claim this process's log slot and land what dead processes left before serving.
+    await run_in_threadpool(open_log, settings)
     yield
     # Land what the collector logged and release its slot.
     await run_in_threadpool(close_logs)
