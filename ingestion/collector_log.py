@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import threading
 import time
 from collections import defaultdict
@@ -33,7 +32,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.landing import land_events, land_quarantine
+from ingestion.landing import fsync_dir, land_events, land_quarantine
 from ingestion.pipeline import Prepared
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, read_records, segments
@@ -93,20 +92,18 @@ def land_segment(path: Path, layout: Layout) -> list[Path]:
             for day, rows in sorted(by_day.items())
         ]
     path.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return files
+
+
+def _land_all(directory: Path, layout: Layout) -> None:
+    """Land every segment of a slot no writer is appending to, oldest first."""
+    for path in segments(directory):
+        land_segment(path, layout)
 
 
 def _utc_dates(column: pa.ChunkedArray) -> list[date]:
     return pc.cast(column, pa.date32()).to_pylist()
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -128,13 +125,11 @@ class CollectorLog:
         self._events_since_flush = 0
         self._wake = threading.Event()
         self._stopping = False
-        self.flushed_files = 0
         # What a crashed process left, here and in slots nobody holds, lands first.
         for other in sorted(root.iterdir()):
             if other.is_dir() and other != self.directory:
                 _replay_unheld(other, layout)
-        for leftover in segments(self.directory):
-            land_segment(leftover, layout)
+        _land_all(self.directory, layout)
         self._unlanded = 0  # bytes of closed segments not landed yet
         self.wal = WriteAheadLog(self.directory)
         # With seconds == 0 the collector lands after every request itself.
@@ -167,7 +162,6 @@ class CollectorLog:
             for path, size in zip(closed, sizes, strict=True):
                 files += land_segment(path, self.layout)
                 self._unlanded -= size
-            self.flushed_files += len(files)
             return files
 
     def pending_bytes(self) -> int:
@@ -182,8 +176,7 @@ class CollectorLog:
             self._flusher.join()
         self.wal.close()
         with self._flush_lock:
-            for path in segments(self.directory):
-                land_segment(path, self.layout)
+            _land_all(self.directory, self.layout)
         fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         self._lock_file.close()
 
@@ -220,7 +213,7 @@ _OPEN_LOCK = threading.Lock()
 
 
 def open_log(settings: Settings) -> CollectorLog:
-    """This process's log for the settings' home, started by the first request."""
+    """This process's log for the settings' home, started on first use (the app's startup)."""
     with _OPEN_LOCK:
         log = _OPEN.get(settings.home)
         if log is None:
@@ -260,7 +253,6 @@ def _replay_unheld(directory: Path, layout: Layout) -> None:
         except BlockingIOError:
             return  # a live process owns it
         try:
-            for leftover in segments(directory):
-                land_segment(leftover, layout)
+            _land_all(directory, layout)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -29,7 +29,8 @@ COMPRESSION = "zstd"
 ORPHAN_GRACE_SECONDS = 3600.0
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (a created or renamed file) survive a crash."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -43,7 +44,7 @@ def _ensure_dir(directory: Path) -> None:
         return
     _ensure_dir(directory.parent)
     directory.mkdir(exist_ok=True)
-    _fsync_dir(directory.parent)
+    fsync_dir(directory.parent)
 
 
 def _stamp(moment: datetime) -> str:
@@ -74,7 +75,7 @@ def atomic_parquet(directory: Path, name: str, schema: pa.Schema) -> Iterator[pq
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def rows_to_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:

@@ -3,9 +3,9 @@
 A request's validated rows are appended to the log as one record; one ``fdatasync``
 covers every record that arrived while the previous one ran (PostgreSQL's group commit:
 the first waiting writer flushes for everyone behind it), and a request is acknowledged
-only once its record is synced. The log is a directory of segments, ``<seq>.wal``:
-records go to the newest; a flush (ingestion/flusher.py) closes it, lands the closed
-segments as Parquet and deletes them.
+only once its record is synced. The log is a directory of segments,
+``<seq>-<random>.wal``: records go to the newest; a flush (ingestion/collector_log.py)
+closes it, lands the closed segments as Parquet and deletes them.
 
 A record is ``length (u32) | crc32 (u32) | payload``. Reading stops at the first record
 whose header or payload is short or whose checksum differs: that is the torn tail of a
@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import BinaryIO
+
+from ingestion.landing import fsync_dir
 
 HEADER = struct.Struct("<II")
 SUFFIX = ".wal"
@@ -86,11 +88,7 @@ class WriteAheadLog:
         path = self.directory / f"{seq:012d}-{uuid.uuid4().hex[:12]}{SUFFIX}"
         handle = open(path, "ab")  # noqa: SIM115 - kept open across calls
         # The directory entry must survive a crash as well as the data.
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.directory)
         return handle
 
     def append(self, payload: bytes) -> Future[None]:
@@ -113,11 +111,6 @@ class WriteAheadLog:
             self._file.close()
         self._seq += 1
         self._file = self._open(self._seq)
-
-    @property
-    def waiting(self) -> int:
-        """Records appended and not yet synced."""
-        return self._queue.qsize()
 
     def current_bytes(self) -> int:
         with self._lock:
