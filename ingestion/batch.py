@@ -34,6 +34,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from ingestion.compaction import CompactionReport, compact
 from ingestion.enrich import open_geoip
 from ingestion.events import FieldError, reason, wire_path
 from ingestion.landing import rows_to_table, snapshot_writer
@@ -76,6 +77,7 @@ class IngestReport(BaseModel):
     files: list[FileReport]
     ignored: list[str] = Field(default_factory=list)  # files in directories of other types
     seconds: float
+    compaction: CompactionReport | None = None  # the pass after landing, when enabled
 
     @property
     def lines(self) -> int:
@@ -116,6 +118,8 @@ class IngestReport(BaseModel):
             f"{self.quarantined:,} quarantined in {self.seconds:.1f}s "
             f"({self.lines_per_second:,.0f} lines/s)"
         )
+        if self.compaction is not None:
+            out.append(self.compaction.summary())
         return "\n".join(out)
 
 
@@ -165,11 +169,17 @@ def ingest_paths(
     else:
         done = [_ingest_file(*args) for args in arguments]
     reports.update((Path(report.path), report) for report in done)
+    # The chunks landed as a file per chunk and event day: merged like the collector's
+    # flushes (the same compactor; see compaction_seconds).
+    compaction = None
+    if settings.compaction_seconds > 0 and any(report.files_written for report in done):
+        compaction = compact(layout, settings.compaction_rows, settings.compaction_seconds)
 
     return IngestReport(
         files=[reports[path] for path, _ in found],
         ignored=[str(p) for p in ignored],
         seconds=round(time.perf_counter() - started, 3),
+        compaction=compaction,
     )
 
 

@@ -12,6 +12,7 @@ names: the files are replaced, not doubled.
 
 On start a process replays the segments of its slot and of every slot no live process
 holds (a worker that died, or fewer workers than before): nothing acknowledged is lost.
+Each process also runs a compactor (ingestion/compaction.py); one at a time compacts.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.compaction import Compactor, segment_file_name
 from ingestion.landing import fsync_dir, land_events, land_quarantine
 from ingestion.pipeline import Prepared
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
@@ -79,7 +81,7 @@ def _table(rows: list[list[Any]], schema: pa.Schema) -> pa.Table:
 def land_segment(path: Path, layout: Layout) -> list[Path]:
     """Land a closed segment's records as Parquet, then delete it; returns the files."""
     events, quarantine = decode(read_records(path))
-    name = f"{PREFIX}-{path.stem}.parquet"
+    name = segment_file_name(path)
     files: list[Path] = []
     if events.num_rows:
         files += land_events(events, _utc_dates(events["event_time"]), layout, PREFIX, name=name)
@@ -115,9 +117,12 @@ class FlushPolicy:
 class CollectorLog:
     """A process's slot: its write-ahead log and the thread that flushes it."""
 
-    def __init__(self, layout: Layout, policy: FlushPolicy) -> None:
+    def __init__(
+        self, layout: Layout, policy: FlushPolicy, compactor: Compactor | None = None
+    ) -> None:
         self.layout = layout
         self.policy = policy
+        self.compactor = compactor
         root = layout.collector_log_dir
         root.mkdir(parents=True, exist_ok=True)
         self.slot, self._lock_file = _claim_slot(root)
@@ -136,6 +141,8 @@ class CollectorLog:
         self._flusher = threading.Thread(target=self._run, name="wal-flusher", daemon=True)
         if policy.seconds > 0:
             self._flusher.start()
+        if compactor is not None:
+            compactor.start()
 
     @property
     def directory(self) -> Path:
@@ -174,6 +181,8 @@ class CollectorLog:
         self._wake.set()
         if self._flusher.is_alive():
             self._flusher.join()
+        if self.compactor is not None:
+            self.compactor.stop()
         self.wal.close()
         with self._flush_lock:
             _land_all(self.directory, self.layout)
@@ -218,7 +227,12 @@ def open_log(settings: Settings) -> CollectorLog:
         log = _OPEN.get(settings.home)
         if log is None:
             policy = FlushPolicy(settings.collector_flush_seconds, settings.collector_flush_events)
-            log = _OPEN[settings.home] = CollectorLog(settings.layout, policy)
+            compactor = (
+                Compactor(settings.layout, settings.compaction_seconds, settings.compaction_rows)
+                if settings.compaction_seconds > 0
+                else None
+            )
+            log = _OPEN[settings.home] = CollectorLog(settings.layout, policy, compactor)
         return log
 
 

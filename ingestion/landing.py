@@ -55,26 +55,43 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{_stamp(datetime.now(UTC))}-{uuid.uuid4().hex}.parquet"
 
 
+def temp_path(directory: Path, name: str) -> Path:
+    """Where ``name`` is written before it appears: a dot name ending in ``.tmp``."""
+    return directory / f".{name}.{uuid.uuid4().hex}.tmp"
+
+
+@contextmanager
+def durable_temp(temp: Path, schema: pa.Schema, **options: Any) -> Iterator[pq.ParquetWriter]:
+    """A Parquet writer into ``temp``, flushed and fsynced when the block ends; on error
+    the file is removed. Renaming it into place is the caller's step."""
+    _ensure_dir(temp.parent)
+    try:
+        with open(temp, "wb") as sink:
+            with pq.ParquetWriter(sink, schema, compression=COMPRESSION, **options) as writer:
+                yield writer
+            sink.flush()
+            os.fsync(sink.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 @contextmanager
 def atomic_parquet(directory: Path, name: str, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
     """A Parquet writer whose file appears at ``directory/name`` only when the block
     ends without an exception (and is durable by then); on error nothing is left."""
-    _ensure_dir(directory)
     final = directory / name
-    temp = directory / f".{name}.{uuid.uuid4().hex}.tmp"
+    temp = temp_path(directory, name)
+    with durable_temp(temp, schema) as writer:
+        yield writer
     try:
-        with open(temp, "wb") as sink:
-            with pq.ParquetWriter(sink, schema, compression=COMPRESSION) as writer:
-                yield writer
-            sink.flush()
-            os.fsync(sink.fileno())
         os.replace(temp, final)
-        # The modification time says when the file became visible, not when writing
-        # began: a build that saw a newer file saw this one (ringside/build_state.py).
-        os.utime(final)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    # The modification time says when the file became visible, not when writing began:
+    # a build that saw a newer file saw this one (ringside/build_state.py).
+    os.utime(final)
     fsync_dir(directory)
 
 

@@ -86,6 +86,21 @@ def new_files(layout: Layout, days: list[date] | None, built: BuildState) -> lis
     )
 
 
+def consumed_marks(layout: Layout) -> dict[str, list[float]]:
+    """ISO event day -> the mark of every database that has built it, ascending: the
+    files of a day at or below a mark were read by that database, those above were not.
+    The compactor merges only files on the same side of every mark."""
+    marks: dict[str, set[float]] = {}
+    for path in layout.state_dir.glob(layout.generation_state_path("*").name):
+        try:
+            state = BuildState.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            continue
+        for day, mark in state.landed.items():
+            marks.setdefault(day, set()).add(mark)
+    return {day: sorted(values) for day, values in marks.items()}
+
+
 def served_generation(settings: Settings) -> Generation | None:
     """What readers see; None on DuckDB before the first publish."""
     if settings.warehouse == "postgres":

@@ -68,6 +68,23 @@ def ingest(
 
 
 @app.command()
+def compact(
+    rows: Annotated[
+        int | None, typer.Option(min=1, help="Rows per merged file (default: compaction_rows).")
+    ] = None,
+) -> None:
+    """Merge each landed day's small files into files of up to `rows` rows (the collector
+    and batch ingestion do it on their own every compaction_seconds)."""
+    from ingestion.compaction import compact as run_compact
+
+    settings = get_settings()
+    report = run_compact(settings.layout.ensure(), rows or settings.compaction_rows, 600.0)
+    typer.echo(report.summary())
+    if report.deferred:
+        typer.echo("deferred merges wait for a running build; run again once it ends")
+
+
+@app.command()
 def build(
     partition: Annotated[
         datetime | None,

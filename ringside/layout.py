@@ -5,8 +5,10 @@ Everything is below one root (``RINGSIDE_HOME``)::
     raw/events/event_date=YYYY-MM-DD/<batch>.parquet   landed events, append-only
     raw/quarantine/received_date=YYYY-MM-DD/<batch>.parquet   rejected events + reasons
     raw/snapshots/<name>/<name>-<UTC stamp>.parquet     content / accounts / KPI target snapshots
+    raw/wal/<n>/<seq>-<id>.wal                          the collector's write-ahead log, per process
     state/                                              ingestion bookkeeping, data version,
-                                                        build_status.json (last build outcome)
+                                                        build_status.json (last build outcome),
+                                                        raw.lock, compaction/ (journals)
     warehouse/ringside-{a,b}.duckdb                     two generations of dbt's database:
                                                         readers use one while dbt builds the other
     serving/ringside.duckdb                             link to the generation readers use
@@ -111,6 +113,17 @@ class Layout:
     def session_secret_path(self) -> Path:
         """The generated key that signs web app session cookies (mode 0600)."""
         return self.state_dir / "session_secret"
+
+    @property
+    def raw_lock_path(self) -> Path:
+        """Readers of landed files hold it shared; the compactor's swap, exclusive
+        (ringside/raw_lock.py)."""
+        return self.state_dir / "raw.lock"
+
+    @property
+    def compaction_dir(self) -> Path:
+        """The compactor's lock and the journals of its swaps (ingestion/compaction.py)."""
+        return self.state_dir / "compaction"
 
     def generation_path(self, name: str) -> Path:
         """One of the two DuckDB generations (``a``, ``b``) dbt builds in turn."""

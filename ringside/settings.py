@@ -134,6 +134,18 @@ class Settings(BaseSettings):
         "is failing or far behind) the collector answers 503 with Retry-After, which the "
         "Segment SDKs retry, instead of queueing without bound.",
     )
+    # Compaction of the landed files (ingestion/compaction.py, docs/events.md).
+    compaction_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="The collector merges each day's small landed files this often (one "
+        "worker at a time), and batch ingestion after it lands. 0: only `ringside compact`.",
+    )
+    compaction_rows: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="Rows per merged file; files this large are left as they are.",
+    )
     collector_workers: int = Field(
         default=1, gt=0, description="`ringside serve` worker processes, each with its own log."
     )

@@ -14,6 +14,9 @@ from tests.platforms import BuiltPlatform, built_platform, platform_environment
 # log's own tests (tests/test_collector_log.py) and the collector's flush test set
 # their own interval. Subprocesses (live servers, the CLI) inherit it.
 os.environ.setdefault("RINGSIDE_COLLECTOR_FLUSH_SECONDS", "0")
+# Nor do they compact unless they test compaction (tests/test_compaction.py): the files
+# a test landed stay as landed.
+os.environ.setdefault("RINGSIDE_COMPACTION_SECONDS", "0")
 
 
 @pytest.fixture

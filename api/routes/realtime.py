@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import Instant, SettingsDep
 from api.errors import problems
 from api.security import require
+from ringside.raw_lock import reading_raw
 
 router = APIRouter(
     prefix="/api/analytics/real-time",
@@ -52,39 +53,41 @@ def real_time(
 ) -> RealTime:
     now = (at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     since = now - timedelta(minutes=max(WINDOWS_MINUTES))
-    # Only the days the window touches are listed and read.
-    landed = settings.layout.landed_event_files(days={since.date(), now.date()})
-    files = [str(path) for paths in landed.values() for path in paths]
-    rows: list[tuple] = []
-    per_minute: list[tuple] = []
-    if files:
-        recent = (
-            "with recent as (select * from read_parquet($files) "
-            "where event_time > $since and event_time <= $now) "
-        )
-        params = {"files": files, "since": since, "now": now}
-        with duckdb.connect() as con:
-            rows = con.execute(
-                recent
-                + """
-                select
-                    w.minutes,
-                    count(distinct case when coalesce(r.event, '') <> 'Page Heartbeat'
-                        then coalesce(r.user_id, r.anonymous_id) end),
-                    count(r.message_id),
-                    count(case when r.type in ('page', 'screen') then 1 end)
-                from (select unnest($windows::integer[]) as minutes) as w
-                left join recent as r on r.event_time > $now - to_minutes(w.minutes)
-                group by w.minutes
-                order by w.minutes
-                """,
-                {**params, "windows": list(WINDOWS_MINUTES)},
-            ).fetchall()
-            per_minute = con.execute(
-                recent + "select date_trunc('minute', event_time), count(*) "
-                "from recent group by 1 order by 1",
-                params,
-            ).fetchall()
+    # The files listed stay in place until read (compaction).
+    with reading_raw(settings.layout):
+        # Only the days the window touches are listed and read.
+        landed = settings.layout.landed_event_files(days={since.date(), now.date()})
+        files = [str(path) for paths in landed.values() for path in paths]
+        rows: list[tuple] = []
+        per_minute: list[tuple] = []
+        if files:
+            recent = (
+                "with recent as (select * from read_parquet($files) "
+                "where event_time > $since and event_time <= $now) "
+            )
+            params = {"files": files, "since": since, "now": now}
+            with duckdb.connect() as con:
+                rows = con.execute(
+                    recent
+                    + """
+                    select
+                        w.minutes,
+                        count(distinct case when coalesce(r.event, '') <> 'Page Heartbeat'
+                            then coalesce(r.user_id, r.anonymous_id) end),
+                        count(r.message_id),
+                        count(case when r.type in ('page', 'screen') then 1 end)
+                    from (select unnest($windows::integer[]) as minutes) as w
+                    left join recent as r on r.event_time > $now - to_minutes(w.minutes)
+                    group by w.minutes
+                    order by w.minutes
+                    """,
+                    {**params, "windows": list(WINDOWS_MINUTES)},
+                ).fetchall()
+                per_minute = con.execute(
+                    recent + "select date_trunc('minute', event_time), count(*) "
+                    "from recent group by 1 order by 1",
+                    params,
+                ).fetchall()
     counts = {minutes: (users, events, views) for minutes, users, events, views in rows}
     return RealTime(
         as_of=now.replace(tzinfo=UTC),

@@ -34,6 +34,7 @@ from ringside.pipeline_health import (
     record_attempt,
     record_run_failure,
 )
+from ringside.raw_lock import reading_raw
 from ringside.settings import Settings, get_settings
 
 
@@ -142,85 +143,91 @@ def ringside_dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
 ) -> Iterator[Any]:
     settings = get_settings()
-    started_at = datetime.now(UTC)
-    # What has landed now: recorded as built only if this build succeeds; files landing
-    # during the build are newer and are read again by the next one.
-    landed = build_state.landed_state(settings.layout)
-    days = run_days(context.run)
-    # What differs from one build to the next is read while SQL runs, not while dbt
-    # parses (macros/build_args.sql), so dbt's partial parsing holds between builds.
-    build_args: dict[str, Any] = {
-        # Staging reads only these days' landed files (all of them with --full-refresh).
-        "event_days": [day.isoformat() for day in days],
-        "build_stamp": started_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-        "full_checks": context.run.tags.get(FULL_CHECKS_TAG) == "true",
-    }
-    dbt_vars = {
-        # dagster-dbt may name every model in --select: this is still the whole project.
-        "record_build": True,
-        "session_timeout_minutes": settings.session_timeout_minutes,
-        "ringside_drill": config.drill,
-    }
-    invocation: DbtCliInvocation | None = None
-    try:
-        warehouse.prepare_sources(settings)
-        target = build_state.prepare_target(settings)
-        if settings.warehouse == "duckdb":
-            warehouse.wait_for_writers(settings.layout.generation_path(target.name))
-        built = target.state()
-        # A database with a build behind it, not rebuilt from scratch: dbt's incremental
-        # branches run.
-        incremental = bool(built.lineage) and not config.full_refresh
-        if incremental and settings.warehouse == "duckdb":
-            # Within those days, staging reads only the files the database has not read
-            # (a micro-batch's few files, not its days' million rows). PostgreSQL stages
-            # from the raw table the run's days were loaded into.
-            files = build_state.new_files(settings.layout, days, built)
-            build_args["event_files"] = [str(path) for path in files]
-        args = ["build", "--vars", json.dumps(dbt_vars)]
-        if config.full_refresh:
-            args.append("--full-refresh")
-        # dbt unit tests check the SQL, not the data: a micro-batch skips them; the first
-        # build of a home, a full refresh and the daily full check run them.
-        if incremental and not build_args["full_checks"]:
-            args += ["--exclude-resource-type", "unit_test"]
-        # dbt runs as a subprocess that inherits this process's environment; the settings
-        # tell it the target, where the landed sources are and how to reach the database.
-        os.environ.update(settings.dbt_env())
-        run_target = _run_target(settings, context)
-        with _parse_kept(run_target, settings.layout.dbt_parse_file(target.name)):
-            os.environ[BUILD_ARGS_ENV] = json.dumps(build_args)
-            try:
-                invocation = dbt.cli(args, context=context, target_path=run_target)
-            finally:
-                # The subprocess has its copy; a later dbt call of this process must
-                # not inherit this build's files and days.
-                del os.environ[BUILD_ARGS_ENV]
-            yield from invocation.stream()
-        # Only a successful build is served (a failed one raised above).
-        lineage = build_state.new_lineage() if config.full_refresh else built.lineage
-        target.save(
-            build_state.BuildState(
-                # A full refresh or a first build reads every landed day.
-                landed=landed if not incremental else {**built.landed, **_consumed(landed, days)},
-                lineage=lineage or build_state.new_lineage(),
+    # The landed files this build lists stay in place until it ends (compaction).
+    with reading_raw(settings.layout):
+        started_at = datetime.now(UTC)
+        # What has landed now: recorded as built only if this build succeeds; files landing
+        # during the build are newer and are read again by the next one.
+        landed = build_state.landed_state(settings.layout)
+        days = run_days(context.run)
+        # What differs from one build to the next is read while SQL runs, not while dbt
+        # parses (macros/build_args.sql), so dbt's partial parsing holds between builds.
+        build_args: dict[str, Any] = {
+            # Staging reads only these days' landed files (all of them with --full-refresh).
+            "event_days": [day.isoformat() for day in days],
+            "build_stamp": started_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "full_checks": context.run.tags.get(FULL_CHECKS_TAG) == "true",
+        }
+        dbt_vars = {
+            # dagster-dbt may name every model in --select: this is still the whole project.
+            "record_build": True,
+            "session_timeout_minutes": settings.session_timeout_minutes,
+            "ringside_drill": config.drill,
+        }
+        invocation: DbtCliInvocation | None = None
+        try:
+            warehouse.prepare_sources(settings)
+            target = build_state.prepare_target(settings)
+            if settings.warehouse == "duckdb":
+                warehouse.wait_for_writers(settings.layout.generation_path(target.name))
+            built = target.state()
+            # A database with a build behind it, not rebuilt from scratch: dbt's incremental
+            # branches run.
+            incremental = bool(built.lineage) and not config.full_refresh
+            if incremental and settings.warehouse == "duckdb":
+                # Within those days, staging reads only the files the database has not read
+                # (a micro-batch's few files, not its days' million rows). PostgreSQL stages
+                # from the raw table the run's days were loaded into.
+                files = build_state.new_files(settings.layout, days, built)
+                build_args["event_files"] = [str(path) for path in files]
+            args = ["build", "--vars", json.dumps(dbt_vars)]
+            if config.full_refresh:
+                args.append("--full-refresh")
+            # dbt unit tests check the SQL, not the data: a micro-batch skips them; the first
+            # build of a home, a full refresh and the daily full check run them.
+            if incremental and not build_args["full_checks"]:
+                args += ["--exclude-resource-type", "unit_test"]
+            # dbt runs as a subprocess that inherits this process's environment; the settings
+            # tell it the target, where the landed sources are and how to reach the database.
+            os.environ.update(settings.dbt_env())
+            run_target = _run_target(settings, context)
+            with _parse_kept(run_target, settings.layout.dbt_parse_file(target.name)):
+                os.environ[BUILD_ARGS_ENV] = json.dumps(build_args)
+                try:
+                    invocation = dbt.cli(args, context=context, target_path=run_target)
+                finally:
+                    # The subprocess has its copy; a later dbt call of this process must
+                    # not inherit this build's files and days.
+                    del os.environ[BUILD_ARGS_ENV]
+                yield from invocation.stream()
+            # Only a successful build is served (a failed one raised above).
+            lineage = build_state.new_lineage() if config.full_refresh else built.lineage
+            target.save(
+                build_state.BuildState(
+                    # A full refresh or a first build reads every landed day.
+                    landed=(
+                        landed if not incremental else {**built.landed, **_consumed(landed, days)}
+                    ),
+                    lineage=lineage or build_state.new_lineage(),
+                )
             )
-        )
-        warehouse.serve(settings, target.name)
-    except Exception as exc:
-        # Recorded here, in the asset, so `dagster dev` runs are recorded as well as
-        # `ringside build`; the run still fails, naming what failed in its summary.
-        failures = build_failure(invocation, context.op_execution_context.op.name, exc)
-        attempt = BuildAttempt.finished(context.run.run_id, started_at, failures)
-        status = record_attempt(settings.layout, attempt)
-        raise Failure(
-            description=f"nothing new published; failing: {status.failure_summary()}",
-            metadata={
-                "failing_nodes": MetadataValue.json([f.model_dump() for f in failures]),
-                "failing_since": MetadataValue.text(f"{status.failing_since:%Y-%m-%d %H:%M} UTC"),
-            },
-        ) from exc
-    record_attempt(settings.layout, BuildAttempt.finished(context.run.run_id, started_at, []))
+            warehouse.serve(settings, target.name)
+        except Exception as exc:
+            # Recorded here, in the asset, so `dagster dev` runs are recorded as well as
+            # `ringside build`; the run still fails, naming what failed in its summary.
+            failures = build_failure(invocation, context.op_execution_context.op.name, exc)
+            attempt = BuildAttempt.finished(context.run.run_id, started_at, failures)
+            status = record_attempt(settings.layout, attempt)
+            raise Failure(
+                description=f"nothing new published; failing: {status.failure_summary()}",
+                metadata={
+                    "failing_nodes": MetadataValue.json([f.model_dump() for f in failures]),
+                    "failing_since": MetadataValue.text(
+                        f"{status.failing_since:%Y-%m-%d %H:%M} UTC"
+                    ),
+                },
+            ) from exc
+        record_attempt(settings.layout, BuildAttempt.finished(context.run.run_id, started_at, []))
 
 
 # The environment variable carrying the per-build values (macros/build_args.sql).

@@ -41,6 +41,7 @@ from ringside.build_state import (
     landed_state,
     served_generation,
 )
+from ringside.raw_lock import reading_raw
 from ringside.settings import get_settings
 
 RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
@@ -51,20 +52,22 @@ def register_landed_events(context: AssetExecutionContext) -> MaterializeResult:
     settings = get_settings()
     layout = settings.layout
     days = run_days(context.run)
-    if settings.warehouse == "postgres":
-        report = load_partitions(settings, days)
-        files, rows = report.files, report.rows
-        location = MetadataValue.text(f"{settings.pg_database}.{settings.pg_raw_schema}.events")
-    else:
-        landed = layout.landed_event_files(days=days)
-        paths = [str(path) for day_paths in landed.values() for path in day_paths]
-        files = len(paths)
-        rows = (
-            duckdb.sql(f"select count(*) from read_parquet({paths!r})").fetchone()[0]
-            if paths
-            else 0
-        )
-        location = MetadataValue.path(str(layout.raw_events_dir))
+    # The files listed stay in place until they are read (compaction).
+    with reading_raw(layout):
+        if settings.warehouse == "postgres":
+            report = load_partitions(settings, days)
+            files, rows = report.files, report.rows
+            location = MetadataValue.text(f"{settings.pg_database}.{settings.pg_raw_schema}.events")
+        else:
+            landed = layout.landed_event_files(days=days)
+            paths = [str(path) for day_paths in landed.values() for path in day_paths]
+            files = len(paths)
+            rows = (
+                duckdb.sql(f"select count(*) from read_parquet({paths!r})").fetchone()[0]
+                if paths
+                else 0
+            )
+            location = MetadataValue.path(str(layout.raw_events_dir))
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,

@@ -42,6 +42,7 @@ from ringside.quality.suites import (
     quarantine_suite,
 )
 from ringside.quality.validate import SuiteResult, combine, validate
+from ringside.raw_lock import reading_raw
 from ringside.settings import get_settings
 from ringside.warehouse import read_frame
 
@@ -112,24 +113,27 @@ def checked_days(context: AssetCheckExecutionContext, layout: Layout) -> list[da
 def landed_events_quality(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     settings = get_settings()
     layout = settings.layout
-    days = checked_days(context, layout)
-    full = full_checks(context)
-    # The files the run's build reads (it runs before dbt: blocking suites), not every
-    # file of their days: a micro-batch checks its own few thousand events. The daily
-    # full check reads every landed file.
-    built = BuildState() if full else target_state(settings)
-    # A day at a time: a run over every landed day (`ringside build --all`) must not
-    # hold all events in memory at once (a week of 1M events a day peaked at 10 GiB).
-    results: dict[str, list[SuiteResult]] = {suite.name: [] for suite in EVENT_SUITES}
-    for first_day, last_day in frames.day_ranges(days, longest=1):
-        day = frames.days_between(first_day, last_day)  # empty when there are no days
-        events = frames.landed_events(new_files(layout, day, built))
+    # The files listed stay in place until the checks read them (compaction).
+    with reading_raw(layout):
+        days = checked_days(context, layout)
+        full = full_checks(context)
+        # The files the run's build reads (it runs before dbt: blocking suites), not every
+        # file of their days: a micro-batch checks its own few thousand events. The daily
+        # full check reads every landed file.
+        built = BuildState() if full else target_state(settings)
+        # A day at a time: a run over every landed day (`ringside build --all`) must not
+        # hold all events in memory at once (a week of 1M events a day peaked at 10 GiB).
+        results: dict[str, list[SuiteResult]] = {suite.name: [] for suite in EVENT_SUITES}
+        for first_day, last_day in frames.day_ranges(days, longest=1):
+            day = frames.days_between(first_day, last_day)  # empty when there are no days
+            events = frames.landed_events(new_files(layout, day, built))
+            for suite in EVENT_SUITES:
+                results[suite.name].append(validate(events, suite))
         for suite in EVENT_SUITES:
-            results[suite.name].append(validate(events, suite))
-    for suite in EVENT_SUITES:
-        yield check_result(RAW_EVENTS_KEY, suite, combine(results[suite.name]), days)
-    rates = frames.quarantine_rates(layout, days)
-    yield check_result(RAW_EVENTS_KEY, QUARANTINE_SUITE, validate(rates, QUARANTINE_SUITE), days)
+            yield check_result(RAW_EVENTS_KEY, suite, combine(results[suite.name]), days)
+        rates = frames.quarantine_rates(layout, days)
+        quarantine = validate(rates, QUARANTINE_SUITE)
+        yield check_result(RAW_EVENTS_KEY, QUARANTINE_SUITE, quarantine, days)
 
 
 @multi_asset_check(
