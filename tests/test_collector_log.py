@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from ingestion.collector_log import CollectorLog, FlushPolicy, decode, encode
+from ingestion.compaction import compact
 from ingestion.landing import rows_to_table
 from ingestion.pipeline import Origin, accepted_window, prepare
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
@@ -135,8 +136,9 @@ def test_a_process_that_died_is_replayed_by_the_next_one(tmp_path):
 
 
 def test_no_acknowledged_event_is_lost_or_doubled_over_repeated_kills(tmp_path):
-    """kill -9 at random points while requests are logged and segments flushed (every
-    50 ms or 200 events); after a final start every acknowledged event is landed once."""
+    """kill -9 at random points while requests are logged, segments flushed (every 50 ms
+    or 200 events) and landed files compacted (every 100 ms); after a final start and
+    compaction pass every acknowledged event is landed once."""
     layout = Layout(tmp_path)
     rng = random.Random(20)
     acked: set[str] = set()
@@ -144,6 +146,7 @@ def test_no_acknowledged_event_is_lost_or_doubled_over_repeated_kills(tmp_path):
         child = _start_writer(tmp_path, seed=kill)
         acked |= _read_acks_then_kill(child, stop_after=rng.randint(1, 600))
     CollectorLog(layout, FlushPolicy(seconds=3600, events=10**9)).close()
+    compact(layout, target_rows=300, lock_timeout_seconds=5)  # finishes a cut-short swap
     landed = Counter(_landed_ids(layout))
     assert len(acked) > KILLS
     assert not acked - set(landed), f"{len(acked - set(landed))} acknowledged events lost"
@@ -156,10 +159,14 @@ import sys, threading
 from pathlib import Path
 from tests.test_collector_log import _record
 from ingestion.collector_log import CollectorLog, FlushPolicy
+from ingestion.compaction import Compactor
 from ringside.layout import Layout
 
 home, seed = Path(sys.argv[1]), sys.argv[2]
-log = CollectorLog(Layout(home), FlushPolicy(seconds=0.05, events=200))
+# Flushes every 50 ms and compacts every 100 ms into files of 300 rows: kills land
+# while requests are logged, segments landed and landed files merged.
+compactor = Compactor(Layout(home), seconds=0.1, target_rows=300)
+log = CollectorLog(Layout(home), FlushPolicy(seconds=0.05, events=200), compactor)
 print("ready", flush=True)
 
 def client(n):
