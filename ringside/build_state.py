@@ -76,8 +76,9 @@ def changed_days(landed: dict[str, float], built: BuildState) -> list[date]:
 
 def new_files(layout: Layout, days: list[date] | None, built: BuildState) -> list[Path]:
     """The landed files of `days` (None: every day) newer than what `built` consumed:
-    all a build must read, since landed files are never rewritten and every row of a
-    consumed file was staged (or is a duplicate of a staged one)."""
+    all a build must read, since every row of a consumed file was staged (or is a
+    duplicate of a staged one). Landed files are never rewritten; compaction replaces
+    files read by a build only by files dated no newer (ingestion/compaction.py)."""
     return sorted(
         path
         for day, paths in layout.landed_event_files(days=days).items()
