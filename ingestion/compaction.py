@@ -138,12 +138,14 @@ def compact(
     with _compactor_lock(layout) as mine:
         if not mine:
             return CompactionReport(skipped=True)
-        report = CompactionReport(recovered=recover(layout, lock_timeout_seconds))
+        report = CompactionReport(recovered=recover(layout, lock_timeout_seconds, stopping))
         for partition in partitions(layout):
             if stopping():
                 break
             for group in _groups(partition, target_rows, time.time(), _replayable(layout)):
-                _merge(layout, partition, group, target_rows, lock_timeout_seconds, report)
+                _merge(
+                    layout, partition, group, target_rows, report, lock_timeout_seconds, stopping
+                )
         report.seconds = time.monotonic() - started
         return report
 
@@ -160,12 +162,14 @@ def partitions(layout: Layout) -> Iterator[Partition]:
         yield Partition(directory, QUARANTINE_SCHEMA, lambda: [])
 
 
-def recover(layout: Layout, lock_timeout_seconds: float) -> int:
+def recover(
+    layout: Layout, lock_timeout_seconds: float, stopping: Callable[[], bool] = lambda: False
+) -> int:
     """Finish the swaps a crash interrupted; returns how many."""
     journals = sorted(layout.compaction_dir.glob("*.json"))
     if not journals:
         return 0
-    with replacing_raw(layout, lock_timeout_seconds) as held:
+    with replacing_raw(layout, lock_timeout_seconds, stopping) as held:
         if not held:
             return 0
         for path in journals:
@@ -186,6 +190,9 @@ def _groups(
             meta = pq.ParquetFile(path)
             mtime = path.stat().st_mtime
         except FileNotFoundError:  # replaced by a replayed landing meanwhile
+            continue
+        except (OSError, pa.ArrowInvalid) as exc:  # not Parquet: left for a person to see
+            LOG.warning("not compacting %s: %s", path, exc)
             continue
         # A file of another schema (landed by an older version) is left as it is.
         if meta.metadata.num_rows < target_rows and meta.schema_arrow.equals(
@@ -213,8 +220,9 @@ def _merge(
     partition: Partition,
     parts: list[Part],
     target_rows: int,
-    lock_timeout_seconds: float,
     report: CompactionReport,
+    lock_timeout_seconds: float,
+    stopping: Callable[[], bool],
 ) -> None:
     directory = partition.directory
     renames = _write_merged(parts, directory, partition.schema, target_rows)
@@ -224,7 +232,7 @@ def _merge(
         parts=[part.path.name for part in parts],
         mtime=max(part.mtime for part in parts),
     )
-    with replacing_raw(layout, lock_timeout_seconds) as held:
+    with replacing_raw(layout, lock_timeout_seconds, stopping) as held:
         if held and _unchanged(parts, partition.marks()):
             journal_path = layout.compaction_dir / f"{uuid.uuid4().hex}.json"
             _write_durably(journal_path, journal.model_dump_json().encode())
@@ -324,11 +332,14 @@ def _write_merged(
 
 
 def _write_durably(path: Path, data: bytes) -> None:
+    """Whole or not at all, and synced: a journal present is a complete one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as out:
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "wb") as out:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
+    os.replace(temp, path)
     fsync_dir(path.parent)
 
 

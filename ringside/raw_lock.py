@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ringside.layout import Layout
@@ -34,12 +34,14 @@ def reading_raw(layout: Layout) -> Iterator[None]:
 
 
 @contextmanager
-def replacing_raw(layout: Layout, timeout_seconds: float) -> Iterator[bool]:
+def replacing_raw(
+    layout: Layout, timeout_seconds: float, stopping: Callable[[], bool] = lambda: False
+) -> Iterator[bool]:
     """Exclusive use of the landed files: yields True once no reader holds them, or
-    False when readers held them for ``timeout_seconds`` (the caller tries later).
-
-    Polls instead of blocking: a blocked ``flock`` cannot time out, and a compactor must
-    never wait on a long build indefinitely."""
+    False when readers held them for ``timeout_seconds`` or ``stopping()`` turned true
+    meanwhile (the caller tries later)."""
+    # Polls instead of blocking: a blocked ``flock`` can neither time out nor stop, and
+    # a compactor must never wait on a long build indefinitely.
     path = layout.raw_lock_path
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_seconds
@@ -49,7 +51,7 @@ def replacing_raw(layout: Layout, timeout_seconds: float) -> Iterator[bool]:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or stopping():
                     yield False
                     return
                 time.sleep(POLL_SECONDS)

@@ -140,6 +140,16 @@ def test_a_file_whose_log_segment_may_land_again_is_not_merged(tmp_path: Path):
     assert not second.exists()
 
 
+def test_a_file_that_is_not_parquet_is_left_alone_and_the_rest_merged(tmp_path: Path):
+    layout = Layout(tmp_path)
+    first = _land(layout, ["a"])
+    _land(layout, ["b"])
+    junk = first.with_name("junk.parquet")
+    junk.write_bytes(b"not parquet")
+    assert compact(layout, target_rows=100, lock_timeout_seconds=5).merges == 1
+    assert junk.exists() and len(list(first.parent.glob("*.parquet"))) == 2
+
+
 def test_a_reader_holding_the_files_defers_the_swap(tmp_path: Path):
     layout = Layout(tmp_path)
     parts = [_land(layout, [f"m{n}"]) for n in range(3)]
