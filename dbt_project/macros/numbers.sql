@@ -3,14 +3,18 @@
     with it every build. These cast only text that is a plain number of the expected
     shape and give NULL otherwise: the event still counts, without that number. The
     same patterns on both engines, so DuckDB and PostgreSQL agree on which values count.
-    Exponent forms (1e3) are not accepted: they are rare in tracking and unbounded. -#}
+    Exponent forms (1e3) are not accepted: they are rare in tracking and unbounded.
+    Negative numbers are not accepted either: every number read (seconds watched or
+    engaged, a search's result count and position, revenue) is an amount that cannot
+    be negative, and one "-5" summed in would turn a day's figure negative. A refund is
+    its own event (Segment's Order Refunded), not a negative revenue. -#}
 
 {% macro json_integer(column, key) -%}
-    {{ parse_number(json_text(column, key), dbt.type_int(), '-?[0-9]{1,9}') }}
+    {{ parse_number(json_text(column, key), dbt.type_int(), '[0-9]{1,9}') }}
 {%- endmacro %}
 
 {% macro json_double(column, key) -%}
-    {{ parse_number(json_text(column, key), type_double(), '-?[0-9]{1,15}([.][0-9]+)?') }}
+    {{ parse_number(json_text(column, key), type_double(), '[0-9]{1,15}([.][0-9]+)?') }}
 {%- endmacro %}
 
 {#- Money is exact: DECIMAL with 4 places (cents exact after currency conversion), so a
@@ -21,7 +25,7 @@
 {%- endmacro %}
 
 {% macro to_money(text) -%}
-    {{ parse_number(text, type_money(), '-?[0-9]{1,14}([.][0-9]+)?') }}
+    {{ parse_number(text, type_money(), '[0-9]{1,14}([.][0-9]+)?') }}
 {%- endmacro %}
 
 {% macro parse_number(text, type, pattern) -%}
