@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,26 @@ def test_unknown_file_type_is_named(tmp_path: Path):
     assert result.returncode == 2
     assert str(odd) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_compact_merges_the_small_files_a_batch_landed(tmp_path: Path):
+    home = tmp_path / "home"
+    day = datetime.now(UTC).date()
+    source = tmp_path / "events.ndjson"
+    source.write_text(
+        "".join(
+            f'{{"messageId": "m{n}", "type": "page", "anonymousId": "d", '
+            f'"timestamp": "{day}T00:00:{n:02d}Z"}}\n'
+            for n in range(30)
+        )
+    )
+    # The tests turn compaction after landing off (conftest.py), so each ingestion of
+    # the file leaves its one file.
+    for _ in range(3):
+        ringside(home, "ingest", "--force", str(source))
+    partition = home / "raw" / "events" / f"event_date={day}"
+    assert len(list(partition.glob("*.parquet"))) == 3
+    result = ringside(home, "compact")
+    assert result.returncode == 0, result.stderr
+    assert "3 files -> 1 (90 rows)" in result.stdout
+    assert len(list(partition.glob("*.parquet"))) == 1
