@@ -6,7 +6,7 @@
 Generates a demo platform (days ending today), ingests it once with compaction off, and
 lays the same landed events out three ways, each in its own home:
 
-* ``four``: each event day in 4 files (the floor);
+* ``four``: each event day in 4 files (the floor), in row groups of the compactor's size;
 * ``small``: each event day in ``--small-files`` files, what the collector leaves a day
   of 1M events with its defaults (a flush every 10 s in each of 2 workers: 17,280);
 * ``compacted``: ``small`` after ``ringside compact`` (timed).
@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.scale import RINGSIDE, Child, checked, run_child
+from ingestion.compaction import ROW_GROUP_ROWS
 from ringside.demo.generator import generate
 from ringside.layout import Layout
 
@@ -58,7 +59,12 @@ def _lay_out(pristine: Path, home: Path, files_per_day: int) -> int:
         directory.mkdir(parents=True)
         size = -(-table.num_rows // files_per_day)
         for n, start in enumerate(range(0, table.num_rows, size)):
-            pq.write_table(table.slice(start, size), directory / f"part-{n:06d}.parquet")
+            # Row groups as the compactor writes them: only the number of files differs.
+            pq.write_table(
+                table.slice(start, size),
+                directory / f"part-{n:06d}.parquet",
+                row_group_size=ROW_GROUP_ROWS,
+            )
             written += 1
     return written
 
