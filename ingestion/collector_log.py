@@ -20,11 +20,9 @@ import fcntl
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +30,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.landing import fsync_dir, land_events, land_quarantine
+from ingestion.landing import by_day, fsync_dir, land_events, land_quarantine
 from ingestion.pipeline import Prepared
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, read_records, segments
@@ -82,14 +80,11 @@ def land_segment(path: Path, layout: Layout) -> list[Path]:
     name = f"{PREFIX}-{path.stem}.parquet"
     files: list[Path] = []
     if events.num_rows:
-        files += land_events(events, _utc_dates(events["event_time"]), layout, PREFIX, name=name)
+        files += land_events(events, _utc_days(events["event_time"]), layout, PREFIX, name=name)
     if quarantine.num_rows:
-        by_day: dict[date, list[int]] = defaultdict(list)
-        for row, day in enumerate(_utc_dates(quarantine["received_at"])):
-            by_day[day].append(row)
         files += [
-            land_quarantine(quarantine.take(rows), day, layout, PREFIX, name=name)
-            for day, rows in sorted(by_day.items())
+            land_quarantine(rows, day, layout, PREFIX, name=name)
+            for day, rows in by_day(quarantine, _utc_days(quarantine["received_at"]))
         ]
     path.unlink()
     fsync_dir(path.parent)
@@ -102,8 +97,8 @@ def _land_all(directory: Path, layout: Layout) -> None:
         land_segment(path, layout)
 
 
-def _utc_dates(column: pa.ChunkedArray) -> list[date]:
-    return pc.cast(column, pa.date32()).to_pylist()
+def _utc_days(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.cast(column, pa.date32())
 
 
 @dataclass(frozen=True)

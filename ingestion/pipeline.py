@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+import pyarrow as pa
 
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import (
@@ -147,7 +148,7 @@ def process(
     files = (
         land_events(
             rows_to_table(prepared.rows, RAW_EVENT_SCHEMA),
-            prepared.event_dates,
+            pa.array(prepared.event_dates, pa.date32()),
             layout,
             origin.source,
         )
