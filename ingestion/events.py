@@ -346,7 +346,8 @@ def validate_event(
             data.pop("receivedAt", None)
 
     try:
-        event = Event.model_validate(data)
+        # model_validate's own Python layer (argument handling) cost ~0.5 µs per event.
+        event = Event.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         return errors + [FieldError(wire_path(e["loc"]), reason(e)) for e in exc.errors()]
     return errors or event
