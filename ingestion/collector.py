@@ -25,7 +25,6 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from api.deps import SettingsDep
 from ingestion.collector_log import CollectorLog, encode, open_log
 from ingestion.enrich import open_geoip
 from ingestion.events import (
@@ -36,7 +35,7 @@ from ingestion.events import (
     parse_timestamp,
 )
 from ingestion.pipeline import Origin, accepted_window, prepare
-from ringside.settings import Settings
+from ringside.settings import Settings, get_settings
 
 MAX_BATCH_BYTES = 500 * 1024
 MB = 1024 * 1024
@@ -81,6 +80,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 }
 
+
+async def _settings(request: Request) -> Settings:
+    """The app's settings, as ``SettingsDep`` gives them (``get_settings`` or its
+    override), without a thread: FastAPI runs a sync dependency in the thread pool, a
+    hop per request to read a cache."""
+    return request.app.dependency_overrides.get(get_settings, get_settings)()
+
+
+CollectorSettings = Annotated[Settings, Depends(_settings)]
 Mode = Literal["batch", "single", "either"]
 # Segment's scheme: HTTP Basic with the write key as user name and an empty password
 # (not checked: the key is the secret). Without the header, `writeKey` in the body.
@@ -249,7 +257,7 @@ def _error(code: int, detail: str) -> HTTPException:
 async def batch(
     request: Request,
     response: Response,
-    settings: SettingsDep,
+    settings: CollectorSettings,
     credentials: WriteKeyAuth,
 ) -> IngestResponse:
     """Segment's batch endpoint: `{"batch": [event, ...], "sentAt": ...}`."""
@@ -260,7 +268,7 @@ async def batch(
 async def events(
     request: Request,
     response: Response,
-    settings: SettingsDep,
+    settings: CollectorSettings,
     credentials: WriteKeyAuth,
 ) -> IngestResponse:
     """One event, or a `{"batch": [...]}` body, under the product's own API prefix."""
@@ -271,7 +279,7 @@ def _single_event_route(event_type: EventType) -> None:
     async def single(
         request: Request,
         response: Response,
-        settings: SettingsDep,
+        settings: CollectorSettings,
         credentials: WriteKeyAuth,
     ) -> IngestResponse:
         return await _collect(request, response, settings, credentials, "single", event_type)
