@@ -2,6 +2,7 @@
 
     python -m benchmarks.collector                      # 10 s per scenario, 1 worker
     python -m benchmarks.collector --seconds 20 --workers 2 --json out.json
+    python -m benchmarks.collector --scenarios "batch of 100"   # only those scenarios
 
 Starts uvicorn on the real app (``api.main``) in a fresh home, with two floor routes
 added to the same server: ``/bench/echo`` (read the body, answer a constant: what the
@@ -197,6 +198,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--clients-processes", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=None,
+        metavar="TEXT",
+        help="run only the scenarios whose name contains one of these (ratios need both)",
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="ringside-collector-bench-"))
@@ -222,6 +230,8 @@ def main() -> None:
         Scenario("echo floor, batch of 100, 16 clients", "/bench/echo", 100, 16),
         Scenario("collector, batch of 100, 16 clients", "/v1/batch", 100, 16),
     ]
+    if args.scenarios:
+        scenarios = [s for s in scenarios if any(text in s.name for text in args.scenarios)]
     try:
         _wait_for(port)
         for scenario in scenarios:
@@ -237,19 +247,24 @@ def main() -> None:
         server.wait(timeout=120)
     by = {s.name: s for s in scenarios}
 
-    def ratio(collector: str, floor: str) -> float:
-        return by[collector].events_per_s / by[floor].events_per_s
-
     single16, single64 = "collector, single, 16 clients", "collector, single, 64 clients"
+    pairs = {
+        "single 16: collector / echo floor (target >= 0.5)": (
+            single16,
+            "echo floor, single, 16 clients",
+        ),
+        "single 16: collector / fsync floor": (single16, "fsync floor, single, 16 clients"),
+        "single 64: collector / echo floor": (single64, "echo floor, single, 64 clients"),
+        "batch 100: collector / echo floor, events (target >= 0.3)": (
+            "collector, batch of 100, 16 clients",
+            "echo floor, batch of 100, 16 clients",
+        ),
+    }
+    # A ratio needs both of its scenarios (--scenarios may have left one out).
     ratios = {
-        "single 16: collector / echo floor (target >= 0.5)": ratio(
-            single16, "echo floor, single, 16 clients"
-        ),
-        "single 16: collector / fsync floor": ratio(single16, "fsync floor, single, 16 clients"),
-        "single 64: collector / echo floor": ratio(single64, "echo floor, single, 64 clients"),
-        "batch 100: collector / echo floor, events (target >= 0.3)": ratio(
-            "collector, batch of 100, 16 clients", "echo floor, batch of 100, 16 clients"
-        ),
+        name: by[collector].events_per_s / by[floor].events_per_s
+        for name, (collector, floor) in pairs.items()
+        if collector in by and floor in by
     }
     for name, value in ratios.items():
         print(f"{name:<60} {value:6.3f}")

@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ringside.layout import SNAPSHOT_NAMES, Layout
@@ -111,24 +111,30 @@ def write_table(table: pa.Table, directory: Path, name: str) -> Path:
     return directory / name
 
 
+def by_day(table: pa.Table, days: pa.Array | pa.ChunkedArray) -> list[tuple[date, pa.Table]]:
+    """The rows of each day (``days[i]``, date32, is row i's), in day order. Grouped by
+    Arrow: a Python date per row cost more than writing the Parquet."""
+    unique = pc.unique(days).to_pylist()
+    if len(unique) == 1:  # the usual case: no copy
+        return [(unique[0], table)]
+    return [
+        (day, table.filter(pc.equal(days, pa.scalar(day, pa.date32())))) for day in sorted(unique)
+    ]
+
+
 def land_events(
     table: pa.Table,
-    event_dates: Sequence[date],
+    event_days: pa.Array | pa.ChunkedArray,
     layout: Layout,
     prefix: str,
     name: str | None = None,
 ) -> list[Path]:
-    """One file per UTC event date (``event_dates[i]`` is row i's) in its partition,
-    named ``name`` in each (landing the same rows again replaces them), or uniquely."""
-    rows_by_day: dict[date, list[int]] = defaultdict(list)
-    for row, day in enumerate(event_dates):
-        rows_by_day[day].append(row)
-    if len(rows_by_day) == 1:  # the usual case: no copy
-        (day,) = rows_by_day
-        return [write_table(table, layout.raw_events_partition(day), name or unique_name(prefix))]
+    """One file per UTC event day (``event_days[i]``, date32, is row i's) in its
+    partition, named ``name`` in each (landing the same rows again replaces them), or
+    uniquely."""
     return [
-        write_table(table.take(rows), layout.raw_events_partition(day), name or unique_name(prefix))
-        for day, rows in sorted(rows_by_day.items())
+        write_table(rows, layout.raw_events_partition(day), name or unique_name(prefix))
+        for day, rows in by_day(table, event_days)
     ]
 
 

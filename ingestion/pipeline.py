@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+import pyarrow as pa
 
 from ingestion.enrich import NO_CONTEXT, GeoIP, enrich, without_full_ip
 from ingestion.events import (
@@ -147,7 +148,7 @@ def process(
     files = (
         land_events(
             rows_to_table(prepared.rows, RAW_EVENT_SCHEMA),
-            prepared.event_dates,
+            pa.array(prepared.event_dates, pa.date32()),
             layout,
             origin.source,
         )
@@ -192,16 +193,18 @@ def prepare(items: Iterable[tuple[int, Any]], origin: Origin, geo: GeoIP | None)
         else:
             value, size = raw, None
 
-        default_id = origin.default_message_id(index)
+        # Derived only when needed: SDKs send a messageId, and hashing one per event
+        # cost about as much as validating it.
+        has_id = isinstance(value, dict) and value.get("messageId") is not None
         checked = validate_event(
             value,
             size=size,
             implied_type=origin.implied_type,
-            default_message_id=default_id,
+            default_message_id=None if has_id else origin.default_message_id(index),
             keep_received_at=origin.source == "batch",  # HTTP: the server's clock only
         )
         if not isinstance(checked, Event):
-            message_id = _readable_message_id(value) or default_id
+            message_id = _readable_message_id(value) or origin.default_message_id(index)
             quarantine.add(index, raw, value, checked, message_id)
             continue
         event = checked

@@ -74,6 +74,10 @@ class WriteAheadLog:
         existing = segments(directory)
         self._seq = segment_seq(existing[-1]) + 1 if existing else 1
         self._file = self._open(self._seq)
+        # Bytes written to the current segment. Kept apart from the file so that reading
+        # it never waits for the lock, which a commit holds through its sync: the event
+        # loop asks for it on every request (back-pressure).
+        self._written = 0
         self._lock = threading.Lock()  # the current segment: writes vs. rotation
         self._queue: queue.SimpleQueue[tuple[bytes, Future[None]] | None] = queue.SimpleQueue()
         self._closed = False
@@ -96,7 +100,9 @@ class WriteAheadLog:
         if self._closed:
             done.set_exception(LogClosedError("the collector is stopping"))
             return done
-        self._queue.put((frame(payload), done))
+        # Framed by the writer thread: the checksum of a large record is not the
+        # caller's (the event loop's) work.
+        self._queue.put((payload, done))
         return done
 
     def rotate(self) -> list[Path]:
@@ -111,10 +117,10 @@ class WriteAheadLog:
             self._file.close()
         self._seq += 1
         self._file = self._open(self._seq)
+        self._written = 0
 
     def current_bytes(self) -> int:
-        with self._lock:
-            return self._file.tell()
+        return self._written
 
     def close(self) -> None:
         """Sync what was appended, then stop the writer (a server shutting down)."""
@@ -149,9 +155,11 @@ class WriteAheadLog:
                 return
 
     def _commit(self, group: list[tuple[bytes, Future[None]]]) -> None:
+        data = b"".join(frame(payload) for payload, _ in group)
         with self._lock:
             try:
-                self._file.write(b"".join(record for record, _ in group))
+                self._file.write(data)
+                self._written += len(data)
                 self._file.flush()
                 os.fdatasync(self._file.fileno())
             except OSError as exc:
