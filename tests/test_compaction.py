@@ -227,10 +227,11 @@ def test_nothing_landed_is_lost_or_doubled_over_kills_during_compaction(tmp_path
     report = compact(layout, target_rows=60, lock_timeout_seconds=5)
     counts = Counter(_ids(_event_files(layout)))
     assert len(landed) > 20 * KILLS
-    assert set(counts) == landed
+    # A file landed just before a kill, its ids not printed yet, is there too.
+    assert landed <= set(counts)
     assert max(counts.values()) == 1, f"{report.recovered} swaps recovered, rows still doubled"
     assert not list(layout.compaction_dir.glob("*.json"))
-    assert len(_event_files(layout)) <= len(landed) / 60 + 2 * len(layout.landed_event_files())
+    assert len(_event_files(layout)) <= len(counts) / 60 + 2 * len(layout.landed_event_files())
 
 
 CRASH_IN_SWAP = """
