@@ -142,7 +142,7 @@ def compact(
         for partition in partitions(layout):
             if stopping():
                 break
-            for group in _groups(partition, target_rows, time.time(), _replayable(layout)):
+            for group in _groups(partition, target_rows, time.time(), layout):
                 _merge(
                     layout, partition, group, target_rows, report, lock_timeout_seconds, stopping
                 )
@@ -179,11 +179,14 @@ def recover(
 
 
 def _groups(
-    partition: Partition, target_rows: int, now: float, replayable: set[str]
+    partition: Partition, target_rows: int, now: float, layout: Layout
 ) -> Iterator[list[Part]]:
     """The sets of small files to merge, each on one side of every build mark."""
     small = []
-    for path in sorted(partition.directory.glob("*.parquet")):
+    files = sorted(partition.directory.glob("*.parquet"))
+    # Listed after the files: a file seen whose segment is gone then can never land again.
+    replayable = _replayable(layout)
+    for path in files:
         if path.name in replayable:
             continue
         try:
