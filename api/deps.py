@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Query
 from pydantic import AfterValidator
 
 from api.errors import invalid
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

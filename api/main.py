@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, Response
 
 from api import web
 from api.errors import report_error
-from api.queries import close_pools
 from api.routes import (
     alerts,
     business,
@@ -34,12 +33,13 @@ from api.routes import (
     shares,
     users,
 )
-from ingestion.collector import router as collector_router
+from api.routes.collector import router as collector_router
 from ingestion.collector_log import close_logs, open_log
 from ingestion.landing import remove_orphaned_temp_files
+from ringside.core.settings import get_settings
+from ringside.core.warehouse import close_pools, keep_connections
 from ringside.reports.compiler import ReportError
 from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
-from ringside.settings import get_settings
 
 
 @asynccontextmanager
@@ -82,6 +82,8 @@ async def _server_timing(
 
 
 def create_app() -> FastAPI:
+    # Requests read the warehouse often: this process reuses PostgreSQL reader connections.
+    keep_connections()
     app = FastAPI(
         lifespan=lifespan,
         title="Ringside",

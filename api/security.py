@@ -13,7 +13,7 @@ from api.deps import SettingsDep
 from ringside.access.keys import Principal, authenticate, authenticate_id
 from ringside.access.roles import Role, allows
 from ringside.access.sessions import COOKIE_NAME, session_key_id
-from ringside.appdb import session
+from ringside.core.appdb import session
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `ringside keys create`.")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")

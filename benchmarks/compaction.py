@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 
 from benchmarks.scale import RINGSIDE, Child, checked, run_child
 from ingestion.compaction import ROW_GROUP_ROWS
+from ringside.core.layout import Layout
 from ringside.demo.generator import generate
-from ringside.layout import Layout
 
 LAYOUTS = ("four", "small", "compacted")
 

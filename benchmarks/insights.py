@@ -17,10 +17,10 @@ from pathlib import Path
 
 import duckdb
 
+from ringside.core.settings import get_settings
 from ringside.insights.definitions import saved_funnels
 from ringside.insights.funnels import FunnelQuery, run_funnel
 from ringside.insights.retention import RetentionQuery, run_retention
-from ringside.settings import get_settings
 
 
 def timed(runs: int, query: Callable[[], object]) -> tuple[float, float, object]:

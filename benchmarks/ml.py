@@ -56,7 +56,7 @@ def _cpu_seconds() -> float:
 
 def _validation(layout: Any) -> dict[str, Any]:
     """Model vs baseline, as stored next to each model (the same as the asset metadata)."""
-    from ml_assets.storage import latest_record, read_output
+    from ringside.core.ml_store import latest_record, read_output
 
     figures: dict[str, Any] = {}
     churn = latest_record(layout, "churn")
@@ -91,7 +91,7 @@ def _child(task: str) -> dict[str, Any]:
     from dagster import DagsterInstance, materialize
 
     from ml_assets import defs, inputs
-    from ringside.settings import get_settings
+    from ringside.core.settings import get_settings
 
     settings = get_settings()
     imports = _peak_rss_mib()
@@ -136,7 +136,7 @@ def _in_child(task: str) -> dict[str, Any]:
 def run(home: Path) -> dict[str, Any]:
     os.environ["RINGSIDE_HOME"] = str(home)
     from ml_assets import defs, inputs
-    from ringside.settings import get_settings
+    from ringside.core.settings import get_settings
 
     get_settings.cache_clear()
     settings = get_settings()

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import psycopg2
 
-from ringside.postgres import connection_kwargs
-from ringside.settings import Settings, get_settings
+from ringside.core.postgres import connection_kwargs
+from ringside.core.settings import Settings, get_settings
 
 
 def peak_rss_mib() -> tuple[float, float]:
@@ -73,8 +73,8 @@ def run(
 ) -> dict[str, float | int | str]:
     from ingestion.batch import ingest_paths
     from orchestration.runner import run_build
+    from ringside.core.frames import days_between
     from ringside.demo.generator import generate
-    from ringside.quality.frames import days_between
 
     users = users_for(events, days, seed, workdir)
     start = date(2026, 8, 1)

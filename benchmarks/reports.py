@@ -25,10 +25,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from ringside.access.keys import create_key
-from ringside.appdb import session
+from ringside.core.appdb import session
+from ringside.core.settings import Settings, get_settings
 from ringside.reports.compiler import mart_sources
 from ringside.reports.definition import MAX_LIMIT
-from ringside.settings import Settings, get_settings
 
 
 def _new_version(settings: Settings) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ringside.access.keys import create_key
-from ringside.appdb import session
-from ringside.settings import Settings
+from ringside.core.appdb import session
+from ringside.core.settings import Settings
 from tests.browser import chromium, chromium_path, serving, visit
 
 # The API requests of the last dashboard load with the app's own time for each.

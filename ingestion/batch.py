@@ -47,8 +47,8 @@ from ingestion.pipeline import (
     process,
 )
 from ingestion.schema import SNAPSHOT_SCHEMAS
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 CHUNK_LINES = 50_000
 SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")

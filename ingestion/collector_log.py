@@ -32,12 +32,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.compaction import Compactor, segment_file_name
-from ingestion.landing import by_day, fsync_dir, land_events, land_quarantine
+from ingestion.landing import by_day, land_events, land_quarantine
 from ingestion.pipeline import Prepared
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, read_records, segments
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.files import fsync_dir
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 PREFIX = "http"
 LOG = logging.getLogger(__name__)

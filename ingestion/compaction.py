@@ -8,7 +8,7 @@ under ``target_rows`` rows into files of ``target_rows`` rows (the last one shor
 written in row groups of DuckDB's size so a build still reads a file in parallel.
 
 What may be merged together. A build records per day the newest file it read (its mark,
-ringside/build_state.py) and next reads only newer files. A merged file gets the newest
+ringside/core/build_state.py) and next reads only newer files. A merged file gets the newest
 modification time of its parts, and only files on the same side of every database's
 mark are merged together, so every database reads exactly the rows it would have read
 from the parts: nothing twice, nothing missed.
@@ -20,7 +20,7 @@ on its way to a full file, not at every pass.
 
 Never a half state. Merged files are written under temporary names (no ``*.parquet``
 glob matches them) and fsynced, outside any lock. Then, holding the raw lock
-exclusively (no reader has a listing open, ringside/raw_lock.py): a journal naming the
+exclusively (no reader has a listing open, ringside/core/raw_lock.py): a journal naming the
 renames and the parts is written durably, the merged files are renamed into place and
 given their modification time, the parts deleted, and the journal removed. A crash
 after the journal rolls forward at the next pass (``recover``); before it, the
@@ -48,12 +48,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from ingestion.landing import durable_temp, fsync_dir, temp_path, unique_name
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import segments
-from ringside.build_state import consumed_marks
-from ringside.layout import Layout
-from ringside.raw_lock import replacing_raw
+from ringside.core.build_state import consumed_marks
+from ringside.core.files import durable_temp, fsync_dir, temp_path, unique_name
+from ringside.core.layout import Layout
+from ringside.core.raw_lock import replacing_raw
 
 PREFIX = "compact"
 # DuckDB's own row-group size: a build reads a merged file's groups in parallel.

@@ -1,20 +1,15 @@
-"""Atomic, append-only Parquet landing.
-
-Every file is written under a temporary name in its final directory, flushed and
-fsynced, renamed into place and the directory fsynced: a reader (dbt, DuckDB globs)
-sees a file either complete or not at all, and a file whose write returned survives a
-crash. Temporary names start with a dot and end in ``.tmp`` so ``*.parquet`` globs
-never match them. Final names carry a uuid4, so concurrent writers never collide.
+"""Append-only landing of raw data: events into their UTC event-day partition,
+quarantine by received day, snapshots whole. Every file is written atomically and
+durably through :mod:`ringside.core.files`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,77 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ringside.layout import SNAPSHOT_NAMES, Layout
+from ringside.core.files import atomic_parquet, stamp, unique_name, write_table
+from ringside.core.layout import SNAPSHOT_NAMES, Layout
 
-COMPRESSION = "zstd"
 # A temporary file untouched this long has no writer left (see remove_orphaned_temp_files).
 ORPHAN_GRACE_SECONDS = 3600.0
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a directory's entries (a created or renamed file) survive a crash."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _ensure_dir(directory: Path) -> None:
-    """Create the directory durably: a new partition directory must survive a crash too."""
-    if directory.is_dir():
-        return
-    _ensure_dir(directory.parent)
-    directory.mkdir(exist_ok=True)
-    fsync_dir(directory.parent)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}-{_stamp(datetime.now(UTC))}-{uuid.uuid4().hex}.parquet"
-
-
-def temp_path(directory: Path, name: str) -> Path:
-    """Where ``name`` is written before it appears: a dot name ending in ``.tmp``."""
-    return directory / f".{name}.{uuid.uuid4().hex}.tmp"
-
-
-@contextmanager
-def durable_temp(temp: Path, schema: pa.Schema, **options: Any) -> Iterator[pq.ParquetWriter]:
-    """A Parquet writer into ``temp``, flushed and fsynced when the block ends; on error
-    the file is removed. Renaming it into place is the caller's step."""
-    _ensure_dir(temp.parent)
-    try:
-        with open(temp, "wb") as sink:
-            with pq.ParquetWriter(sink, schema, compression=COMPRESSION, **options) as writer:
-                yield writer
-            sink.flush()
-            os.fsync(sink.fileno())
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def atomic_parquet(directory: Path, name: str, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
-    """A Parquet writer whose file appears at ``directory/name`` only when the block
-    ends without an exception (and is durable by then); on error nothing is left."""
-    final = directory / name
-    temp = temp_path(directory, name)
-    with durable_temp(temp, schema) as writer:
-        yield writer
-    try:
-        os.replace(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    # The modification time says when the file became visible, not when writing began:
-    # a build that saw a newer file saw this one (ringside/build_state.py).
-    os.utime(final)
-    fsync_dir(directory)
 
 
 def rows_to_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
@@ -103,12 +32,6 @@ def rows_to_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     to UTC, the storage convention (naive ones are stored as they are)."""
     columns = zip(*rows, strict=True)
     return pa.Table.from_pydict(dict(zip(schema.names, columns, strict=True)), schema=schema)
-
-
-def write_table(table: pa.Table, directory: Path, name: str) -> Path:
-    with atomic_parquet(directory, name, table.schema) as writer:
-        writer.write_table(table)
-    return directory / name
 
 
 def by_day(table: pa.Table, days: pa.Array | pa.ChunkedArray) -> list[tuple[date, pa.Table]]:
@@ -151,7 +74,7 @@ def snapshot_writer(
 ) -> Iterator[pq.ParquetWriter]:
     """Stream a whole snapshot into one file: dbt treats the newest ``snapshot_at`` as the
     current state, so a snapshot must never be visible half-written."""
-    file_name = f"{name}-{_stamp(taken_at)}-{uuid.uuid4().hex[:8]}.parquet"
+    file_name = f"{name}-{stamp(taken_at)}-{uuid.uuid4().hex[:8]}.parquet"
     with atomic_parquet(layout.snapshot_dir(name), file_name, schema) as writer:
         yield writer
 

@@ -34,8 +34,8 @@ from ingestion.events import (
 )
 from ingestion.landing import land_events, land_quarantine, rows_to_table
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 Source = Literal["batch", "http"]
 NO_LIBRARY = Library()

@@ -28,8 +28,8 @@ from psycopg2 import sql
 from psycopg2.extensions import cursor as Cursor
 
 from ingestion.schema import RAW_EVENT_SCHEMA, SNAPSHOT_SCHEMAS
-from ringside.postgres import connect
-from ringside.settings import Settings
+from ringside.core.postgres import connect
+from ringside.core.settings import Settings
 
 EVENTS_TABLE = "events"
 SNAPSHOT_FILE_COLUMN = "snapshot_file"

@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import BinaryIO
 
-from ingestion.landing import fsync_dir
+from ringside.core.files import fsync_dir
 
 HEADER = struct.Struct("<II")
 SUFFIX = ".wal"

@@ -16,9 +16,9 @@ from datetime import date
 import pandas as pd
 
 from ml_assets import churn, recommendations, segments
-from ringside.quality.frames import ingestion_rates
-from ringside.settings import Settings
-from ringside.warehouse import read_frame
+from ringside.core.frames import ingestion_rates
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame
 
 CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
 

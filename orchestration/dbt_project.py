@@ -9,8 +9,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from ringside.layout import DBT_PROJECT_DIR
-from ringside.settings import get_settings
+from ringside.core.layout import DBT_PROJECT_DIR
+from ringside.core.settings import get_settings
 
 # The dbt installed beside this interpreter, whether or not the venv is on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")

@@ -2,8 +2,8 @@
 
 from dagster import Definitions
 
-from ml_assets.defs import defs as ml_defs
 from orchestration.defs import alerts, dbt, ingestion, quality, report_delivery, reports
+from orchestration.defs.ml import defs as ml_defs
 
 defs = Definitions.merge(
     ingestion.defs, dbt.defs, quality.defs, ml_defs, alerts.defs, reports.defs, report_delivery.defs

@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ringside.build_state import build_days
-from ringside.layout import Layout
-from ringside.settings import get_settings
+from ringside.core.build_state import build_days
+from ringside.core.layout import Layout
+from ringside.core.settings import get_settings
 
 if TYPE_CHECKING:
     from dagster import AssetCheckEvaluation, ExecuteInProcessResult
@@ -186,11 +186,11 @@ def _execute_jobs(names: list[str]) -> list["ExecuteInProcessResult"]:
 
 def models_due() -> bool:
     """Whether the models are due for scoring after this build, as the `after_build`
-    sensor decides under `dagster dev` (ml_assets.defs.scoring_due)."""
+    sensor decides under `dagster dev` (orchestration.defs.ml.scoring_due)."""
     configure_dagster_home(get_settings().layout.ensure())
     from dagster import DagsterInstance
 
-    from ml_assets.defs import scoring_due
+    from orchestration.defs.ml import scoring_due
 
     with DagsterInstance.get() as instance:
         return scoring_due(instance)
@@ -199,7 +199,7 @@ def models_due() -> bool:
 def run_models() -> ModelsOutcome:
     """After a build, what the sensors do under `dagster dev`: the `ml_scoring` job
     (preceded by `ml_training` when retraining is due), then the `executive_summaries`."""
-    from ml_assets.defs import training_due
+    from orchestration.defs.ml import training_due
 
     training = ["ml_training"] if training_due(get_settings().layout) else []
     jobs = [*training, "ml_scoring", "executive_summaries"]

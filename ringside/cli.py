@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ringside.access.roles import Role
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from ringside.pipeline_health import BuildStatus
+    from ringside.core.pipeline_health import BuildStatus
 
 app = typer.Typer(
     help="Ringside analytics warehouse. All state lives under RINGSIDE_HOME (default .ringside/).",
@@ -115,8 +115,8 @@ def build(
     """Build what landed since the last build (nothing to do when nothing did, unless
     the last build failed: then it is retried) through Dagster, then the ML models, then
     evaluate the alert rules (after a failed build too, then exit non-zero)."""
-    from ringside.build_state import pending_days
-    from ringside.pipeline_health import read_build_status
+    from ringside.core.build_state import pending_days
+    from ringside.core.pipeline_health import read_build_status
 
     if partition and all_days:
         raise CliError("give either --partition DAY or --all, not both")
@@ -184,8 +184,8 @@ def build(
 def status() -> None:
     """Show what has landed and been built, the last build's outcome, and where to look.
     Exits 1 when the last build failed (the served data is then the last good build)."""
-    from ringside.pipeline_health import read_build_status
-    from ringside.warehouse import read_serving
+    from ringside.core.pipeline_health import read_build_status
+    from ringside.core.warehouse import read_serving
 
     settings = get_settings()
     layout = settings.layout
@@ -333,7 +333,7 @@ def create_key(
 ) -> None:
     """Create an API key and print its secret: the only time it is shown."""
     from ringside.access import keys
-    from ringside.appdb import session
+    from ringside.core.appdb import session
 
     with session(get_settings()) as db:
         replaced = keys.revoke_named(db, name) if replace else []
@@ -350,7 +350,7 @@ def list_keys(
 ) -> None:
     """List the API keys (never their secrets)."""
     from ringside.access import keys
-    from ringside.appdb import session
+    from ringside.core.appdb import session
 
     with session(get_settings()) as db:
         listed = keys.list_keys(db, include_revoked=include_revoked)
@@ -377,7 +377,7 @@ def list_keys(
 def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's id (keys list).")]) -> None:
     """Revoke an API key: requests with it get 401 from now on."""
     from ringside.access import keys
-    from ringside.appdb import session
+    from ringside.core.appdb import session
 
     with session(get_settings()) as db:
         key = keys.revoke_key(db, key_id)
@@ -420,7 +420,7 @@ def _warehouse_name(settings: Settings) -> str:
 
 def _postgres_row_counts(settings: Settings) -> dict[str, int]:
     """Rows per table of the built schema, read as the read-only role."""
-    from ringside.postgres import connect
+    from ringside.core.postgres import connect
 
     con = connect(settings, reader=True)
     try:
@@ -465,7 +465,7 @@ def _exec(argv: list[str], cwd: Path | None = None) -> None:
 USER_ERRORS = {
     "ingestion.batch": "IngestError",
     "orchestration.runner": "BuildError",
-    "ringside.warehouse": "WarehouseNotBuiltError",
+    "ringside.core.warehouse": "WarehouseNotBuiltError",
 }
 
 

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from ringside.access.keys import create_key
 from ringside.access.roles import Role
-from ringside.appdb import session
-from ringside.settings import Settings, get_settings
+from ringside.core.appdb import session
+from ringside.core.settings import Settings, get_settings
 
 
 def new_key(settings: Settings | None = None, role: Role = "viewer") -> str:

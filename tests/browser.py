@@ -18,7 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.main import create_app
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 from tests.receivers import free_port
 
 # Without the background-networking switches Chromium phones Google at start-up, which

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from dagster import Definitions
 
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 from tests.platforms import BuiltPlatform, built_platform, platform_environment
 
 # The collector lands each request as it is acknowledged (its production default lands

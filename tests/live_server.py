@@ -17,7 +17,7 @@ import duckdb
 import pytest
 import uvicorn
 
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.platforms import platform_environment
 
 START_TIMEOUT_SECONDS = 30.0

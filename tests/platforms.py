@@ -11,8 +11,8 @@ import pytest
 
 from ingestion.batch import IngestReport, ingest_paths
 from orchestration.runner import landed_days, run_build
+from ringside.core.settings import Settings, get_settings
 from ringside.demo.generator import GenerateSummary, generate
-from ringside.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import psycopg2
 import pytest
 
-from ringside.postgres import connection_kwargs
-from ringside.settings import Settings
+from ringside.core.postgres import connection_kwargs
+from ringside.core.settings import Settings
 
 
 def _admin() -> psycopg2.extensions.connection:

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from api.main import create_app
 from ringside.access.roles import ROLES, Role
-from ringside.appdb import session
 from ringside.cli import CliError
 from ringside.cli import app as cli
-from ringside.settings import Settings
+from ringside.core.appdb import session
+from ringside.core.settings import Settings
 from tests.api_client import api_client, new_key
 from tests.platforms import platform_environment
 

@@ -18,10 +18,10 @@ from orchestration.defs.alerts import alerts_evaluation
 from ringside.alerts.evaluate import next_state, observe
 from ringside.alerts.rules import RuleSpec
 from ringside.alerts.service import METRIC_COLUMNS, evaluate_alerts
-from ringside.appdb import engine_for, session
-from ringside.appdb.alerts import AlertRule, AlertTransition
-from ringside.appdb.notifications import NotificationDelivery
-from ringside.settings import Settings
+from ringside.core.appdb import engine_for, session
+from ringside.core.appdb.alerts import AlertRule, AlertTransition
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.settings import Settings
 from tests.postgres import throwaway_database
 from tests.receivers import Mailbox, free_port, smtp_server, webhook_receiver
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.main import create_app
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client
 
 ROUTES = ["/api/analytics/overview/", "/api/analytics/users/", "/api/analytics/content/"]

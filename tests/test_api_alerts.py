@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from ringside.alerts.service import evaluate_alerts
 from ringside.bi.kpis import DEFAULT_KPIS_FILE, export_targets
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client
 from tests.platforms import platform_environment
 from tests.test_alerts import DAY1, DAY2, DAY3, metric_rows

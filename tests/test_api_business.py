@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ringside.bi.kpis import load_kpi_config
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client
 from tests.platforms import platform_environment
 

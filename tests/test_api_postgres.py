@@ -21,11 +21,11 @@ import psycopg2.errors
 import pytest
 from psycopg2 import sql
 
-from api import queries
+from ringside.core import warehouse
+from ringside.core.postgres import connect
+from ringside.core.readers import PostgresReader, to_pyformat
+from ringside.core.settings import Settings
 from ringside.insights.definitions import saved_funnels
-from ringside.insights.sql import PostgresReader, to_pyformat
-from ringside.postgres import connect
-from ringside.settings import Settings
 from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, platform_environment
 from tests.postgres import throwaway_database
@@ -136,7 +136,7 @@ def postgres(
         copy_tables(platform.settings.layout.serving_path, settings, tmp_path_factory.mktemp("csv"))
         ensure_reader(settings)
         yield settings
-        queries.close_pools()
+        warehouse.close_pools()
 
 
 def same(a: Any, b: Any) -> bool:
@@ -265,7 +265,8 @@ def test_every_endpoint_answers_the_same_from_postgresql_as_from_duckdb(
 
 
 def test_the_api_connections_are_the_reader_and_cannot_write(postgres: Settings):
-    with queries._pool(postgres).connection() as con, con.cursor() as cur:
+    warehouse.keep_connections()  # as the API process does: the pooled connection is checked
+    with warehouse.open_reader(postgres) as reader, reader.con.cursor() as cur:
         cur.execute("select current_user")
         assert cur.fetchone() == (postgres.pg_reader_user,)
         with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
@@ -288,7 +289,7 @@ def test_concurrent_requests_share_the_pool_and_failures_do_not_leak(postgres: S
             return api.get("/api/analytics/funnels/", params=bad).status_code
         return api.get("/api/analytics/overview/", params=params).status_code
 
-    with ThreadPoolExecutor(max_workers=3 * queries.POOL_SIZE) as threads:
+    with ThreadPoolExecutor(max_workers=3 * warehouse.POOL_SIZE) as threads:
         statuses = list(threads.map(get, range(60)))
     assert statuses.count(422) == 12 and statuses.count(200) == 48
     with connect(postgres) as con, con.cursor() as cur:
@@ -299,7 +300,7 @@ def test_concurrent_requests_share_the_pool_and_failures_do_not_leak(postgres: S
         )
         connections, busy = cur.fetchone()
     con.close()
-    assert 1 <= connections <= queries.POOL_SIZE and busy == 0
+    assert 1 <= connections <= warehouse.POOL_SIZE and busy == 0
 
 
 def test_before_the_marts_are_built_the_api_answers_503(postgres: Settings):

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client
 
 

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from api.main import create_app
 from ringside.access.keys import create_key
 from ringside.access.roles import Role
-from ringside.appdb import session
-from ringside.settings import Settings, get_settings
+from ringside.core.appdb import session
+from ringside.core.settings import Settings, get_settings
 from tests.test_business_metrics import FIRST_DAY, LAST_DAY
 
 URL = "/api/analytics/reports/"

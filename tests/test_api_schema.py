@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.main import create_app
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import new_key
 from tests.platforms import platform_environment
 

@@ -9,8 +9,6 @@ import yaml
 from pydantic import SecretStr
 from sqlalchemy import inspect, select, text
 
-from ringside.appdb import engine_for, session, upgrade
-from ringside.appdb.alerts import AlertRule
 from ringside.bi.kpis import (
     DEFAULT_KPIS_FILE,
     Kpi,
@@ -21,7 +19,9 @@ from ringside.bi.kpis import (
     save_kpi,
     seed_kpis,
 )
-from ringside.settings import Settings
+from ringside.core.appdb import engine_for, session, upgrade
+from ringside.core.appdb.alerts import AlertRule
+from ringside.core.settings import Settings
 from tests.postgres import throwaway_database
 
 TABLES = {
@@ -88,7 +88,7 @@ def test_upgrade_from_0001_keeps_alert_deliveries(tmp_path: Path) -> None:
     table); a delivery written under 0001 survives with its transition."""
     from alembic import command
 
-    from ringside.appdb.engine import alembic_config
+    from ringside.core.appdb.engine import alembic_config
 
     settings = Settings(home=tmp_path)
     engine = engine_for(settings)

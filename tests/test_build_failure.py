@@ -30,16 +30,16 @@ from ingestion.batch import ingest_paths
 from ingestion.landing import remove_orphaned_temp_files
 from orchestration.defs.alerts import alerts_after_failed_build
 from ringside.alerts.service import evaluate_alerts
-from ringside.appdb.alerts import AlertTransition
 from ringside.cli import app
-from ringside.pipeline_health import (
+from ringside.core.appdb.alerts import AlertTransition
+from ringside.core.pipeline_health import (
     BuildAttempt,
     BuildStatus,
     FailedNode,
     read_build_status,
     record_attempt,
 )
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 from tests.platforms import platform_environment
 from tests.receivers import smtp_server, webhook_receiver
 from tests.test_alerts import add_rule, alert_settings, transitions

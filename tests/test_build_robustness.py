@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ingestion.collector import router
-from ringside.settings import Settings, get_settings
+from api.routes.collector import router
+from ringside.core.settings import Settings, get_settings
 
 AUTH = ("demo-write-key", "")
 DAY_1 = "2025-12-30"  # before 2026-01-01, the first partition day that used to be fixed

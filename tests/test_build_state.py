@@ -8,7 +8,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from ingestion.schema import RAW_EVENT_SCHEMA
-from ringside.build_state import (
+from ringside.core.build_state import (
     BuildState,
     Generation,
     build_days,
@@ -20,8 +20,8 @@ from ringside.build_state import (
     served_generation,
     target_generation,
 )
-from ringside.settings import Settings
-from ringside.warehouse import publish, read_frame
+from ringside.core.settings import Settings
+from ringside.core.warehouse import publish, read_frame
 
 
 def land(settings: Settings, day: str, name: str, mtime: float) -> Path:

@@ -39,9 +39,9 @@ import pytest
 from ingestion.batch import ingest_paths
 from orchestration.runner import run_build
 from ringside.bi.kpis import load_kpi_config
-from ringside.quality.frames import days_between
-from ringside.settings import Settings
-from ringside.warehouse import read_frame
+from ringside.core.frames import days_between
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame
 from tests.platforms import platform_environment
 
 WEB_UA = (

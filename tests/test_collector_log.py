@@ -20,8 +20,8 @@ from ingestion.landing import rows_to_table
 from ingestion.pipeline import Origin, accepted_window, prepare
 from ingestion.schema import QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
 from ingestion.wal import WriteAheadLog, frame, read_records, segments
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 KILLS = 20
 
@@ -160,7 +160,7 @@ from pathlib import Path
 from tests.test_collector_log import _record
 from ingestion.collector_log import CollectorLog, FlushPolicy
 from ingestion.compaction import Compactor
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 home, seed = Path(sys.argv[1]), sys.argv[2]
 # Flushes every 50 ms and compacts every 100 ms into files of 300 rows: kills land

@@ -17,9 +17,9 @@ import pytest
 
 from ingestion.compaction import compact, segment_file_name
 from ingestion.pipeline import process
-from ringside.build_state import BuildState, Generation, new_files
-from ringside.layout import Layout
-from ringside.raw_lock import reading_raw
+from ringside.core.build_state import BuildState, Generation, new_files
+from ringside.core.layout import Layout
+from ringside.core.raw_lock import reading_raw
 from tests.test_collector_log import _event, _origin
 
 KILLS = 20
@@ -182,7 +182,7 @@ import sys
 from pathlib import Path
 from tests.test_compaction import _land
 from ingestion.compaction import compact
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 layout, seed = Layout(Path(sys.argv[1])), sys.argv[2]
 print("ready", flush=True)
@@ -237,7 +237,7 @@ def test_nothing_landed_is_lost_or_doubled_over_kills_during_compaction(tmp_path
 CRASH_IN_SWAP = """
 import os, pathlib, signal, sys
 from ingestion import compaction
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 def die_after(function):
     def step(*args, **kwargs):
@@ -279,7 +279,7 @@ def test_a_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(tmp_path: Path
 
 def test_batch_ingestion_compacts_what_it_landed(tmp_path: Path, monkeypatch):
     from ingestion.batch import ingest_paths
-    from ringside.settings import Settings
+    from ringside.core.settings import Settings
 
     settings = Settings(home=tmp_path / "home", compaction_seconds=300)
     source = tmp_path / "events.ndjson"

@@ -12,9 +12,9 @@ from dagster import DagsterInstance, DagsterRunStatus, materialize
 from ingestion.batch import ingest_paths
 from orchestration.defs.window import DAYS_TAG, days_tag
 from orchestration.runner import configure_dagster_home
+from ringside.core.postgres import connect
+from ringside.core.settings import Settings, get_settings
 from ringside.demo.generator import generate
-from ringside.postgres import connect
-from ringside.settings import Settings, get_settings
 from tests.postgres import throwaway_database
 
 

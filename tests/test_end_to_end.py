@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from orchestration.runner import landed_days, run_build
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client
 from tests.platforms import built_platform
 

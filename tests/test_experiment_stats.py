@@ -13,7 +13,7 @@ from dbt.cli.main import dbtRunner
 from scipy.stats import norm
 
 from orchestration.dbt_project import DBT_PROJECT_DIR
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 Z_95 = 1.959963984540054
 

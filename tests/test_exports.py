@@ -22,10 +22,12 @@ from psycopg2 import sql as pgsql
 from pydantic import SecretStr
 
 from api.main import create_app
-from ringside import postgres
 from ringside.access.keys import create_key
-from ringside.appdb import session
-from ringside.postgres import grant_reader
+from ringside.core import postgres
+from ringside.core.appdb import session
+from ringside.core.postgres import grant_reader
+from ringside.core.settings import Settings, get_settings
+from ringside.core.warehouse import WarehouseNotBuiltError, open_reader
 from ringside.reports.compiler import CompiledQuery, OutputColumn
 from ringside.reports.definition import Branding
 from ringside.reports.exports import (
@@ -37,8 +39,6 @@ from ringside.reports.exports import (
     write_export,
 )
 from ringside.reports.stream import count_rows, open_batches
-from ringside.settings import Settings, get_settings
-from ringside.warehouse import WarehouseNotBuiltError, open_reader
 from tests.api_client import api_client
 from tests.postgres import throwaway_database
 from tests.test_business_metrics import FIRST_DAY, LAST_DAY
@@ -328,7 +328,7 @@ from pathlib import Path
 from ringside.reports.compiler import CompiledQuery
 from ringside.reports.exports import export_chunks
 from ringside.reports.stream import open_batches
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 
 def peak_mb():
     status = Path("/proc/self/status").read_text()

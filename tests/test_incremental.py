@@ -18,9 +18,9 @@ import pytest
 
 from ingestion.batch import ingest_paths
 from orchestration.dbt_project import DBT_PROJECT_DIR
+from orchestration.sources import ensure_sources
+from ringside.core.settings import Settings
 from ringside.demo.generator import generate
-from ringside.settings import Settings
-from ringside.warehouse import ensure_sources
 
 DBT = str(Path(sys.executable).parent / "dbt")
 

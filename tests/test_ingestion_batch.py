@@ -13,11 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion.batch import IngestError, ingest_paths
-from ingestion.landing import atomic_parquet, land_quarantine
+from ingestion.landing import land_quarantine
 from ingestion.pipeline import Origin, accepted_window, process
 from ingestion.schema import CONTENT_SCHEMA, QUARANTINE_SCHEMA, RAW_EVENT_SCHEMA
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.files import atomic_parquet
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 RECEIVED = datetime(2026, 8, 4, 10, 0, 5, tzinfo=UTC)
 

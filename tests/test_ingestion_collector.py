@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ingestion.collector import router
+from api.routes.collector import router
 from ingestion.collector_log import open_log
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 
 KEY = "test-write-key"
 AUTH = (KEY, "")

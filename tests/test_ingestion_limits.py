@@ -13,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.routes.collector import router
 from ingestion.batch import ingest_paths
-from ingestion.collector import router
 from ingestion.events import MAX_JSON_DEPTH
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 
 AUTH = ("demo-write-key", "")
 

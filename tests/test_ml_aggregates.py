@@ -22,8 +22,8 @@ from ml_assets.recommendations import (
 )
 from ml_assets.segments import BEHAVIOUR_COLUMNS, behaviour_features
 from orchestration.runner import landed_days, run_build
-from ringside.settings import Settings
-from ringside.warehouse import read_frame
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame
 from tests.platforms import platform_environment
 from tests.postgres import throwaway_database
 from tests.test_warehouse_handbuilt import IOS_UA, event, heartbeat, write_ndjson

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
-from ml_assets.storage import latest_record, read_output
 from orchestration.runner import run_models
+from ringside.core.ml_store import latest_record, read_output
 from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, built_platform
 

@@ -20,9 +20,9 @@ from dagster import (
 from dagster._core.utils import make_new_run_id
 
 from ingestion.schema import RAW_EVENT_SCHEMA
-from ringside.build_state import BuildState, Generation, landed_state
-from ringside.settings import Settings, get_settings
-from ringside.warehouse import publish
+from ringside.core.build_state import BuildState, Generation, landed_state
+from ringside.core.settings import Settings, get_settings
+from ringside.core.warehouse import publish
 
 
 def test_definitions_load_with_the_expected_pieces(definitions: Definitions):

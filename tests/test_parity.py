@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ringside.postgres import connect
-from ringside.settings import Settings
+from ringside.core.postgres import connect
+from ringside.core.settings import Settings
 from tests.platforms import BuiltPlatform, platform_environment
 
 Table = tuple[list[str], list[tuple]]

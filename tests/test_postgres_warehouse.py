@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from ingestion.landing import write_table
 from ingestion.postgres_load import load_partitions, load_snapshots
 from ringside.cli import app
-from ringside.postgres import connect
-from ringside.settings import Settings
+from ringside.core.files import write_table
+from ringside.core.postgres import connect
+from ringside.core.settings import Settings
 from tests.platforms import BuiltPlatform, platform_environment
 from tests.test_end_to_end import landed_events, quarantined_lines, reference
 

@@ -38,8 +38,8 @@ from hypothesis import strategies as st
 
 from ingestion.events import MAX_EVENT_BYTES
 from orchestration.runner import landed_days, run_build
-from ringside.postgres import connect
-from ringside.settings import Settings
+from ringside.core.postgres import connect
+from ringside.core.settings import Settings
 from tests.live_server import landed_rows
 from tests.platforms import platform_environment
 

@@ -16,10 +16,12 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from ingestion.batch import IngestReport, ingest_paths
-from ingestion.landing import unique_name, write_table
 from ingestion.schema import RAW_EVENT_SCHEMA
 from orchestration.runner import BuildError, landed_days, run_build
-from ringside.quality.frames import day_ranges
+from ringside.core.files import unique_name, write_table
+from ringside.core.frames import day_ranges
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame
 from ringside.quality.suites import (
     WAREHOUSE_CHECKS,
     QualitySettings,
@@ -28,8 +30,6 @@ from ringside.quality.suites import (
     quarantine_suite,
 )
 from ringside.quality.validate import combine, validate
-from ringside.settings import Settings
-from ringside.warehouse import read_frame
 from tests.platforms import BuiltPlatform, built_platform
 
 THRESHOLDS = QualitySettings(max_quarantine_rate=0.05, quarantine_min_received=100)

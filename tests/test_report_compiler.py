@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from ringside.bi.catalog import metric_catalog
-from ringside.insights.sql import DuckDBReader
+from ringside.core.readers import DuckDBReader
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame, read_serving, serve
 from ringside.reports.compiler import ReportError, compile_report, mart_sources
 from ringside.reports.definition import AbsoluteRange, Filter, ReportQuery
 from ringside.reports.results import run_report
-from ringside.settings import Settings
-from ringside.warehouse import read_frame, read_serving, serve
 from tests.platforms import platform_environment
 from tests.test_business_metrics import FIRST_DAY, LAST_DAY
 
@@ -264,7 +264,7 @@ def test_hostile_values_are_bound_never_spliced(reader: DuckDBReader):
 def test_results_are_cached_per_data_version(warehouse: Settings):
     """The same definition twice on one build: the second is cached; after a new build
     (a new data version) it is computed again."""
-    from ringside.warehouse import data_version
+    from ringside.core.warehouse import data_version
 
     query = ReportQuery(metrics=["dau"], date_range=EVERYTHING)
     version = data_version(warehouse)

@@ -31,15 +31,15 @@ from sqlalchemy import select
 from orchestration.defs.report_delivery import deliver_report as deliver_report_job
 from orchestration.defs.report_delivery import report_schedules
 from ringside.access.keys import create_key
-from ringside.appdb import session
-from ringside.appdb.notifications import NotificationDelivery
-from ringside.appdb.reports import Report, ShareLink
+from ringside.core.appdb import session
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.appdb.reports import Report, ShareLink
+from ringside.core.settings import Settings, get_settings
+from ringside.core.warehouse import data_version, open_reader
 from ringside.reports.definition import AbsoluteRange, Recipients, ReportSpec, Schedule
 from ringside.reports.delivery import deliver_report
 from ringside.reports.library import create_report, query_of
 from ringside.reports.results import run_report
-from ringside.settings import Settings, get_settings
-from ringside.warehouse import data_version, open_reader
 from tests.api_client import api_client
 from tests.receivers import Mailbox, Webhooks, smtp_server, webhook_receiver
 

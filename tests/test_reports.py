@@ -12,10 +12,11 @@ from dagster import (
     materialize,
 )
 
-from ml_assets.storage import write_output
 from orchestration.defs.reports import defs as report_defs
 from orchestration.defs.reports import monthly_summary, weekly_summary
-from ringside import postgres
+from ringside.core import postgres
+from ringside.core.ml_store import write_output
+from ringside.core.settings import Settings
 from ringside.reports.collect import collect_inputs, last_data_day
 from ringside.reports.periods import Period, latest_complete, period_containing
 from ringside.reports.render import render_html, render_pdf, report_paths, write_reports
@@ -26,7 +27,6 @@ from ringside.reports.sentences import (
     target_status,
 )
 from ringside.reports.summary import ML_NOT_RUN, SummaryInputs, build_summary
-from ringside.settings import Settings
 from tests.postgres import throwaway_database
 
 W47 = Period("weekly", date(2026, 11, 16), date(2026, 11, 22))

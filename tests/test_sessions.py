@@ -11,8 +11,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from api.main import create_app
 from ringside.access.keys import list_keys, revoke_key
 from ringside.access.sessions import COOKIE_NAME, session_secret
-from ringside.appdb import session
-from ringside.settings import Settings
+from ringside.core.appdb import session
+from ringside.core.settings import Settings
 from tests.api_client import new_key
 
 

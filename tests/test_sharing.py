@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ringside.access.keys import create_key
-from ringside.appdb import session, utcnow
-from ringside.appdb.reports import Report, ShareLink
+from ringside.core.appdb import session, utcnow
+from ringside.core.appdb.reports import Report, ShareLink
+from ringside.core.settings import Settings
+from ringside.core.warehouse import data_version, open_reader
 from ringside.reports.library import create_report, query_of
 from ringside.reports.results import run_report
-from ringside.settings import Settings
-from ringside.warehouse import data_version, open_reader
 from tests.api_client import api_client
 from tests.test_report_delivery import EXPECTED_ROWS, normalised, revenue_spec, served_home
 

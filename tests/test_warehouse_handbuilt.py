@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from ingestion.batch import ingest_paths
 from orchestration.runner import run_build
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client
 
 WEB_UA = (

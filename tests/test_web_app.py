@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 from tests.api_client import api_client, new_key
 from tests.browser import ARTEFACTS, Visit, chromium, chromium_path, serving, visit
 from tests.platforms import built_platform

@@ -14,11 +14,11 @@ from api.errors import problems
 from api.security import require
 from ringside.alerts.rules import AlertState, Channels, RuleKind, RuleSpec
 from ringside.alerts.service import rule_spec
-from ringside.appdb import session
-from ringside.appdb.alerts import AlertRule, AlertTransition
-from ringside.appdb.notifications import NotificationDelivery
 from ringside.bi.kpis import Grain
-from ringside.reports.timestamps import UtcDateTime
+from ringside.core.appdb import session
+from ringside.core.appdb.alerts import AlertRule, AlertTransition
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/alerts",
@@ -162,7 +162,7 @@ def history(
     if state is not None:
         query = query.where(AlertTransition.to_state == state)
     if since is not None:
-        # Stored as naive UTC (ringside.appdb.utcnow).
+        # Stored as naive UTC (ringside.core.appdb.utcnow).
         naive = since if since.tzinfo is None else since.astimezone(UTC).replace(tzinfo=None)
         query = query.where(AlertTransition.created_at >= naive)
     with session(settings) as db:

@@ -18,9 +18,11 @@ from api.errors import invalid, problems
 from api.queries import warehouse
 from api.security import Analyst, Viewer
 from ringside.access.keys import Principal
-from ringside.appdb import session
-from ringside.appdb.reports import Dashboard
-from ringside.cache import VersionedCache
+from ringside.core.appdb import session
+from ringside.core.appdb.reports import Dashboard
+from ringside.core.cache import VersionedCache
+from ringside.core.settings import Settings
+from ringside.core.warehouse import data_version
 from ringside.reports.compiler import BUSINESS
 from ringside.reports.dashboards import (
     DashboardError,
@@ -35,8 +37,6 @@ from ringside.reports.dashboards import (
     update_dashboard,
 )
 from ringside.reports.results import last_data_day
-from ringside.settings import Settings
-from ringside.warehouse import data_version
 
 router = APIRouter(
     prefix="/api/analytics/dashboards", tags=["dashboards"], responses=problems(401, 403)

@@ -9,7 +9,8 @@ from api.deps import DateRangeDep, SettingsDep
 from api.errors import invalid, problems
 from api.queries import fetch_rows, warehouse
 from api.security import require
-from ringside.cache import VersionedCache
+from ringside.core.cache import VersionedCache
+from ringside.core.warehouse import data_version
 from ringside.insights.definitions import (
     MAX_WINDOW_SECONDS,
     ConversionWindow,
@@ -19,7 +20,6 @@ from ringside.insights.definitions import (
     saved_funnels,
 )
 from ringside.insights.funnels import FunnelQuery, FunnelResult, run_funnel
-from ringside.warehouse import data_version
 
 router = APIRouter(
     prefix="/api/analytics/funnels",

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
 from ingestion.collector_log import logged_bytes
-from ringside.pipeline_health import BuildAttempt, assess
+from ringside.core.pipeline_health import BuildAttempt, assess
 
 router = APIRouter(tags=["health"])
 MB = 1024 * 1024

@@ -11,7 +11,7 @@ from api.errors import problems
 from api.security import require
 from ringside.access.keys import KeyInfo, create_key, list_keys, revoke_key
 from ringside.access.roles import Role
-from ringside.appdb import session
+from ringside.core.appdb import session
 
 router = APIRouter(
     prefix="/api/analytics/keys",

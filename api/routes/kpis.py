@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from api.deps import SettingsDep
 from api.errors import invalid, problems
 from api.security import require
-from ringside.appdb import session
 from ringside.bi.kpis import Grain, Kpi, catalog_metrics, delete_kpi, read_kpis, save_kpi, seed_kpis
+from ringside.core.appdb import session
 
 router = APIRouter(
     prefix="/api/analytics/kpis",

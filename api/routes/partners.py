@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Response
 from api.deps import SettingsDep, id_path
 from api.errors import problems
 from api.security import Admin, Viewer
-from ringside.appdb import session
-from ringside.appdb.reports import Partner
+from ringside.core.appdb import session
+from ringside.core.appdb.reports import Partner
 from ringside.reports.branding import (
     PartnerChanges,
     PartnerExistsError,

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Day, PageDep, SettingsDep
 from api.errors import invalid, problems
 from api.security import require
-from ml_assets.storage import latest_record
-from ringside.insights.sql import DuckDBReader
-from ringside.reports.timestamps import UtcDateTime
+from ringside.core.ml_store import latest_record
+from ringside.core.readers import DuckDBReader
+from ringside.core.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/predictions",

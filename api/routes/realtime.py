@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import Instant, SettingsDep
 from api.errors import problems
 from api.security import require
-from ringside.raw_lock import reading_raw
+from ringside.core.raw_lock import reading_raw
 
 router = APIRouter(
     prefix="/api/analytics/real-time",

@@ -15,8 +15,8 @@ from api.deps import SettingsDep, id_path
 from api.errors import problems
 from api.queries import report_result
 from api.security import Analyst, Viewer
-from ringside.appdb import session
 from ringside.bi.catalog import metric_catalog
+from ringside.core.appdb import session
 from ringside.reports.compiler import BUSINESS, dimension_label, mart_sources
 from ringside.reports.dashboards import seed_defaults
 from ringside.reports.definition import (

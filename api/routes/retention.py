@@ -6,9 +6,9 @@ from api.deps import DateRangeDep, SettingsDep
 from api.errors import problems
 from api.queries import warehouse
 from api.security import require
-from ringside.cache import VersionedCache
+from ringside.core.cache import VersionedCache
+from ringside.core.warehouse import data_version
 from ringside.insights.retention import RetentionQuery, RetentionResult, run_retention
-from ringside.warehouse import data_version
 
 router = APIRouter(
     prefix="/api/analytics/retention",

@@ -10,7 +10,7 @@ from api.security import Viewer
 from ringside.access.keys import Principal, authenticate
 from ringside.access.roles import Role
 from ringside.access.sessions import COOKIE_NAME, session_token
-from ringside.appdb import session
+from ringside.core.appdb import session
 
 router = APIRouter(prefix="/api/session", tags=["access"])
 

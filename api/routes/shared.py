@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse
 from api.deps import SettingsDep
 from api.errors import json_problems, problems
 from api.queries import report_result
-from ringside.appdb import session
-from ringside.appdb.reports import Report, ShareLink
+from ringside.core.appdb import session
+from ringside.core.appdb.reports import Report, ShareLink
 from ringside.reports.branding import branding_for
 from ringside.reports.definition import Branding
 from ringside.reports.library import query_of

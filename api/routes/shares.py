@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from api.deps import SettingsDep, id_path
 from api.errors import problems
 from api.security import Analyst, Viewer
-from ringside.appdb import session, utcnow
-from ringside.appdb.notifications import NotificationDelivery
-from ringside.appdb.reports import Partner, ReportRun, ShareLink
+from ringside.core.appdb import session, utcnow
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.appdb.reports import Partner, ReportRun, ShareLink
+from ringside.core.timestamps import UtcDateTime
 from ringside.reports.branding import list_partners, partner_by_slug
 from ringside.reports.compiler import ReportError
 from ringside.reports.delivery import deliver_report
@@ -31,7 +32,6 @@ from ringside.reports.sharing import (
     revoke_share,
     share_url,
 )
-from ringside.reports.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/reports", tags=["sharing"], responses=problems(401, 403, 404)

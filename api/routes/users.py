@@ -9,7 +9,7 @@ from api.deps import DateRangeDep, PageDep, SettingsDep
 from api.errors import problems
 from api.queries import fetch_page
 from api.security import require
-from ringside.reports.timestamps import UtcDateTime
+from ringside.core.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/users",

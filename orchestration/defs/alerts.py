@@ -17,11 +17,11 @@ from dagster import (
     run_status_sensor,
 )
 
-from ml_assets.defs import ml_scoring, scoring_due
 from orchestration.chaining import run_after
 from orchestration.defs.dbt import record_failed_run
+from orchestration.defs.ml import ml_scoring, scoring_due
 from ringside.alerts.service import EvaluationSummary, evaluate_alerts
-from ringside.settings import get_settings
+from ringside.core.settings import get_settings
 
 
 @op(description="Evaluate the alert rules, record transitions, deliver notifications.")

@@ -1,6 +1,6 @@
 """dbt models as Dagster assets (dagster-dbt). Not partitioned: each run builds what
 landed since the last build (orchestration/defs/window.py) into the database readers are
-not using, then publishes it (ringside/build_state.py, ringside/warehouse.py)."""
+not using, then publishes it (ringside/core/build_state.py, ringside/core/warehouse.py)."""
 
 import json
 import os
@@ -26,16 +26,17 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, 
 
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.defs.window import FULL_CHECKS_TAG, run_days
-from ringside import build_state, warehouse
-from ringside.pipeline_health import (
+from orchestration.sources import prepare_sources
+from ringside.core import build_state, warehouse
+from ringside.core.pipeline_health import (
     BuildAttempt,
     FailedNode,
     dbt_failures,
     record_attempt,
     record_run_failure,
 )
-from ringside.raw_lock import reading_raw
-from ringside.settings import Settings, get_settings
+from ringside.core.raw_lock import reading_raw
+from ringside.core.settings import Settings, get_settings
 
 
 def dbt_resource() -> DbtCliResource:
@@ -166,7 +167,7 @@ def ringside_dbt_models(
         }
         invocation: DbtCliInvocation | None = None
         try:
-            warehouse.prepare_sources(settings)
+            prepare_sources(settings)
             target = build_state.prepare_target(settings)
             if settings.warehouse == "duckdb":
                 warehouse.wait_for_writers(settings.layout.generation_path(target.name))

@@ -34,15 +34,15 @@ from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from ingestion.postgres_load import load_partitions
 from orchestration.defs.window import FULL_CHECKS_TAG, days_tag, run_days
-from ringside.build_state import (
+from ringside.core.build_state import (
     BuildState,
     build_days,
     changed_days,
     landed_state,
     served_generation,
 )
-from ringside.raw_lock import reading_raw
-from ringside.settings import get_settings
+from ringside.core.raw_lock import reading_raw
+from ringside.core.settings import get_settings
 
 RAW_EVENTS_KEY = AssetKey(["tracking", "events"])
 WAITING = (DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED)

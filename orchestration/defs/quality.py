@@ -31,9 +31,12 @@ from dagster import (
 from orchestration.defs.dbt import ringside_dbt_models
 from orchestration.defs.ingestion import RAW_EVENTS_KEY
 from orchestration.defs.window import FULL_CHECKS_TAG, tagged_days
-from ringside.build_state import BuildState, new_files, oldest_pending_age, target_state
-from ringside.layout import Layout
-from ringside.quality import frames
+from ringside.core import frames
+from ringside.core.build_state import BuildState, new_files, oldest_pending_age, target_state
+from ringside.core.layout import Layout
+from ringside.core.raw_lock import reading_raw
+from ringside.core.settings import get_settings
+from ringside.core.warehouse import read_frame
 from ringside.quality.suites import (
     WAREHOUSE_CHECKS,
     QualitySettings,
@@ -42,9 +45,6 @@ from ringside.quality.suites import (
     quarantine_suite,
 )
 from ringside.quality.validate import SuiteResult, combine, validate
-from ringside.raw_lock import reading_raw
-from ringside.settings import get_settings
-from ringside.warehouse import read_frame
 
 EVENT_SUITES = event_suites(QualitySettings(), get_settings().max_event_ahead_hours)
 QUARANTINE_SUITE = quarantine_suite(QualitySettings())

@@ -22,11 +22,11 @@ from dagster import (
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ringside.appdb import session
-from ringside.appdb.reports import Report
+from ringside.core.appdb import session
+from ringside.core.appdb.reports import Report
+from ringside.core.settings import Settings, get_settings
 from ringside.reports.definition import Schedule
 from ringside.reports.delivery import deliver_report as deliver
-from ringside.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

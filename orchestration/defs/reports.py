@@ -23,13 +23,13 @@ from dagster import (
     define_asset_job,
 )
 
-from ml_assets.defs import ml_scoring
 from orchestration.chaining import run_after
+from orchestration.defs.ml import ml_scoring
+from ringside.core.settings import get_settings
 from ringside.reports.collect import collect_inputs, last_data_day
 from ringside.reports.periods import PeriodKind, latest_complete
 from ringside.reports.render import write_reports
 from ringside.reports.summary import build_summary
-from ringside.settings import get_settings
 
 GROUP = "reports"
 DEPS = [

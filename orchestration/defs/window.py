@@ -11,8 +11,8 @@ from datetime import date
 
 from dagster import DagsterRun
 
-from ringside.build_state import build_days
-from ringside.settings import get_settings
+from ringside.core.build_state import build_days
+from ringside.core.settings import get_settings
 
 DAYS_TAG = "ringside/days"
 # The daily full check: dbt tests and quality suites over whole tables, not the run's rows.

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringside.access.roles import Role
-from ringside.appdb import utcnow
-from ringside.appdb.access import ApiKey
-from ringside.reports.timestamps import UtcDateTime
+from ringside.core.appdb import utcnow
+from ringside.core.appdb.access import ApiKey
+from ringside.core.timestamps import UtcDateTime
 
 KEY_PREFIX = "rs_"
 LAST_USED_GRANULARITY = timedelta(minutes=1)

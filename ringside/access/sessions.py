@@ -11,7 +11,7 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 
 COOKIE_NAME = "ringside_session"
 _SALT = "ringside-session"

@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from ringside.alerts.rules import SEVERITY_RANK, AlertState, RuleSpec
-from ringside.pipeline_health import PipelineHealth
+from ringside.core.pipeline_health import PipelineHealth
 
 # Comparison -> (growth column, comparison value column) of the mart.
 COMPARISON_COLUMNS = {

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from ringside.alerts.rules import Channels
-from ringside.appdb import utcnow
-from ringside.appdb.alerts import AlertTransition
-from ringside.appdb.notifications import NotificationDelivery
-from ringside.settings import Settings
+from ringside.core.appdb import utcnow
+from ringside.core.appdb.alerts import AlertTransition
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.settings import Settings
 
 STATE_PREFIX = {"firing": "[FIRING]", "resolved": "[RESOLVED]"}
 

@@ -14,7 +14,7 @@ RuleKind = Literal["threshold", "change", "anomaly", "pipeline"]
 AlertState = Literal["ok", "firing", "resolved"]
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
-# ml_anomalies series (ml_assets/defs.py): fixed ones plus views_<content_type>.
+# ml_anomalies series (orchestration/defs/ml.py): fixed ones plus views_<content_type>.
 ANOMALY_SERIES = ("active_users", "signups", "page_views", "revenue_usd", "invalid_event_rate")
 # What a pipeline rule watches: the Dagster job that builds and publishes the warehouse.
 PIPELINE_SUBJECTS = ("ringside_build",)

@@ -1,5 +1,5 @@
 """Evaluating every enabled rule against the warehouse, the ML output and the
-pipeline's health (ringside/pipeline_health.py), recording transitions in the
+pipeline's health (ringside/core/pipeline_health.py), recording transitions in the
 application database and delivering their notifications."""
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ml_assets.storage import read_output
 from ringside.alerts.evaluate import next_state, observe
 from ringside.alerts.notify import deliver, deliveries_for
 from ringside.alerts.rules import RuleSpec
-from ringside.appdb import session, utcnow
-from ringside.appdb.alerts import AlertRule, AlertTransition
-from ringside.appdb.notifications import NotificationDelivery
-from ringside.pipeline_health import PipelineHealth, assess
-from ringside.settings import Settings
-from ringside.warehouse import read_frame
+from ringside.core.appdb import session, utcnow
+from ringside.core.appdb.alerts import AlertRule, AlertTransition
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.ml_store import read_output
+from ringside.core.pipeline_health import PipelineHealth, assess
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame
 
 METRIC_COLUMNS = [
     "metric", "label", "unit", "grain", "period_start", "dimension", "dimension_value",

@@ -9,7 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field
 
-from ringside.layout import DBT_PROJECT_DIR
+from ringside.core.layout import DBT_PROJECT_DIR
 
 Category = Literal["audience", "engagement", "content", "revenue", "acquisition"]
 Unit = Literal["count", "usd", "ratio", "seconds"]

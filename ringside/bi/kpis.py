@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from ingestion.landing import snapshot_writer
 from ingestion.schema import KPI_TARGETS_SCHEMA
-from ringside.appdb import session
-from ringside.appdb.alerts import AlertRule
-from ringside.appdb.kpis import KpiTarget, Seed
 from ringside.bi.catalog import Grain, metric_catalog
-from ringside.settings import Settings
+from ringside.core.appdb import session
+from ringside.core.appdb.alerts import AlertRule
+from ringside.core.appdb.kpis import KpiTarget, Seed
+from ringside.core.settings import Settings
 
 DEFAULT_KPIS_FILE = Path(__file__).with_name("kpis.yml")
 

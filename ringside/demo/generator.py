@@ -21,11 +21,11 @@ from pathlib import Path
 
 import orjson
 
+from ringside.core.files import replace_file
 from ringside.demo.behaviour import Simulator
 from ringside.demo.catalog import DAY_MS, HOUR_MS, Catalog, build_catalog
 from ringside.demo.people import Person, build_population
 from ringside.demo.sink import Emitter, Sink
-from ringside.files import replace_file
 
 _EPOCH = date(1970, 1, 1)
 MAIN_CARD_HOUR_UTC = 23  # 7 pm Eastern: the main card of a fight night

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from ringside.layout import DBT_PROJECT_DIR
+from ringside.core.layout import DBT_PROJECT_DIR
 
 MAX_STEPS = 20
 WINDOW_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3_600, "day": 86_400, "week": 604_800}

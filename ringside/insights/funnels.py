@@ -29,14 +29,11 @@ from typing import Any, Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
+from ringside.core.readers import DUCKDB, Dialect, Reader, as_reader
 from ringside.insights.definitions import FunnelDefinition
 from ringside.insights.sql import (
-    DUCKDB,
-    Dialect,
     Params,
     QueryError,
-    Reader,
-    as_reader,
     check_event_names,
     matcher_predicate,
 )

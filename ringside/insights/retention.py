@@ -32,15 +32,12 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
+from ringside.core.readers import DUCKDB, Dialect, Reader, as_reader
 from ringside.insights.sql import (
     ANY_ACTIVITY,
-    DUCKDB,
     EVENT_TOKENS,
-    Dialect,
     Params,
     QueryError,
-    Reader,
-    as_reader,
     check_event_names,
     event_token_predicate,
 )

@@ -7,21 +7,15 @@ client sends travels as a bound parameter; the SQL text holds only what the engi
 chooses itself: table and column names, CTE names numbered by step, and a period unit
 from a closed list.
 
-All of Ringside's read SQL (the engine's and the API routes') writes parameters as
-DuckDB's ``$name``; a :class:`Reader` runs it on one engine, and the PostgreSQL reader
-rewrites the placeholders into psycopg's ``%(name)s``.
+The SQL writes parameters as DuckDB's ``$name``, run on either engine by a
+:class:`~ringside.core.readers.Reader`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from collections.abc import Iterable
 
-import duckdb
-from psycopg2.extensions import connection as PgConnection
-
+from ringside.core.readers import DUCKDB, Dialect, Reader
 from ringside.insights.definitions import EventMatcher
 
 ANY_ACTIVITY = "$any_activity"
@@ -32,77 +26,6 @@ EVENT_TOKENS = {ANY_ACTIVITY: "is_active_event", PAGEVIEW: "is_page_view"}
 
 class QueryError(ValueError):
     """A query the engine refuses; ``str()`` is the reason, for the client."""
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """The SQL engine a query runs on (it decides how JSON keys are read)."""
-
-    name: Literal["duckdb", "postgres"]
-
-
-DUCKDB = Dialect("duckdb")
-POSTGRES = Dialect("postgres")
-
-
-class Reader(Protocol):
-    """Read-only access to the warehouse on one engine."""
-
-    @property
-    def dialect(self) -> Dialect: ...
-
-    def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
-        """Rows of ``sql`` (parameters written ``$name``) as dicts by column name."""
-        ...
-
-
-class DuckDBReader:
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-
-    @property
-    def dialect(self) -> Dialect:
-        return DUCKDB
-
-    def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
-        cursor = self.con.execute(sql, dict(params))
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
-# `$name` not preceded by a word character or another `$` (so not `$1`-style or `$$`).
-_DOLLAR_PARAMETER = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def to_pyformat(sql: str) -> str:
-    """``$name`` placeholders as psycopg's ``%(name)s``; a literal ``%`` (the modulo
-    operator, a LIKE pattern) doubled so psycopg leaves it alone. Ringside's SQL binds
-    every value, so no ``$`` appears inside a string literal."""
-    return _DOLLAR_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
-
-
-class PostgresReader:
-    """Runs `$name` SQL on a psycopg2 connection; the caller owns the transaction."""
-
-    def __init__(self, con: PgConnection) -> None:
-        self.con = con
-
-    @property
-    def dialect(self) -> Dialect:
-        return POSTGRES
-
-    def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
-        with self.con.cursor() as cursor:
-            cursor.execute(to_pyformat(sql), dict(params))
-            columns = [d[0] for d in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
-def as_reader(source: Reader | duckdb.DuckDBPyConnection) -> Reader:
-    """A reader for ``source``; a bare DuckDB connection (tests, benchmarks) is wrapped."""
-    if isinstance(source, duckdb.DuckDBPyConnection):
-        return DuckDBReader(source)
-    return source
 
 
 class Params:

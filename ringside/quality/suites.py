@@ -2,7 +2,7 @@
 arguments, so this module (and the Dagster definitions built from it) load without
 importing great_expectations.
 
-The frames they validate are built by :mod:`ringside.quality.frames`; columns that are
+The frames they validate are built by :mod:`ringside.core.frames`; columns that are
 not in the landed files or the marts (``user_or_anonymous_id``,
 ``seconds_ahead_of_receipt``, ``previous_step_users``…) are derived there.
 """

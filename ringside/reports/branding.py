@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringside.appdb.reports import Partner
+from ringside.core.appdb.reports import Partner
+from ringside.core.timestamps import UtcDateTime
 from ringside.reports.definition import Branding, Colour
-from ringside.reports.timestamps import UtcDateTime
 
 # Columns without a null: a PATCH may change them, not clear them.
 REQUIRED = ("name", "primary_colour", "accent_colour")

@@ -1,5 +1,5 @@
 """Reading what a summary needs: the business and content marts through
-``ringside.warehouse.read_frame`` (DuckDB or PostgreSQL) and the ML output tables."""
+``ringside.core.warehouse.read_frame`` (DuckDB or PostgreSQL) and the ML output tables."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import date
 
 import pandas as pd
 
-from ml_assets.storage import read_output
+from ringside.core.ml_store import read_output
+from ringside.core.settings import Settings
+from ringside.core.warehouse import read_frame
 from ringside.reports.periods import Period
 from ringside.reports.summary import SummaryInputs
-from ringside.settings import Settings
-from ringside.warehouse import read_frame
 
 ML_TABLES = ("ml_anomalies", "ml_churn_scores", "ml_forecasts")
 

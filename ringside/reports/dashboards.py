@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from ringside.access.keys import Principal
 from ringside.access.roles import Role, allows
-from ringside.appdb.kpis import Seed
-from ringside.appdb.reports import Dashboard, Report
 from ringside.bi.catalog import Grain, metric_catalog
+from ringside.core.appdb.kpis import Seed
+from ringside.core.appdb.reports import Dashboard, Report
+from ringside.core.timestamps import UtcDateTime
 from ringside.insights.definitions import saved_funnels
 from ringside.reports.definition import ChartType, ReportSpec
 from ringside.reports.library import can_read, create_report
-from ringside.reports.timestamps import UtcDateTime
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yml")
 SYSTEM_OWNER = "ringside"

@@ -21,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringside.alerts.notify import deliver
-from ringside.appdb import session, utcnow
-from ringside.appdb.access import ApiKey
-from ringside.appdb.notifications import NotificationDelivery
-from ringside.appdb.reports import Report, ReportRun
+from ringside.core.appdb import session, utcnow
+from ringside.core.appdb.access import ApiKey
+from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.appdb.reports import Report, ReportRun
+from ringside.core.settings import Settings
+from ringside.core.warehouse import data_version, open_reader
 from ringside.reports.branding import branding_for
 from ringside.reports.compiler import OutputColumn
 from ringside.reports.definition import Recipients
@@ -32,8 +34,6 @@ from ringside.reports.exports import SUFFIXES, write_export
 from ringside.reports.library import ReportNotFoundError, query_of
 from ringside.reports.results import ReportResult, run_report
 from ringside.reports.sharing import create_share, share_url
-from ringside.settings import Settings
-from ringside.warehouse import data_version, open_reader
 
 # Rows a webhook carries (the files hold them all).
 WEBHOOK_ROWS = 1_000

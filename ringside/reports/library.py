@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from ringside.access.keys import Principal
 from ringside.access.roles import allows
-from ringside.appdb.reports import Partner, Report
+from ringside.core.appdb.reports import Partner, Report
+from ringside.core.timestamps import UtcDateTime
 from ringside.reports.compiler import ReportError, compile_report
 from ringside.reports.definition import (
     Recipients,
@@ -22,7 +23,6 @@ from ringside.reports.definition import (
     Visibility,
 )
 from ringside.reports.results import today_utc
-from ringside.reports.timestamps import UtcDateTime
 
 
 class ReportNotFoundError(LookupError):

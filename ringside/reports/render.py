@@ -15,7 +15,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 from ringside.reports.charts import CURRENT_COLOUR, PREVIOUS_COLOUR, trend_svg
 from ringside.reports.periods import Period
 from ringside.reports.sentences import format_value

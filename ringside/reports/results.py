@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ringside.cache import VersionedCache
-from ringside.insights.sql import Reader
+from ringside.core.cache import VersionedCache
+from ringside.core.readers import Reader
+from ringside.core.timestamps import UtcDateTime
 from ringside.reports.compiler import CompiledQuery, compile_report, last_day_sql, source_of
 from ringside.reports.definition import ReportQuery
-from ringside.reports.timestamps import UtcDateTime
 
 CACHE_SIZE = 256
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ringside.access.keys import hash_key
-from ringside.appdb import utcnow
-from ringside.appdb.reports import Partner, Report, ShareLink
-from ringside.settings import Settings
+from ringside.core.appdb import utcnow
+from ringside.core.appdb.reports import Partner, Report, ShareLink
+from ringside.core.settings import Settings
 
 
 class ShareNotFoundError(LookupError):

@@ -18,11 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg2.extensions import cursor as PgCursor
 
-from ringside import postgres
-from ringside.insights.sql import Reader, to_pyformat
+from ringside.core import postgres
+from ringside.core.readers import Reader, to_pyformat
+from ringside.core.settings import Settings
+from ringside.core.warehouse import WarehouseNotBuiltError, served_path
 from ringside.reports.compiler import CompiledQuery
-from ringside.settings import Settings
-from ringside.warehouse import WarehouseNotBuiltError, served_path
 
 BATCH_ROWS = 10_000
 # The export's own DuckDB instance may use this much memory before a sort spills to disk

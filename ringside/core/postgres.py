@@ -13,7 +13,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 
 
 def connection_kwargs(settings: Settings, *, reader: bool = False) -> dict[str, object]:

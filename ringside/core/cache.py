@@ -1,5 +1,5 @@
 """Results computed from the warehouse, kept until the next build: every successful build
-stamps a new data version (ringside.warehouse.data_version), so an entry keyed on the
+stamps a new data version (ringside.core.warehouse.data_version), so an entry keyed on the
 version it was computed from can never be served for newer data."""
 
 from __future__ import annotations

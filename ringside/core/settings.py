@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 
 class Settings(BaseSettings):
     """Everything configurable about a Ringside installation.
 
-    ``RINGSIDE_HOME`` roots all state; :class:`ringside.layout.Layout` says where each
+    ``RINGSIDE_HOME`` roots all state; :class:`ringside.core.layout.Layout` says where each
     kind of data lives below it.
     """
 

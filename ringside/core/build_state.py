@@ -6,7 +6,7 @@ files changed since (new files, late events of old days) as its window; with non
 there is nothing to do, which is known without starting Dagster or dbt.
 
 On DuckDB there are two databases, generations ``a`` and ``b``: readers use the served
-one while dbt builds the other, and publishing switches a link (ringside/warehouse.py),
+one while dbt builds the other, and publishing switches a link (ringside/core/warehouse.py),
 so nothing is copied per build. Each generation keeps its own state: a generation one
 build behind reads the two builds' new days. A generation descends from a full build
 (its lineage); when the served one comes from a newer full build (``--full-refresh``),
@@ -24,9 +24,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ringside.files import replace_file
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.files import replace_file
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 
 class BuildState(BaseModel):

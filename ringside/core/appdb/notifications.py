@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ringside.appdb.base import Base, utcnow
+from ringside.core.appdb.base import Base, utcnow
 
 
 class NotificationDelivery(Base):

@@ -6,8 +6,8 @@ SQLAlchemy 2.0 typed models, one module per table group (`kpis`, `alerts`,
 under RINGSIDE_HOME by default, PostgreSQL when `RINGSIDE_APP_DB_URL` is set.
 """
 
-from ringside.appdb.base import Base, utcnow
-from ringside.appdb.engine import database_url, engine_for, session, upgrade
+from ringside.core.appdb.base import Base, utcnow
+from ringside.core.appdb.engine import database_url, engine_for, session, upgrade
 
 __all__ = [
     "Base",

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from ringside.files import replace_file
-from ringside.layout import Layout
-from ringside.settings import Settings
+from ringside.core.files import replace_file
+from ringside.core.layout import Layout
+from ringside.core.settings import Settings
 
 # dbt run_results statuses of a node that broke the build (a model: error; a test: fail,
 # or error when its SQL does not run); warn and skipped do not fail a build.

@@ -1,10 +1,10 @@
-"""Alembic environment: migrates the engine that `ringside.appdb.upgrade` passes in
+"""Alembic environment: migrates the engine that `ringside.core.appdb.upgrade` passes in
 `config.attributes` (online only; there is no offline SQL generation)."""
 
 from alembic import context
 
-from ringside.appdb import access, alerts, kpis, notifications, reports  # noqa: F401  (register the tables)
-from ringside.appdb.base import Base
+from ringside.core.appdb import access, alerts, kpis, notifications, reports  # noqa: F401  (register the tables)
+from ringside.core.appdb.base import Base
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 # The dbt project ships with the code (not under RINGSIDE_HOME): its models, seeds and
 # the saved funnel definitions in dbt_project.yml.
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # content/accounts are exported by the application and ingested; kpi_targets is written
 # from Ringside's own application database before every build (ringside/bi/kpis.py).
 SNAPSHOT_NAMES = ("content", "accounts", "kpi_targets")
@@ -117,7 +117,7 @@ class Layout:
     @property
     def raw_lock_path(self) -> Path:
         """Readers of landed files hold it shared; the compactor's swap, exclusive
-        (ringside/raw_lock.py)."""
+        (ringside/core/raw_lock.py)."""
         return self.state_dir / "raw.lock"
 
     @property
@@ -137,7 +137,7 @@ class Layout:
 
     @property
     def serving_path(self) -> Path:
-        """What readers open: a link to the served generation (ringside/warehouse.py)."""
+        """What readers open: a link to the served generation (ringside/core/warehouse.py)."""
         return self.home / "serving" / "ringside.duckdb"
 
     def served_generation(self) -> str | None:
@@ -149,7 +149,7 @@ class Layout:
         return target.name.removeprefix("ringside-").removesuffix(".duckdb")
 
     def generation_state_path(self, name: str) -> Path:
-        """What a generation has built (ringside/build_state.py)."""
+        """What a generation has built (ringside/core/build_state.py)."""
         return self.state_dir / f"generation-{name}.json"
 
     @property

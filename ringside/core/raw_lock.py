@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 POLL_SECONDS = 0.05
 

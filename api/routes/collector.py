@@ -35,7 +35,7 @@ from ingestion.events import (
     parse_timestamp,
 )
 from ingestion.pipeline import Origin, accepted_window, prepare
-from ringside.settings import Settings, get_settings
+from ringside.core.settings import Settings, get_settings
 
 MAX_BATCH_BYTES = 500 * 1024
 MB = 1024 * 1024

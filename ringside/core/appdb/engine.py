@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from ringside.settings import Settings
+from ringside.core.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ringside.appdb.base import Base, utcnow
+from ringside.core.appdb.base import Base, utcnow
 
 
 class AlertRule(Base):

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ringside.layout import Layout
+from ringside.core.layout import Layout
 
 # Landed columns the raw suites look at, plus the ones they derive.
 _EVENT_COLUMNS = """

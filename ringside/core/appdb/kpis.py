@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Float, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ringside.appdb.base import Base, utcnow
+from ringside.core.appdb.base import Base, utcnow
 
 
 class KpiTarget(Base):

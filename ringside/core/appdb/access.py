@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ringside.appdb.base import Base, utcnow
+from ringside.core.appdb.base import Base, utcnow
 
 
 class ApiKey(Base):

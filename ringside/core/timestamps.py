@@ -1,5 +1,5 @@
 """Timestamps as the API shows them: the application database stores naive UTC
-(ringside.appdb.utcnow) and the warehouse naive UTC event times, while a JSON date-time
+(ringside.core.appdb.utcnow) and the warehouse naive UTC event times, while a JSON date-time
 (RFC 3339) must carry its offset, so naive values are read as UTC."""
 
 from datetime import UTC, datetime

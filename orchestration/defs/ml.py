@@ -40,7 +40,8 @@ from threadpoolctl import threadpool_limits
 from ml_assets import anomalies, churn, forecasting, inputs, recommendations, segments
 from ml_assets.calendar import EVENT_COLUMNS, fight_night_calendar
 from ml_assets.errors import NotEnoughData
-from ml_assets.storage import (
+from ringside.core.layout import Layout
+from ringside.core.ml_store import (
     ModelRecord,
     latest_record,
     load_model,
@@ -48,8 +49,7 @@ from ml_assets.storage import (
     save_model,
     write_output,
 )
-from ringside.layout import Layout
-from ringside.settings import get_settings
+from ringside.core.settings import get_settings
 
 ACCURACY_THRESHOLD = 0.75
 RETRAINING_INTERVAL = timedelta(days=7)

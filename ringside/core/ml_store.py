@@ -1,4 +1,4 @@
-"""Where ML outputs and models are kept (paths from ringside.layout).
+"""Where ML outputs and models are kept (paths from ringside.core.layout).
 
 Outputs are Parquet files replaced whole with write-then-rename, so the API (which reads
 them with an in-memory DuckDB) never sees half a table and the single-writer warehouse
@@ -16,8 +16,8 @@ import joblib
 import pandas as pd
 import pyarrow as pa
 
-from ingestion.landing import write_table
-from ringside.layout import Layout
+from ringside.core.files import write_table
+from ringside.core.layout import Layout
 
 
 def write_output(layout: Layout, name: str, frame: pd.DataFrame) -> Path:
