@@ -1,7 +1,7 @@
 {#- The slice of landed events an incremental run reads.
 
     Dagster passes `event_days` (macros/build_args.sql), the event days whose landed files changed since the
-    database's last build (ringside/build_state.py): exactly those days are read. By hand,
+    database's last build (ringside/core/build_state.py): exactly those days are read. By hand,
     `min_date`/`max_date` name a range, or, without them, everything since the newest day
     already built; either way the start moves back by `late_event_lookback_days` so late
     events are picked up. Rows already built are never inserted twice: staging anti-joins
