@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ringside.alerts.service import EvaluationSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+ALERTS_JOB = "alerts_evaluation"
 
 
 class BuildError(RuntimeError):
@@ -156,65 +157,63 @@ def _failure_detail(result: "ExecuteInProcessResult") -> str:
 
 
 @dataclass(frozen=True)
-class ModelsOutcome:
+class ChainOutcome:
+    """What the job chain ran after a build: the jobs in order, the assets they
+    materialized, their checks, and the alert evaluation's summary (None if it did not
+    run)."""
+
     jobs: list[str]
     materialized: int
     checks: CheckTally
+    alerts: "EvaluationSummary | None"
 
 
-def _execute_jobs(names: list[str]) -> list["ExecuteInProcessResult"]:
-    """Run the named jobs in process, in order, on the configured Dagster instance; a
-    failed run stops the rest with a BuildError."""
+def run_chain(after: str, succeeded: bool, *, scoring: bool = True) -> ChainOutcome:
+    """Walk the job chain (orchestration/chain.py) in process after a run of ``after``,
+    as its sensors do under `dagster dev`. A due retraining (``training_due``) runs before
+    `ml_scoring`, as the weekly schedule would have under `dagster dev`; a failed run
+    stops the rest with a BuildError."""
     configure_dagster_home(get_settings().layout.ensure())
     from dagster import DagsterInstance
 
+    from orchestration.chain import follow_ups
     from orchestration.definitions import defs
+    from orchestration.defs.ml import ml_scoring, ml_training, training_due
 
-    results = []
-    with DagsterInstance.get() as instance:
-        for name in names:
-            result = defs.resolve_job_def(name).execute_in_process(
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-                instance=instance,
-                raise_on_error=False,
-            )
-            if not result.success:
-                raise BuildError(f"{name} run {result.run_id} failed; see the Dagster UI")
-            results.append(result)
-    return results
+    jobs: list[str] = []
+    results: list[ExecuteInProcessResult] = []
 
-
-def models_due() -> bool:
-    """Whether the models are due for scoring after this build, as the `after_build`
-    sensor decides under `dagster dev` (orchestration.defs.ml.scoring_due)."""
-    configure_dagster_home(get_settings().layout.ensure())
-    from dagster import DagsterInstance
-
-    from orchestration.defs.ml import scoring_due
+    def execute(name: str) -> None:
+        result = defs.resolve_job_def(name).execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            instance=instance,
+            raise_on_error=False,
+        )
+        if not result.success:
+            raise BuildError(f"{name} run {result.run_id} failed; see the Dagster UI")
+        jobs.append(name)
+        results.append(result)
 
     with DagsterInstance.get() as instance:
-        return scoring_due(instance)
-
-
-def run_models() -> ModelsOutcome:
-    """After a build, what the sensors do under `dagster dev`: the `ml_scoring` job
-    (preceded by `ml_training` when retraining is due), then the `executive_summaries`."""
-    from orchestration.defs.ml import training_due
-
-    training = ["ml_training"] if training_due(get_settings().layout) else []
-    jobs = [*training, "ml_scoring", "executive_summaries"]
-    results = _execute_jobs(jobs)
+        queue = follow_ups(after, succeeded, instance, scoring=scoring)
+        while queue:
+            name = queue.pop(0)
+            if name == ml_scoring.name and training_due(get_settings().layout):
+                execute(ml_training.name)
+            execute(name)
+            queue += follow_ups(name, True, instance, scoring=scoring)
+    alerts = next(
+        (
+            result.output_for_node("evaluate_alert_rules")
+            for name, result in zip(jobs, results, strict=True)
+            if name == ALERTS_JOB
+        ),
+        None,
+    )
     checks = [c for result in results for c in result.get_asset_check_evaluations()]
-    return ModelsOutcome(
+    return ChainOutcome(
         jobs,
         sum(len(result.get_asset_materialization_events()) for result in results),
         CheckTally.of(checks),
+        alerts,
     )
-
-
-def run_alerts() -> "EvaluationSummary":
-    """Evaluate the alert rules after the build and the models, as the `after_build` and
-    `alerts_after_scoring` sensors do under `dagster dev`: the `alerts_evaluation` job,
-    in-process."""
-    (result,) = _execute_jobs(["alerts_evaluation"])
-    return result.output_for_node("evaluate_alert_rules")

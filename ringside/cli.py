@@ -13,6 +13,7 @@ from ringside.access.roles import Role
 from ringside.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from orchestration.runner import ChainOutcome
     from ringside.core.pipeline_health import BuildStatus
 
 app = typer.Typer(
@@ -137,14 +138,7 @@ def build(
         typer.echo(f"nothing new since the last build; serving {_served(settings)}")
         return
 
-    from orchestration.runner import (
-        BuildRunFailedError,
-        landed_days,
-        models_due,
-        run_alerts,
-        run_build,
-        run_models,
-    )
+    from orchestration.runner import BuildRunFailedError, landed_days, run_build, run_chain
 
     days = (
         [partition.date()]
@@ -158,26 +152,35 @@ def build(
         outcome = run_build(days, full_refresh=full_refresh, drill=drill)
     except BuildRunFailedError:
         # The pipeline alert rules notify about the failure before the command fails.
-        typer.echo(run_alerts().line())
+        _echo_chain(run_chain("ringside_build", False), settings)
         raise
     typer.echo(
         f"run {outcome.run_id}: {_days_line(outcome.days)}, {outcome.materialized} assets "
         f"materialized, {outcome.checks.line()}; serving {_served(settings)}"
     )
-    if models and not models_due():
+    chained = run_chain("ringside_build", True, scoring=models)
+    if models and "ml_scoring" not in chained.jobs:
         typer.echo(
             f"models: scored less than {settings.scoring_interval_minutes} minutes ago "
             "(RINGSIDE_SCORING_INTERVAL_MINUTES); not scored again after this build"
         )
-    elif models:
-        scored = run_models()
+    _echo_chain(chained, settings)
+
+
+def _echo_chain(chained: "ChainOutcome", settings: Settings) -> None:
+    """What the job chain ran after the build: the models' outputs, then the alerts."""
+    from orchestration.runner import ALERTS_JOB
+
+    models = [job for job in chained.jobs if job != ALERTS_JOB]
+    if models:
         typer.echo(
-            f"models ({', '.join(scored.jobs)}): {scored.materialized} assets materialized, "
-            f"{scored.checks.line()}; "
+            f"models ({', '.join(models)}): {chained.materialized} assets materialized, "
+            f"{chained.checks.line()}; "
             f"outputs in {settings.layout.ml_dir / 'tables'}, "
             f"executive summaries in {settings.layout.reports_dir}"
         )
-    typer.echo(run_alerts().line())
+    if chained.alerts is not None:
+        typer.echo(chained.alerts.line())
 
 
 @app.command()

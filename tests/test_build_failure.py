@@ -28,7 +28,7 @@ from typer.testing import CliRunner, Result
 from api.main import create_app
 from ingestion.batch import ingest_paths
 from ingestion.landing import remove_orphaned_temp_files
-from orchestration.defs.alerts import alerts_after_failed_build
+from orchestration.chain import SENSORS
 from ringside.alerts.service import evaluate_alerts
 from ringside.cli import app
 from ringside.core.appdb.alerts import AlertTransition
@@ -52,6 +52,8 @@ BUILD_FAILED_RULE = {
     "subject": "ringside_build",
     "params": {"condition": "build_failed"},
 }
+
+alerts_after_failed_build = next(s for s in SENSORS if s.name == "alerts_after_failed_build")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
-from orchestration.runner import run_models
+from orchestration.runner import run_chain
 from ringside.core.ml_store import latest_record, read_output
 from tests.api_client import api_client
 from tests.platforms import BuiltPlatform, built_platform
@@ -18,8 +18,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltPlatform
     # 35 days: enough for anomalies (28 points), segments and recommendations; too short
     # for forecasts (100 days) and churn (a 28-day history plus a 30-day label window).
     with built_platform(tmp_path_factory.mktemp("ml"), days=35, users=400, seed=3) as built:
-        outcome = run_models()
-        assert outcome.jobs == ["ml_training", "ml_scoring", "executive_summaries"]
+        outcome = run_chain("ringside_build", True)
+        assert outcome.jobs == [
+            "ml_training",
+            "ml_scoring",
+            "executive_summaries",
+            "alerts_evaluation",
+        ]
         yield built
 
 

@@ -23,8 +23,6 @@ from dagster import (
     define_asset_job,
 )
 
-from orchestration.chaining import run_after
-from orchestration.defs.ml import ml_scoring
 from ringside.core.settings import get_settings
 from ringside.reports.collect import collect_inputs, last_data_day
 from ringside.reports.periods import PeriodKind, latest_complete
@@ -89,12 +87,8 @@ weekly_summaries = ScheduleDefinition(
 )
 
 
-summarize_after_scoring = run_after(ml_scoring.name, executive_summaries, "summarize_after_scoring")
-
-
 defs = Definitions(
     assets=[weekly_summary, monthly_summary],
     jobs=[executive_summaries],
     schedules=[weekly_summaries],
-    sensors=[summarize_after_scoring],
 )
