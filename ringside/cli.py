@@ -188,7 +188,6 @@ def status() -> None:
     """Show what has landed and been built, the last build's outcome, and where to look.
     Exits 1 when the last build failed (the served data is then the last good build)."""
     from ringside.core.pipeline_health import read_build_status
-    from ringside.core.warehouse import read_serving
 
     settings = get_settings()
     layout = settings.layout
@@ -204,20 +203,13 @@ def status() -> None:
     typer.echo(f"quarantine         {len(quarantined)} files in {layout.quarantine_dir}")
     if settings.warehouse == "postgres":
         typer.echo(f"warehouse          {_warehouse_name(settings)}")
-        counts = _postgres_row_counts(settings)
+        counts = _row_counts(settings)
     elif not layout.serving_path.exists():
         typer.echo("warehouse          nothing built yet: `ringside ingest PATH`, `ringside build`")
         counts = {}
     else:
         typer.echo(f"warehouse          {layout.serving_path} (served copy, read-only)")
-        with read_serving(layout) as con:
-            tables = con.execute(
-                "select table_name from information_schema.tables order by table_name"
-            ).fetchall()
-            counts = {
-                table: con.execute(f'select count(*) from "{table}"').fetchone()[0]
-                for (table,) in tables
-            }
+        counts = _row_counts(settings)
     for table, rows in counts.items():
         typer.echo(f"  {table:<32} {rows:>12,} rows")
     typer.echo(
@@ -421,26 +413,21 @@ def _warehouse_name(settings: Settings) -> str:
     return str(settings.layout.warehouse_path)
 
 
-def _postgres_row_counts(settings: Settings) -> dict[str, int]:
-    """Rows per table of the built schema, read as the read-only role."""
-    from ringside.core.postgres import connect
+def _row_counts(settings: Settings) -> dict[str, int]:
+    """Rows per table or view of the served build, read as readers do (read-only)."""
+    from ringside.core.warehouse import open_reader
 
-    con = connect(settings, reader=True)
-    try:
-        with con.cursor() as cur:
-            cur.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = %s order by table_name",
-                (settings.pg_schema,),
-            )
-            tables = [name for (name,) in cur.fetchall()]
-            counts = {}
-            for table in tables:
-                cur.execute(f'select count(*) from "{settings.pg_schema}"."{table}"')
-                counts[table] = cur.fetchone()[0]
-            return counts
-    finally:
-        con.close()
+    with open_reader(settings) as reader:
+        tables = reader.rows(
+            "select table_name from information_schema.tables "
+            "where table_schema = current_schema() order by table_name",
+            {},
+        )
+        counts = {}
+        for row in tables:
+            (count,) = reader.rows(f'select count(*) as n from "{row["table_name"]}"', {})
+            counts[row["table_name"]] = count["n"]
+        return counts
 
 
 def _export_environment(settings: Settings) -> None:

@@ -27,6 +27,7 @@ from ringside.core import postgres
 from ringside.core.appdb import session
 from ringside.core.postgres import grant_reader
 from ringside.core.settings import Settings, get_settings
+from ringside.core.streams import count_rows, open_batches
 from ringside.core.warehouse import WarehouseNotBuiltError, open_reader
 from ringside.reports.compiler import CompiledQuery, OutputColumn
 from ringside.reports.definition import Branding
@@ -38,7 +39,6 @@ from ringside.reports.exports import (
     export_chunks,
     write_export,
 )
-from ringside.reports.stream import count_rows, open_batches
 from tests.api_client import api_client
 from tests.postgres import throwaway_database
 from tests.test_business_metrics import FIRST_DAY, LAST_DAY
@@ -327,7 +327,7 @@ import json, sys, time
 from pathlib import Path
 from ringside.reports.compiler import CompiledQuery
 from ringside.reports.exports import export_chunks
-from ringside.reports.stream import open_batches
+from ringside.core.streams import open_batches
 from ringside.core.settings import Settings
 
 def peak_mb():

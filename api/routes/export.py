@@ -25,6 +25,7 @@ from api.security import Analyst
 from ringside.access.keys import Principal
 from ringside.bi.catalog import metric_catalog
 from ringside.core.appdb import session
+from ringside.core.streams import count_rows, open_batches
 from ringside.core.warehouse import WarehouseNotBuiltError, data_version
 from ringside.reports.branding import branding_for
 from ringside.reports.compiler import (
@@ -46,7 +47,6 @@ from ringside.reports.exports import (
 )
 from ringside.reports.library import get_report_for, query_of
 from ringside.reports.results import prepare
-from ringside.reports.stream import count_rows, open_batches
 
 router = APIRouter(prefix="/api/analytics/export", tags=["exports"], responses=problems(401, 403))
 

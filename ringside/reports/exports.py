@@ -1,5 +1,5 @@
 """Exports of a report's, a mart's or a metric's rows as CSV, JSON lines, Parquet, XLSX
-or PDF, produced from a stream of Arrow record batches (`stream.open_batches`).
+or PDF, produced from a stream of Arrow record batches (`ringside.core.streams.open_batches`).
 
 CSV, JSON lines and Parquet carry the columns' `name`s and plain values, so they read
 back equal to the API's JSON results; they stream, one batch in memory at a time (Parquet

@@ -1,4 +1,4 @@
-"""A compiled query's rows as a stream of Arrow record batches, so an export of a million
+"""The warehouse read as a stream: a query's rows as Arrow record batches, so an export of a million
 rows never holds them all: the served DuckDB copy through DuckDB's Arrow reader, or
 PostgreSQL through a server-side (named) cursor fetching a batch at a time.
 
@@ -8,8 +8,9 @@ decimals become floats (or integers, scale 0) and NaN becomes null, as in the AP
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Protocol
 
 import duckdb
 import psycopg2.errors
@@ -22,7 +23,17 @@ from ringside.core import postgres
 from ringside.core.readers import Reader, to_pyformat
 from ringside.core.settings import Settings
 from ringside.core.warehouse import WarehouseNotBuiltError, served_path
-from ringside.reports.compiler import CompiledQuery
+
+
+class Query(Protocol):
+    """SQL over the marts with its ``$name`` parameters (a compiled report query)."""
+
+    @property
+    def sql(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
 
 BATCH_ROWS = 10_000
 # The export's own DuckDB instance may use this much memory before a sort spills to disk
@@ -52,28 +63,28 @@ _NUMERIC_AS_FLOAT = psycopg2.extensions.new_type(
 
 @contextmanager
 def open_batches(
-    settings: Settings, compiled: CompiledQuery, batch_rows: int = BATCH_ROWS
+    settings: Settings, query: Query, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pa.RecordBatchReader]:
-    """The rows of `compiled` as a reader of record batches of at most `batch_rows`
+    """The rows of `query` as a reader of record batches of at most `batch_rows`
     rows; the warehouse connection stays open until the block exits. Raises
     `WarehouseNotBuiltError` when nothing has been built."""
     if settings.warehouse == "duckdb":
-        with _duckdb_batches(settings, compiled, batch_rows) as batches:
+        with _duckdb_batches(settings, query, batch_rows) as batches:
             yield batches
         return
-    with _postgres_batches(settings, compiled, batch_rows) as batches:
+    with _postgres_batches(settings, query, batch_rows) as batches:
         yield batches
 
 
-def count_rows(reader: Reader, compiled: CompiledQuery) -> int:
-    """How many rows `compiled` returns (checked before formats with a row limit)."""
-    (row,) = reader.rows(f"select count(*) as n from ({compiled.sql}) q", compiled.params)
+def count_rows(reader: Reader, query: Query) -> int:
+    """How many rows `query` returns (checked before formats with a row limit)."""
+    (row,) = reader.rows(f"select count(*) as n from ({query.sql}) q", query.params)
     return int(row["n"])
 
 
 @contextmanager
 def _duckdb_batches(
-    settings: Settings, compiled: CompiledQuery, batch_rows: int
+    settings: Settings, query: Query, batch_rows: int
 ) -> Iterator[pa.RecordBatchReader]:
     # An in-memory instance of its own with the served copy attached read-only: its
     # memory limit and spill directory leave the API's connections (which share one
@@ -95,7 +106,7 @@ def _duckdb_batches(
             con.execute("use served")
             # DuckDB draws a progress bar on stdout for long queries by default.
             con.execute("set enable_progress_bar = false")
-            reader = con.execute(compiled.sql, dict(compiled.params)).to_arrow_reader(batch_rows)
+            reader = con.execute(query.sql, dict(query.params)).to_arrow_reader(batch_rows)
             yield _normalised(reader.schema, reader)
         finally:
             con.close()
@@ -103,13 +114,13 @@ def _duckdb_batches(
 
 @contextmanager
 def _postgres_batches(
-    settings: Settings, compiled: CompiledQuery, batch_rows: int
+    settings: Settings, query: Query, batch_rows: int
 ) -> Iterator[pa.RecordBatchReader]:
     # A named cursor lives on the server: rows cross the wire `batch_rows` at a time.
     with postgres.read_only(settings) as con, con.cursor(name="ringside_export") as cur:
         psycopg2.extensions.register_type(_NUMERIC_AS_FLOAT, cur)
         try:
-            cur.execute(to_pyformat(compiled.sql), dict(compiled.params))
+            cur.execute(to_pyformat(query.sql), dict(query.params))
             first = cur.fetchmany(batch_rows)
         except psycopg2.errors.UndefinedTable as exc:
             raise WarehouseNotBuiltError(
