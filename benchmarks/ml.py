@@ -90,7 +90,8 @@ def _child(task: str) -> dict[str, Any]:
     """Run one task in this (fresh) process: ``asset:<key path>`` or ``read:<reader>``."""
     from dagster import DagsterInstance, materialize
 
-    from ml_assets import defs, inputs
+    from ml_assets import inputs
+    from orchestration.defs import ml as ml_defs
     from ringside.core.settings import get_settings
 
     settings = get_settings()
@@ -102,7 +103,9 @@ def _child(task: str) -> dict[str, Any]:
         frames = [getattr(value, f.name) for f in fields(value)] if is_dataclass(value) else [value]
         done = {"rows": sum(len(frame) for frame in frames if frame is not None)}
     else:
-        (asset,) = [a for a in (*defs.TRAINING, *defs.SCORING) if "/".join(a.key.path) == name]
+        (asset,) = [
+            a for a in (*ml_defs.TRAINING, *ml_defs.SCORING) if "/".join(a.key.path) == name
+        ]
         with DagsterInstance.ephemeral() as instance:
             result = materialize(
                 [asset],
@@ -135,7 +138,8 @@ def _in_child(task: str) -> dict[str, Any]:
 
 def run(home: Path) -> dict[str, Any]:
     os.environ["RINGSIDE_HOME"] = str(home)
-    from ml_assets import defs, inputs
+    from ml_assets import inputs
+    from orchestration.defs import ml as ml_defs
     from ringside.core.settings import get_settings
 
     get_settings.cache_clear()
@@ -145,7 +149,7 @@ def run(home: Path) -> dict[str, Any]:
         if hasattr(inputs, reader):
             tasks[f"read {reader}"] = _in_child(f"read:{reader}")
     t0 = time.perf_counter()
-    for asset in [*defs.TRAINING, *defs.SCORING]:
+    for asset in [*ml_defs.TRAINING, *ml_defs.SCORING]:
         label = "/".join(asset.key.path)
         figures = _in_child(f"asset:{label}")
         tasks[label if figures["materialized"] else f"{label} (skipped)"] = figures
