@@ -1,20 +1,30 @@
-"""`ringside`: the command line for generating, ingesting, building and serving."""
+"""`ringside`: the command line for generating, ingesting, building and serving; the
+top layer, which may use every package (README "How it fits together")."""
 
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ringside.access.roles import Role
+from ringside.cli.common import (
+    CliError,
+    days_line,
+    exec_replacing,
+    export_environment,
+    served,
+    venv_bin,
+    warehouse_name,
+)
+from ringside.cli.keys import keys_app
+from ringside.cli.status import status
 from ringside.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from orchestration.runner import ChainOutcome
-    from ringside.core.pipeline_health import BuildStatus
 
 app = typer.Typer(
     help="Ringside analytics warehouse. All state lives under RINGSIDE_HOME (default .ringside/).",
@@ -22,10 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-class CliError(Exception):
-    """An error worth one clear line to the user, not a traceback."""
 
 
 @app.command()
@@ -135,7 +141,7 @@ def build(
         and not pending_days(settings)
         and not read_build_status(settings.layout).failed
     ):
-        typer.echo(f"nothing new since the last build; serving {_served(settings)}")
+        typer.echo(f"nothing new since the last build; serving {served(settings)}")
         return
 
     from orchestration.runner import BuildRunFailedError, landed_days, run_build, run_chain
@@ -147,7 +153,7 @@ def build(
         if all_days or full_refresh
         else None
     )
-    typer.echo(f"building into {_warehouse_name(settings)}")
+    typer.echo(f"building into {warehouse_name(settings)}")
     try:
         outcome = run_build(days, full_refresh=full_refresh, drill=drill)
     except BuildRunFailedError:
@@ -155,8 +161,8 @@ def build(
         _echo_chain(run_chain("ringside_build", False), settings)
         raise
     typer.echo(
-        f"run {outcome.run_id}: {_days_line(outcome.days)}, {outcome.materialized} assets "
-        f"materialized, {outcome.checks.line()}; serving {_served(settings)}"
+        f"run {outcome.run_id}: {days_line(outcome.days)}, {outcome.materialized} assets "
+        f"materialized, {outcome.checks.line()}; serving {served(settings)}"
     )
     chained = run_chain("ringside_build", True, scoring=models)
     if models and "ml_scoring" not in chained.jobs:
@@ -183,77 +189,8 @@ def _echo_chain(chained: "ChainOutcome", settings: Settings) -> None:
         typer.echo(chained.alerts.line())
 
 
-@app.command()
-def status() -> None:
-    """Show what has landed and been built, the last build's outcome, and where to look.
-    Exits 1 when the last build failed (the served data is then the last good build)."""
-    from ringside.core.pipeline_health import read_build_status
-
-    settings = get_settings()
-    layout = settings.layout
-    landed = layout.landed_event_files()
-    build = read_build_status(layout)
-    typer.echo(f"RINGSIDE_HOME      {layout.home}")
-    _echo_last_build(build)
-    typer.echo(
-        f"landed events      {sum(map(len, landed.values()))} files over {len(landed)} days"
-        f" in {layout.raw_events_dir}"
-    )
-    quarantined = sorted(layout.quarantine_dir.glob("*/*.parquet"))
-    typer.echo(f"quarantine         {len(quarantined)} files in {layout.quarantine_dir}")
-    if settings.warehouse == "postgres":
-        typer.echo(f"warehouse          {_warehouse_name(settings)}")
-        counts = _row_counts(settings)
-    elif not layout.serving_path.exists():
-        typer.echo("warehouse          nothing built yet: `ringside ingest PATH`, `ringside build`")
-        counts = {}
-    else:
-        typer.echo(f"warehouse          {layout.serving_path} (served copy, read-only)")
-        counts = _row_counts(settings)
-    for table, rows in counts.items():
-        typer.echo(f"  {table:<32} {rows:>12,} rows")
-    typer.echo(
-        "\nwhere to look:\n"
-        "  ringside ui      Dagster UI at http://127.0.0.1:3000 (assets, runs, checks)\n"
-        "  ringside docs    dbt docs at http://127.0.0.1:8080 (models, definitions, lineage)\n"
-        "  ringside serve   web app at http://127.0.0.1:8000/app/ (dashboards, reports, report\n"
-        "                   builder: sign in with an API key, e.g. the one `make demo` prints);\n"
-        "                   API at http://127.0.0.1:8000/docs, e.g. /api/analytics/overview/"
-        "?start=YYYY-MM-DD&end=YYYY-MM-DD,\n"
-        "                   /api/analytics/funnels/?name=visitor_to_subscriber&start=…&end=…,\n"
-        "                   /api/analytics/retention/?target_event=Signed Up&period=week&start=…\n"
-        "                   /api/analytics/dashboards/, /api/analytics/reports/ (send an API key:\n"
-        "                   `ringside keys create --role admin --name NAME`, then\n"
-        "                   Authorization: Bearer KEY)\n"
-        + (
-            f"  psql -h {settings.pg_host} -p {settings.pg_port} -U {settings.pg_reader_user} "
-            f"{settings.pg_database}   SQL over the marts (schema {settings.pg_schema})"
-            if settings.warehouse == "postgres"
-            else f"  duckdb -readonly {layout.serving_path}   SQL over the marts"
-        )
-    )
-    if build.failed:
-        raise typer.Exit(1)
-
-
-def _echo_last_build(build: "BuildStatus") -> None:
-    """The last build's outcome; when it failed, what failed and since when, loudly."""
-    last = build.last_attempt
-    if last is None:
-        typer.echo("last build         none recorded yet")
-        return
-    outcome = "ok" if last.ok else "FAILED (nothing new published)"
-    typer.echo(f"last build         {outcome}: run {last.run_id}, {_when(last.finished_at)} UTC")
-    if last.ok:
-        return
-    typer.echo(
-        f"  failing since    {_when(build.failing_since)} UTC; "
-        f"last success {_when(build.last_success_at)} UTC"
-    )
-    for failure in last.failures:
-        typer.echo(f"  failed {failure.resource_type} {failure.name}")
-        for line in failure.message.splitlines():
-            typer.echo(f"    {line}")
+# Registered here to keep the order of `ringside --help`.
+app.command()(status)
 
 
 @app.command()
@@ -281,11 +218,11 @@ def ui(port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000) -> No
 
     settings = get_settings()
     dagster_home = configure_dagster_home(settings.layout.ensure())
-    _export_environment(settings)
+    export_environment(settings)
     # Started from DAGSTER_HOME so the repo's own dagster.yaml template is not mistaken
     # for the instance configuration (it is copied into DAGSTER_HOME instead).
-    _exec(
-        [_venv_bin("dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
+    exec_replacing(
+        [venv_bin("dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
         cwd=dagster_home,
     )
 
@@ -297,156 +234,18 @@ def docs(port: Annotated[int, typer.Option(help="dbt docs port.")] = 8080) -> No
 
     settings = get_settings()
     settings.layout.ensure()
-    _export_environment(settings)
+    export_environment(settings)
     if settings.layout.serving_path.exists():
         # The catalog (columns, row counts) of what readers see, not of the database
         # the next build writes.
         os.environ["RINGSIDE_DUCKDB_PATH"] = str(settings.layout.serving_path.resolve())
-    dbt = [_venv_bin("dbt"), "--quiet"]
+    dbt = [venv_bin("dbt"), "--quiet"]
     where = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     subprocess.run([*dbt, "docs", "generate", *where], check=True)
-    _exec([*dbt, "docs", "serve", "--port", str(port), *where])
+    exec_replacing([*dbt, "docs", "serve", "--port", str(port), *where])
 
 
-keys_app = typer.Typer(
-    help="API keys of the analytics API: each has a role, viewer < analyst < admin.",
-    no_args_is_help=True,
-)
 app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("create")
-def create_key(
-    role: Annotated[Role, typer.Option(help="viewer, analyst or admin.")],
-    name: Annotated[str, typer.Option(help="Who holds the key (reports name owners by it).")],
-    email: Annotated[
-        str | None, typer.Option(help="Where failing scheduled reports are reported.")
-    ] = None,
-    replace: Annotated[
-        bool, typer.Option(help="Revoke the active keys of this name first.")
-    ] = False,
-) -> None:
-    """Create an API key and print its secret: the only time it is shown."""
-    from ringside.access import keys
-    from ringside.core.appdb import session
-
-    with session(get_settings()) as db:
-        replaced = keys.revoke_named(db, name) if replace else []
-        key, secret = keys.create_key(db, name, role, email)
-    for old in replaced:
-        typer.echo(f"revoked key {old.id} ({old.name}, {old.prefix}…)")
-    typer.echo(f"created {key.role} key {key.id} ({key.name}): {secret}")
-    typer.echo("the key is not shown again: store it now (send it as Authorization: Bearer …)")
-
-
-@keys_app.command("list")
-def list_keys(
-    include_revoked: Annotated[bool, typer.Option(help="List revoked keys too.")] = False,
-) -> None:
-    """List the API keys (never their secrets)."""
-    from ringside.access import keys
-    from ringside.core.appdb import session
-
-    with session(get_settings()) as db:
-        listed = keys.list_keys(db, include_revoked=include_revoked)
-    rows = [
-        [
-            str(key.id),
-            key.name,
-            key.role,
-            key.prefix,
-            _when(key.created_at),
-            _when(key.last_used_at),
-            _when(key.revoked_at),
-        ]
-        for key in listed
-    ]
-    header = ["id", "name", "role", "prefix", "created", "last used", "revoked"]
-    widths = [max(map(len, column)) for column in zip(header, *rows, strict=True)]
-    for row in [header, *rows]:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        typer.echo("  ".join(cells).rstrip())
-
-
-@keys_app.command("revoke")
-def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's id (keys list).")]) -> None:
-    """Revoke an API key: requests with it get 401 from now on."""
-    from ringside.access import keys
-    from ringside.core.appdb import session
-
-    with session(get_settings()) as db:
-        key = keys.revoke_key(db, key_id)
-    if key is None:
-        raise CliError(f"no API key {key_id}")
-    typer.echo(f"revoked key {key.id} ({key.name})")
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def _venv_bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def _served(settings: Settings) -> str:
-    return (
-        str(settings.layout.serving_path)
-        if settings.warehouse == "duckdb"
-        else _warehouse_name(settings)
-    )
-
-
-def _days_line(days: list[date]) -> str:
-    if not days:
-        return "no landed day changed"
-    span = days[0].isoformat() if len(days) == 1 else f"{days[0]} .. {days[-1]}"
-    return f"{len(days)} event day{'s' if len(days) > 1 else ''} read ({span})"
-
-
-def _warehouse_name(settings: Settings) -> str:
-    if settings.warehouse == "postgres":
-        return (
-            f"PostgreSQL {settings.pg_host}:{settings.pg_port}/{settings.pg_database} "
-            f"(schema {settings.pg_schema})"
-        )
-    return str(settings.layout.warehouse_path)
-
-
-def _row_counts(settings: Settings) -> dict[str, int]:
-    """Rows per table or view of the served build, read as readers do (read-only)."""
-    from ringside.core.warehouse import open_reader
-
-    with open_reader(settings) as reader:
-        tables = reader.rows(
-            "select table_name from information_schema.tables "
-            "where table_schema = current_schema() order by table_name",
-            {},
-        )
-        counts = {}
-        for row in tables:
-            (count,) = reader.rows(f'select count(*) as n from "{row["table_name"]}"', {})
-            counts[row["table_name"]] = count["n"]
-        return counts
-
-
-def _export_environment(settings: Settings) -> None:
-    """Environment for child processes (dagster dev, dbt): an absolute RINGSIDE_HOME,
-    what dbt reads (target, sources, connection), and this venv's tools first on PATH."""
-    os.environ["RINGSIDE_HOME"] = str(settings.layout.home)
-    os.environ.update(settings.dbt_env())
-    os.environ["PATH"] = os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-    )
-
-
-def _exec(argv: list[str], cwd: Path | None = None) -> None:
-    """Replace this process with `argv`, so signals (Ctrl-C, SIGTERM) reach it directly."""
-    typer.echo(" ".join(argv))
-    sys.stdout.flush()
-    if cwd is not None:
-        os.chdir(cwd)
-    os.execv(argv[0], argv)
 
 
 # Errors that are the user's to fix (exit 2), by module: only a module that was imported
