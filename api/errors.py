@@ -45,20 +45,26 @@ def json_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _validation_error(
+    location: str, field: str, message: str, value: object = None
+) -> dict[str, object]:
+    """One entry of a 422's `detail`, in FastAPI's validation-error shape."""
+    parts = [int(p) if p.isdigit() else p for p in field.split(".") if p]
+    loc: list[str | int] = [location, *parts]
+    return {"loc": loc, "msg": message, "type": "value_error", "input": value}
+
+
 def invalid(location: str, field: str, message: str, value: object = None) -> HTTPException:
     """A 422 naming where (`body`, `query`, `path`) and which field (dotted path; empty
     when the request as a whole is refused)."""
-    parts = [int(p) if p.isdigit() else p for p in field.split(".") if p]
-    loc: list[str | int] = [location, *parts]
     return HTTPException(
-        status_code=422,
-        detail=[{"loc": loc, "msg": message, "type": "value_error", "input": value}],
+        status_code=422, detail=[_validation_error(location, field, message, value)]
     )
 
 
 def report_error(exc: ReportError, location: str = "body") -> HTTPException:
     """The compiler's refusal as a 422 naming the field and listing the allowed values."""
-    error = invalid(location, exc.field, exc.message)
+    error = _validation_error(location, exc.field, exc.message)
     if exc.allowed:
-        error.detail[0]["ctx"] = {"allowed": exc.allowed}  # type: ignore[index]
-    return error
+        error["ctx"] = {"allowed": exc.allowed}
+    return HTTPException(status_code=422, detail=[error])

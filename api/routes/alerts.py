@@ -173,6 +173,7 @@ def history(
             .where(NotificationDelivery.transition_id.in_(deliveries))
             .order_by(NotificationDelivery.id)
         ):
+            assert delivery.transition_id is not None  # selected by it
             deliveries[delivery.transition_id].append(
                 DeliveryOut.model_validate(delivery, from_attributes=True)
             )

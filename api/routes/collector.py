@@ -15,6 +15,7 @@ import secrets
 import shutil
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -91,7 +92,10 @@ async def _settings(request: Request) -> Settings:
     """The app's settings, as ``SettingsDep`` gives them (``get_settings`` or its
     override), without a thread: FastAPI runs a sync dependency in the thread pool, a
     hop per request to read a cache."""
-    return request.app.dependency_overrides.get(get_settings, get_settings)()
+    factory: Callable[[], Settings] = request.app.dependency_overrides.get(
+        get_settings, get_settings
+    )
+    return factory()
 
 
 CollectorSettings = Annotated[Settings, Depends(_settings)]

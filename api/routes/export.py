@@ -36,7 +36,13 @@ from ringside.reports.compiler import (
     compile_metric_extract,
     mart_sources,
 )
-from ringside.reports.definition import AbsoluteRange, Branding, ExportFormat, Filter
+from ringside.reports.definition import (
+    AbsoluteRange,
+    Branding,
+    ExportFormat,
+    Filter,
+    FilterValue,
+)
 from ringside.reports.exports import (
     MEDIA_TYPES,
     ROW_LIMITS,
@@ -75,7 +81,7 @@ class _Export:
 def _filters(raw: list[str]) -> list[Filter]:
     """`dimension:value` parameters as filters; a dimension given twice matches either
     value."""
-    values: dict[str, list[str]] = {}
+    values: dict[str, list[FilterValue]] = {}
     for index, item in enumerate(raw):
         dimension, sep, value = item.partition(":")
         if not sep or not dimension or not value:

@@ -128,7 +128,16 @@ class ContentInsightRow(BaseModel):
     note: str | None
 
 
-ROWS: dict[str, type[BaseModel]] = {
+PredictionRow = (
+    ForecastRow
+    | ChurnRow
+    | AnomalyRow
+    | SegmentRow
+    | SegmentProfileRow
+    | RecommendationRow
+    | ContentInsightRow
+)
+ROWS: dict[Kind, type[PredictionRow]] = {
     "forecast": ForecastRow,
     "churn": ChurnRow,
     "anomalies": AnomalyRow,
@@ -146,15 +155,9 @@ class Predictions(BaseModel):
     training_window: list[str]
     validation: dict[str, Any]
     total: int
-    items: list[
-        ForecastRow
-        | ChurnRow
-        | AnomalyRow
-        | SegmentRow
-        | SegmentProfileRow
-        | RecommendationRow
-        | ContentInsightRow
-    ] = Field(description="Rows of the kind's table; their shape depends on `kind`.")
+    items: list[PredictionRow] = Field(
+        description="Rows of the kind's table; their shape depends on `kind`."
+    )
 
 
 @router.get("/", response_model=Predictions)
@@ -198,7 +201,9 @@ def predictions(
             conditions.append(f"{column} {operator} ${name}")
             params[name] = value
         where = f"where {' and '.join(conditions)}" if conditions else ""
-        (total,) = con.execute(f"select count(*) from output {where}", params).fetchone()
+        counted = con.execute(f"select count(*) from output {where}", params).fetchone()
+        assert counted is not None  # count(*) returns one row
+        (total,) = counted
         items = DuckDBReader(con).rows(
             f"select * from output {where} order by {order} limit $limit offset $offset",
             {**params, "limit": page.limit, "offset": page.offset},

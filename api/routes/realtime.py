@@ -58,8 +58,9 @@ def real_time(
         # Only the days the window touches are listed and read.
         landed = settings.layout.landed_event_files(days={since.date(), now.date()})
         files = [str(path) for paths in landed.values() for path in paths]
-        rows: list[tuple] = []
-        per_minute: list[tuple] = []
+        # (minutes, active users, events, page views) per window; (minute, events).
+        rows: list[tuple[int, int, int, int]] = []
+        per_minute: list[tuple[datetime, int]] = []
         if files:
             recent = (
                 "with recent as (select * from read_parquet($files) "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NotRequired, TypedDict
 
 import psycopg2
 from psycopg2 import sql
@@ -16,14 +17,24 @@ from psycopg2.extensions import connection as Connection
 from ringside.core.settings import Settings
 
 
-def connection_kwargs(settings: Settings, *, reader: bool = False) -> dict[str, object]:
+class ConnectionKwargs(TypedDict):
+    """Keyword arguments of ``psycopg2.connect`` (libpq's connection parameters)."""
+
+    host: str
+    port: int
+    user: str
+    dbname: str
+    password: NotRequired[str]
+
+
+def connection_kwargs(settings: Settings, *, reader: bool = False) -> ConnectionKwargs:
     """psycopg2 keyword arguments for the owner, or for the read-only reader role."""
     user, password = (
         (settings.pg_reader_user, settings.pg_reader_password)
         if reader
         else (settings.pg_user, settings.pg_password)
     )
-    kwargs: dict[str, object] = {
+    kwargs: ConnectionKwargs = {
         "host": settings.pg_host,
         "port": settings.pg_port,
         "user": user,

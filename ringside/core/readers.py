@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 import duckdb
 import pandas as pd
 from psycopg2.extensions import connection as PgConnection
+from psycopg2.extensions import cursor as PgCursor
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,14 @@ def to_pyformat(sql: str) -> str:
     return _DOLLAR_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
+def _column_names(cursor: PgCursor) -> list[str]:
+    """The names of the columns of ``cursor``'s result."""
+    # psycopg2 describes no columns after a statement without a result; a reader runs
+    # queries only.
+    assert cursor.description is not None
+    return [d[0] for d in cursor.description]
+
+
 class PostgresReader:
     """Runs `$name` SQL on a psycopg2 connection; the caller owns the transaction."""
 
@@ -87,13 +96,13 @@ class PostgresReader:
     def rows(self, sql: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
         with self.con.cursor() as cursor:
             cursor.execute(to_pyformat(sql), dict(params))
-            columns = [d[0] for d in cursor.description]
+            columns = _column_names(cursor)
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     def frame(self, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
         with self.con.cursor() as cursor:
             cursor.execute(to_pyformat(sql), dict(params or {}))
-            columns = [d[0] for d in cursor.description]
+            columns = _column_names(cursor)
             # coerce_float: numeric columns arrive as Decimal, which GE compares poorly.
             return pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
 
