@@ -128,6 +128,7 @@ def _postgres_batches(
                 f"database {settings.pg_database!r}; run `ringside build` first"
             ) from exc
         # A named cursor describes its columns only after the first fetch.
+        assert cur.description is not None  # a select always describes its columns
         schema = pa.schema(
             (column.name, _PG_TYPES.get(column.type_code, pa.string()))
             for column in cur.description
