@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.scale import RINGSIDE, Child, checked, run_child
+from benchmarks.harness import RINGSIDE, Child, checked, child_env, run_child
 from ingestion.compaction import ROW_GROUP_ROWS
 from ringside.core.layout import Layout
 from ringside.demo.generator import generate
@@ -41,9 +40,7 @@ LAYOUTS = ("four", "small", "compacted")
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "RINGSIDE_HOME": str(home), **extra}
-    env.pop("DAGSTER_HOME", None)
-    return env
+    return child_env(RINGSIDE_HOME=str(home), **extra)
 
 
 def _lay_out(pristine: Path, home: Path, files_per_day: int) -> int:
