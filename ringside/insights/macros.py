@@ -62,7 +62,7 @@ DBT_FILES = tuple(
 _MACRO_BLOCK = re.compile(
     r"\{%[-+]?\s*macro\s+(\w+)\s*\(.*?\{%[-+]?\s*endmacro\s*[-+]?%\}", re.DOTALL
 )
-
+# The name in a block's header.
 _MACRO_NAME = re.compile(r"(\{%[-+]?\s*macro\s+)\w+")
 
 
@@ -195,7 +195,7 @@ class Macros:
 
     def __getattr__(self, name: str) -> Macro:
         try:
-            return self._project[name]
+            return self.__dict__["_project"][name]
         except KeyError:
             raise AttributeError(f"no project macro {name!r} is loaded") from None
 
