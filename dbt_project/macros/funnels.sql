@@ -1,65 +1,75 @@
-{#- Saved funnels (`vars.funnels`, docs/metrics.md "Funnels") rendered as SQL. The schema is
-    ringside/insights/definitions.py (FunnelDefinition); these macros apply the same
-    defaults and labels so the warehouse and the API describe a funnel identically. -#}
+{#- Funnel definitions (`vars.funnels`, docs/metrics.md "Funnels") and what their steps
+    match. The schema is ringside/insights/definitions.py (FunnelDefinition); the API's
+    engine passes its ad-hoc funnels through funnel_definition and
+    funnel_matcher_predicate too (ringside/insights/funnels.py), so a saved funnel and
+    the same funnel sent to the API are the same SQL. -#}
 
-{#- The saved funnels with every default filled in: window {value: 7, unit: day} and its
-    length in seconds, step names (the pydantic `label()` when unnamed), exclusion ranges
-    (from_step 1, to_step the last step). Raises on what would otherwise render
-    wrong SQL silently; the rest of the schema is checked by pydantic. -#}
+{#- The saved funnels with every default filled in (funnel_definition). Raises on what
+    would otherwise render wrong SQL silently; the rest of the schema is checked by
+    pydantic. -#}
 {% macro funnel_definitions() -%}
-    {%- set unit_seconds = {'second': 1, 'minute': 60, 'hour': 3600, 'day': 86400, 'week': 604800} -%}
     {%- set funnels = [] -%}
     {%- for raw in var('funnels', []) -%}
-        {%- set window = raw.get('conversion_window') or {} -%}
-        {%- set window_value = window.get('value', 7) | int -%}
-        {%- set window_unit = window.get('unit', 'day') -%}
-        {%- if window_unit not in unit_seconds or window_value <= 0 -%}
-            {{ exceptions.raise_compiler_error(
-                "funnel " ~ raw.name ~ ": the conversion window needs a positive value and a unit in "
-                ~ (unit_seconds.keys() | join('|'))) }}
-        {%- endif -%}
-        {%- set steps = [] -%}
-        {%- for step in raw.steps -%}
-            {%- do funnel_check_matcher(raw.name, step) -%}
-            {%- do steps.append({
-                'matcher': step,
-                'number': loop.index,
-                'name': step.get('name') or funnel_matcher_label(step),
-            }) -%}
-        {%- endfor -%}
-        {%- if steps | length < 2 -%}
-            {{ exceptions.raise_compiler_error("funnel " ~ raw.name ~ " needs at least 2 steps") }}
-        {%- endif -%}
-        {%- set exclusions = [] -%}
-        {%- for exclusion in raw.get('exclusions') or [] -%}
-            {%- do funnel_check_matcher(raw.name, exclusion) -%}
-            {%- set from_step = exclusion.get('from_step', 1) | int -%}
-            {%- set to_step = (exclusion.get('to_step') or steps | length) | int -%}
-            {%- if not (1 <= from_step < to_step <= steps | length) -%}
-                {{ exceptions.raise_compiler_error(
-                    "funnel " ~ raw.name ~ ": exclusion between steps " ~ from_step ~ " and "
-                    ~ to_step ~ " needs 1 <= from_step < to_step <= " ~ steps | length) }}
-            {%- endif -%}
-            {%- do exclusions.append({
-                'matcher': exclusion,
-                'number': loop.index,
-                'from_step': from_step,
-                'to_step': to_step,
-            }) -%}
-        {%- endfor -%}
-        {%- do funnels.append({
-            'name': raw.name,
-            'description': raw.get('description') or '',
-            'steps': steps,
-            'exclusions': exclusions,
-            'window_seconds': window_value * unit_seconds[window_unit],
-            'window_label': window_value ~ ' ' ~ window_unit ~ ('' if window_value == 1 else 's'),
-        }) -%}
+        {%- do funnels.append(funnel_definition(raw)) -%}
     {%- endfor -%}
     {%- if not funnels -%}
         {{ exceptions.raise_compiler_error("vars.funnels in dbt_project.yml defines no funnel") }}
     {%- endif -%}
     {{ return(funnels) }}
+{%- endmacro %}
+
+{#- One funnel (a saved one, or an ad-hoc one the API's engine passes as a dict) with
+    every default filled in: window {value: 7, unit: day} and its length in seconds,
+    step names (the pydantic `label()` when unnamed), exclusion ranges (from_step 1,
+    to_step the last step). The shape the counting macros (macros/funnel_counting.sql)
+    read. -#}
+{% macro funnel_definition(raw) -%}
+    {%- set unit_seconds = {'second': 1, 'minute': 60, 'hour': 3600, 'day': 86400, 'week': 604800} -%}
+    {%- set window = raw.get('conversion_window') or {} -%}
+    {%- set window_value = window.get('value', 7) | int -%}
+    {%- set window_unit = window.get('unit', 'day') -%}
+    {%- if window_unit not in unit_seconds or window_value <= 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "funnel " ~ raw.name ~ ": the conversion window needs a positive value and a unit in "
+            ~ (unit_seconds.keys() | join('|'))) }}
+    {%- endif -%}
+    {%- set steps = [] -%}
+    {%- for step in raw.steps -%}
+        {%- do funnel_check_matcher(raw.name, step) -%}
+        {%- do steps.append({
+            'matcher': step,
+            'number': loop.index,
+            'name': step.get('name') or funnel_matcher_label(step),
+        }) -%}
+    {%- endfor -%}
+    {%- if steps | length < 2 -%}
+        {{ exceptions.raise_compiler_error("funnel " ~ raw.name ~ " needs at least 2 steps") }}
+    {%- endif -%}
+    {%- set exclusions = [] -%}
+    {%- for exclusion in raw.get('exclusions') or [] -%}
+        {%- do funnel_check_matcher(raw.name, exclusion) -%}
+        {%- set from_step = exclusion.get('from_step', 1) | int -%}
+        {%- set to_step = (exclusion.get('to_step') or steps | length) | int -%}
+        {%- if not (1 <= from_step < to_step <= steps | length) -%}
+            {{ exceptions.raise_compiler_error(
+                "funnel " ~ raw.name ~ ": exclusion between steps " ~ from_step ~ " and "
+                ~ to_step ~ " needs 1 <= from_step < to_step <= " ~ steps | length) }}
+        {%- endif -%}
+        {%- do exclusions.append({
+            'matcher': exclusion,
+            'number': loop.index,
+            'from_step': from_step,
+            'to_step': to_step,
+        }) -%}
+    {%- endfor -%}
+    {{ return({
+        'name': raw.name,
+        'description': raw.get('description') or '',
+        'steps': steps,
+        'exclusions': exclusions,
+        'window_seconds': window_value * unit_seconds[window_unit],
+        'window_label': window_value ~ ' ' ~ window_unit ~ ('' if window_value == 1 else 's'),
+    }) }}
 {%- endmacro %}
 
 {% macro funnel_check_matcher(funnel_name, matcher) -%}
@@ -69,7 +79,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A SQL string literal. -#}
+{#- A SQL string literal (dim_funnel_steps' captions). -#}
 {% macro funnel_text(value) -%}
     '{{ value | string | replace("'", "''") }}'
 {%- endmacro %}
@@ -87,29 +97,31 @@
 {%- endmacro %}
 
 {#- Boolean SQL expression over fct_events columns: the event matches the step or
-    exclusion (all narrowing fields must hold). NULL columns make it NULL, never true. -#}
-{% macro funnel_matcher_predicate(matcher) -%}
+    exclusion (all narrowing fields must hold). NULL columns make it NULL, never true.
+    Values go through `literal` (macros/sql_literal.sql): literals in dbt, bound
+    parameters in the API's engine. -#}
+{% macro funnel_matcher_predicate(matcher, literal=sql_literal) -%}
     {%- set conditions = [] -%}
     {%- if matcher.get('event') is not none -%}
-        {%- do conditions.append('event_name = ' ~ funnel_text(matcher.event)) -%}
+        {%- do conditions.append('event_name = ' ~ literal(matcher.event, 'event')) -%}
     {%- else -%}
         {%- do conditions.append('is_page_view') -%}
     {%- endif -%}
     {%- if matcher.get('path') -%}
-        {%- do conditions.append('page_path = ' ~ funnel_text(matcher.path)) -%}
+        {%- do conditions.append('page_path = ' ~ literal(matcher.path, 'path')) -%}
     {%- endif -%}
     {%- if matcher.get('path_prefix') -%}
         {#- substr, not LIKE: `_` and `%` are common in paths and would act as wildcards. -#}
         {%- do conditions.append(
-            'substr(page_path, 1, ' ~ matcher.path_prefix | length ~ ') = '
-            ~ funnel_text(matcher.path_prefix)) -%}
+            'substr(page_path, 1, ' ~ literal(matcher.path_prefix | length, 'prefix_length')
+            ~ ') = ' ~ literal(matcher.path_prefix, 'path_prefix')) -%}
     {%- endif -%}
     {%- if matcher.get('content_type') -%}
-        {%- do conditions.append('content_type = ' ~ funnel_text(matcher.content_type)) -%}
+        {%- do conditions.append('content_type = ' ~ literal(matcher.content_type, 'content_type')) -%}
     {%- endif -%}
     {%- for key, value in (matcher.get('properties') or {}).items() -%}
-        {%- do conditions.append(json_text('properties', key) ~ ' = '
-            ~ funnel_text(funnel_property_text(value))) -%}
+        {%- do conditions.append(json_text('properties', key, literal) ~ ' = '
+            ~ literal(funnel_property_text(value), 'property_value')) -%}
     {%- endfor -%}
     ({{ conditions | join(' and ') }})
 {%- endmacro %}

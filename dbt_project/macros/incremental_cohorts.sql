@@ -80,43 +80,6 @@
     {{ day_rewrite_from('period_start') }}
 {%- endmacro %}
 
-{#- A CTE `member_breakdowns`: each cohort member once per breakdown, with their value of
-    it (NULL reads '(none)'), carrying `columns` of the members relation. -#}
-{% macro cohort_member_breakdowns(members, users, breakdowns, columns=['cohort_start', 'cohort_end', 'last_return_start']) -%}
-member_breakdowns as (
-
-    -- Each member once per breakdown, with their value of it (NULL reads '(none)').
-    select
-        cohort_type,
-        period_grain,
-        stitched_user_id,
-        {%- for column in columns %}
-        {{ column }},
-        {%- endfor %}
-        cast('all' as {{ dbt.type_string() }}) as breakdown,
-        cast('all' as {{ dbt.type_string() }}) as breakdown_value
-    from {{ members }}
-    {%- for breakdown in breakdowns %}
-
-    union all
-
-    select
-        {{ members }}.cohort_type,
-        {{ members }}.period_grain,
-        {{ members }}.stitched_user_id,
-        {%- for column in columns %}
-        {{ members }}.{{ column }},
-        {%- endfor %}
-        cast('{{ breakdown }}' as {{ dbt.type_string() }}) as breakdown,
-        coalesce(cast({{ users }}.{{ breakdown }} as {{ dbt.type_string() }}), '(none)')
-            as breakdown_value
-    from {{ members }}
-    left join {{ users }} on {{ users }}.stitched_user_id = {{ members }}.stitched_user_id
-    {%- endfor %}
-
-)
-{%- endmacro %}
-
 {#- N: the number of periods of `grain_column`'s grain from the cohort's period to a later
     one, both given by their first day. -#}
 {% macro cohort_period_number(grain_column, cohort_start, period_start) -%}
@@ -125,9 +88,4 @@ member_breakdowns as (
         when 'week' then ({{ dbt.datediff(cohort_start, period_start, 'day') }}) / 7
         when 'month' then {{ dbt.datediff(cohort_start, period_start, 'month') }}
     end as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
-{#- Sums of money: wide enough for any total of DECIMAL(18, 4) amounts. -#}
-{% macro type_money_total() -%}
-    decimal(38, 4)
 {%- endmacro %}

@@ -24,6 +24,11 @@
     decimal(18, 4)
 {%- endmacro %}
 
+{#- Sums of money: wide enough for any total of DECIMAL(18, 4) amounts. -#}
+{% macro type_money_total() -%}
+    decimal(38, 4)
+{%- endmacro %}
+
 {% macro to_money(text) -%}
     {{ parse_number(text, type_money(), '[0-9]{1,14}([.][0-9]+)?') }}
 {%- endmacro %}

@@ -1,2 +1,2 @@
 """Product analytics over the warehouse: funnel and retention definitions, and the
-ad-hoc query engine that compiles them to SQL over ``fct_events``."""
+ad-hoc query engine that renders the marts' dbt macros into SQL over ``fct_events``."""

@@ -1,6 +1,8 @@
 """Funnel definitions: one schema for the saved funnels (``vars.funnels`` in
 ``dbt_project/dbt_project.yml``, rendered by the dbt funnel models) and for ad-hoc
-funnels sent to the API.
+funnels sent to the API. This module validates them; what a definition means — its
+window in seconds, default step names, exclusion ranges — is the ``funnel_definition``
+macro's (dbt_project/macros/funnels.sql), which the marts and the engine both apply.
 
 docs/metrics.md: a funnel is an ordered list of steps (an event name, or a page view with a
 path or content type, plus optional property filters), a conversion window (default
@@ -68,34 +70,11 @@ class EventMatcher(_Strict):
             raise ValueError("a step needs exactly one of `event` or `page_view: true`")
         return self
 
-    def label(self) -> str:
-        """A readable default name for the step."""
-        base = self.event or "Page view"
-        details = [
-            f"{name} {value}"
-            for name, value in (
-                ("path", self.path),
-                ("path starts", self.path_prefix),
-                ("content type", self.content_type),
-            )
-            if value
-        ] + [f"{key}={value}" for key, value in self.properties.items()]
-        return f"{base} ({', '.join(details)})" if details else base
-
-    def property_filters(self) -> list[tuple[str, str]]:
-        """(key, text value) pairs; booleans spelled as JSON spells them."""
-        return [
-            (key, str(value).lower() if isinstance(value, bool) else str(value))
-            for key, value in self.properties.items()
-        ]
-
 
 class FunnelStep(EventMatcher):
+    # Unnamed steps are named by funnel_matcher_label (macros/funnels.sql), for the marts
+    # and the engine alike.
     name: NonEmpty | None = None
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.label()
 
 
 class Exclusion(EventMatcher):
@@ -120,6 +99,8 @@ class ConversionWindow(_Strict):
 
     @property
     def seconds(self) -> int:
+        """For the bound above; the queries take the window's length from
+        funnel_definition (macros/funnels.sql), as the marts do."""
         return self.value * WINDOW_UNIT_SECONDS[self.unit]
 
 
@@ -141,9 +122,6 @@ class FunnelDefinition(_Strict):
                     f"needs 1 <= from_step < to_step <= {last}"
                 )
         return self
-
-    def exclusion_range(self, exclusion: Exclusion) -> tuple[int, int]:
-        return exclusion.from_step, exclusion.to_step or len(self.steps)
 
 
 DBT_PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"

@@ -1,47 +1,39 @@
 """Ad-hoc retention: a :class:`RetentionQuery` compiled to one SQL query over
 `fct_events`.
 
-Semantics (docs/metrics.md "Retention (cohorts)"):
+Semantics (docs/metrics.md "Retention (cohorts)"): a period is a UTC day, an ISO week or
+a calendar month; ``first_time`` cohorts hold the people whose first-ever target event
+falls in [start, end], ``recurring`` ones every period with a target event in it;
+``n_day`` counts the members with a return event in exactly period c+N, ``rolling`` in
+c+N or later; period 0 is the cohort itself, and a period that has not fully elapsed by
+the last day with data is ``None``.
 
-- a period is a UTC day, an ISO week (Monday start, ``date_trunc('week')``) or a
-  calendar month; period N of cohort c is the N-th period after c;
-- ``first_time``: a person's cohort is the period of their first-ever target event over
-  all data; people whose first one is outside [start, end] are left out.
-  ``recurring``: every period with a target event in [start, end] starts a cohort row;
-- ``n_day``: retained in period N = cohort members with a return event in exactly
-  period c+N; ``rolling``: in c+N or any later period (up to ``as_of_date``);
-- period 0 is the cohort itself (its size, rate 1.0); ``as_of_date`` is the last day with
-  data, treated as complete; a period N >= 1 whose last day is after it has not fully
-  elapsed and is ``None``, never 0.
-
-With target ``$any_activity`` (or ``Signed Up``), ``first_time`` and the default return
-event, the cohorts equal the ``first_activity`` (or ``signup``) cohorts of
-``mart_cohort_retention``.
-
-The SQL returns sparse counts keyed by dates (cohort sizes, and people per cohort and
-return period); period numbers, the dense matrix, rolling sums and the complete flags
-are worked out here, which keeps the SQL free of engine-specific date arithmetic.
+Those rules are written once, as the dbt macros of dbt_project/macros/retention.sql and
+cohort_periods.sql, which build mart_cohort_retention too; this module renders them
+(:mod:`ringside.insights.macros`) for one target and return event, with the client's
+values bound as parameters. With target ``$any_activity`` (or ``Signed Up``),
+``first_time`` and the default return event, the cohorts are the ``first_activity``
+(or ``signup``) cohorts of ``mart_cohort_retention``, cell for cell.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
+from functools import cache
 from typing import Literal
 
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
 from ringside.core.readers import DUCKDB, Dialect, Reader, as_reader
+from ringside.insights.macros import macros
 from ringside.insights.sql import (
-    ANY_ACTIVITY,
-    EVENT_TOKENS,
     Params,
     QueryError,
     check_event_names,
-    event_token_predicate,
 )
 
+ANY_ACTIVITY = "$any_activity"
 MAX_PERIODS = 400
 Period = Literal["day", "week", "month"]
 
@@ -93,30 +85,10 @@ def check_retention(query: RetentionQuery) -> None:
         raise QueryError(f"periods must be between 1 and {MAX_PERIODS}, not {query.periods}")
 
 
-def period_start(day: date, period: Period) -> date:
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    return day
-
-
-def shift(start: date, n: int, period: Period) -> date:
-    """The start of the n-th period after the period starting on ``start``."""
-    if period == "week":
-        return start + timedelta(weeks=n)
-    if period == "month":
-        months = start.year * 12 + start.month - 1 + n
-        return date(months // 12, months % 12 + 1, 1)
-    return start + timedelta(days=n)
-
-
-def period_number(cohort_start: date, start: date, period: Period) -> int:
-    """N such that ``start`` begins the N-th period after ``cohort_start``."""
-    if period == "month":
-        return 12 * (start.year - cohort_start.year) + start.month - cohort_start.month
-    days = (start - cohort_start).days
-    return days // 7 if period == "week" else days
+@cache
+def event_tokens() -> frozenset[str]:
+    """The tokens a query may name instead of an event (macros/retention.sql)."""
+    return frozenset(macros(DUCKDB.name).retention_event_tokens())
 
 
 def run_retention(
@@ -129,20 +101,14 @@ def run_retention(
         [
             (name, where)
             for name, where in ((query.target_event, "target"), (query.return_event, "return"))
-            if name not in EVENT_TOKENS
+            if name not in event_tokens()
         ],
     )
     (latest,) = reader.rows("select max(event_date) as as_of_date from fct_events", {})
     as_of_date = latest["as_of_date"]
     cohorts: list[RetentionCohort] = []
     if as_of_date is not None:
-        sql, params = compile_retention(query, as_of_date, reader.dialect)
-        rows = reader.rows(sql, params)
-        cohorts = _cohorts(
-            query,
-            as_of_date,
-            [(row["cohort_start"], row["returned_in"], row["users"]) for row in rows],
-        )
+        cohorts = _cohorts(query, reader.rows(*compile_retention(query, reader.dialect)))
     return RetentionResult(
         target_event=query.target_event,
         return_event=query.return_event,
@@ -156,39 +122,21 @@ def run_retention(
     )
 
 
-def _cohorts(
-    query: RetentionQuery, as_of_date: date, rows: list[tuple[date, date | None, int]]
-) -> list[RetentionCohort]:
-    """The dense matrix from the sparse rows: (cohort_start, NULL, size) and
-    (cohort_start, return period start, people)."""
+def _cohorts(query: RetentionQuery, rows: list[dict]) -> list[RetentionCohort]:
+    """The matrix rows (cohort, N from 0 to the period holding the last day with data)
+    as one list per cohort, cut at or padded to ``periods``: a period past the data has
+    not elapsed, so it is None."""
+    column = "retained_users" if query.counting == "n_day" else "unbounded_retained_users"
+    matrix: dict[date, list[int | None]] = {}
     sizes: dict[date, int] = {}
-    counts: dict[date, dict[int, int]] = defaultdict(dict)
-    for cohort_start, returned_in, users in rows:
-        if returned_in is None:
-            sizes[cohort_start] = users
-        else:
-            counts[cohort_start][period_number(cohort_start, returned_in, query.period)] = users
-    as_of_period = period_start(as_of_date, query.period)
+    for row in rows:
+        sizes[row["cohort_start"]] = row["cohort_size"]
+        matrix.setdefault(row["cohort_start"], []).append(row[column])
     cohorts = []
-    for cohort_start in sorted(sizes):
+    for cohort_start, retained in sorted(matrix.items()):
+        if query.periods is not None:
+            retained = (retained + [None] * query.periods)[: query.periods + 1]
         size = sizes[cohort_start]
-        last = (
-            query.periods
-            if query.periods is not None
-            else period_number(cohort_start, as_of_period, query.period)
-        )
-        by_number = counts[cohort_start]
-        if query.counting == "rolling":
-            # The rows count people by their last return period: retained in N = last >= N.
-            by_number = {
-                n: sum(users for m, users in by_number.items() if m >= n)
-                for n in range(1, last + 1)
-            }
-        retained: list[int | None] = [size]
-        for n in range(1, last + 1):
-            # Complete when the period's last day (the next period's start - 1) has data.
-            complete = shift(cohort_start, n + 1, query.period) - timedelta(days=1) <= as_of_date
-            retained.append(by_number.get(n, 0) if complete else None)
         cohorts.append(
             RetentionCohort(
                 cohort_start=cohort_start,
@@ -200,97 +148,60 @@ def _cohorts(
     return cohorts
 
 
-def compile_retention(
-    query: RetentionQuery, as_of_date: date, dialect: Dialect = DUCKDB
-) -> tuple[str, dict[str, object]]:
-    """The retention query as one SQL query and its bound parameters. It returns rows
-    (cohort_start, returned_in, users): the cohort size when ``returned_in`` is NULL, else
-    the people of that cohort whose return event falls in the period starting
-    ``returned_in`` (n_day) or whose last return period is that one (rolling)."""
-    check_retention(query)
-    params = Params(dialect)
-    # The period is one of three literals the model allows, not client text.
-    truncate = f"cast(date_trunc('{query.period}', event_time) as date)"
-    target = event_token_predicate(query.target_event, params)
-    returns = event_token_predicate(query.return_event, params)
-    start = params.bind(query.start, "start")
-    end = params.bind(query.end, "end")
-    # A return can be no earlier than the first cohort's period.
-    first_period = params.bind(period_start(query.start, query.period), "first_period")
-    as_of = params.bind(as_of_date, "as_of_date")
-    if query.cohort_mode == "first_time":
-        # The first-ever target event: earlier data counts too, so a person who first did
-        # it before `start` is recognised and left out.
-        members = f"""
+# The people of the cohorts and their return days, then the mart's matrix over them.
+_RETENTION = """with recursive
+
+bounds as (
     select
-        stitched_user_id,
-        cast(date_trunc('{query.period}', min(event_time)) as date) as cohort_start
+        {{ cohort_period_start(period, start) }} as first_date,
+        max(event_date) as as_of_date
     from fct_events
-    where {target}
-        and event_date <= {end}
-    group by stitched_user_id
-    having min(event_date) >= {start}"""
-    else:
-        members = f"""
-    select distinct
-        stitched_user_id,
-        {truncate} as cohort_start
+),
+
+cohort_days as (
+    select cast('target' as {{ dbt.type_string() }}) as cohort_type, stitched_user_id, cohort_date
+    from ({{ retention_cohort_days('fct_events', target, cohort_mode, start, end) }}) as cohorts
+),
+
+user_days as (
+    select stitched_user_id, event_date, 1 as is_active
     from fct_events
-    where {target}
-        and event_date >= {start}
-        and event_date <= {end}"""
-    returned = """
-    select
-        cohort_members.cohort_start,
-        return_periods.returned_in,
-        count(*) as users
-    from cohort_members
-    inner join return_periods
-        on return_periods.stitched_user_id = cohort_members.stitched_user_id
-        and return_periods.returned_in > cohort_members.cohort_start
-    group by cohort_members.cohort_start, return_periods.returned_in"""
-    last_return = ""
-    if query.counting == "rolling":
-        last_return = """
-last_returns as (
-    select
-        cohort_members.stitched_user_id,
-        cohort_members.cohort_start,
-        max(return_periods.returned_in) as returned_in
-    from cohort_members
-    inner join return_periods
-        on return_periods.stitched_user_id = cohort_members.stitched_user_id
-        and return_periods.returned_in > cohort_members.cohort_start
-    group by cohort_members.stitched_user_id, cohort_members.cohort_start
+    where {{ returns }}
+        and event_date >= (select first_date from bounds)
+        and stitched_user_id in (select stitched_user_id from cohort_days)
+    group by stitched_user_id, event_date
 ),
-"""
-        returned = """
-    select cohort_start, returned_in, count(*) as users
-    from last_returns
-    group by cohort_start, returned_in"""
-    sql = f"""with
-cohort_members as ({members}
-),
-return_periods as (
-    select distinct
-        stitched_user_id,
-        {truncate} as returned_in
-    from fct_events
-    where {returns}
-        and event_date >= {first_period}
-        and event_date <= {as_of}
-        and stitched_user_id in (select stitched_user_id from cohort_members)
-),
-{last_return}returned as ({returned}
-),
-cohort_sizes as (
-    select cohort_start, cast(null as date) as returned_in, count(*) as users
-    from cohort_members
-    group by cohort_start
+
+{{ retention_cells([period]) }},
+
+measured as (
+    {{ retention_measured('counted') }}
 )
 
-select cohort_start, returned_in, users from cohort_sizes
-union all
-select cohort_start, returned_in, users from returned
+select cohort_start, period_number, cohort_size, retained_users, unbounded_retained_users
+from measured
+order by cohort_start, period_number
 """
+
+
+def compile_retention(
+    query: RetentionQuery, dialect: Dialect = DUCKDB
+) -> tuple[str, dict[str, object]]:
+    """The retention query as one SQL query and its bound parameters: one row per
+    cohort and period number N (0 up to the period holding the last day with data) with
+    cohort_size, retained_users (n_day) and unbounded_retained_users (rolling), None
+    while period N has not fully elapsed."""
+    check_retention(query)
+    params = Params(dialect)
+    shared = macros(dialect.name)
+    sql = shared.render(
+        _RETENTION,
+        # One of three literals the model allows, never client text.
+        period=query.period,
+        cohort_mode=query.cohort_mode,
+        start=params.bind(query.start, "start"),
+        end=params.bind(query.end, "end"),
+        target=shared.retention_event_predicate(query.target_event, params.bind),
+        returns=shared.retention_event_predicate(query.return_event, params.bind),
+    )
     return sql, params.values

@@ -1,11 +1,12 @@
-"""Shared pieces of the ad-hoc query engine: bound parameters, event matchers as SQL
-predicates, and the catalog of event names a query may use.
+"""Shared pieces of the ad-hoc query engine: bound parameters (for the engine a
+Dialect names) and the catalog of event names a query may use.
 
-The engine writes standard SQL that DuckDB and PostgreSQL 15 both run. The one place
-where the engines' SQL differs (JSON access) lives in :class:`Dialect`. Every value a
-client sends travels as a bound parameter; the SQL text holds only what the engine
-chooses itself: table and column names, CTE names numbered by step, and a period unit
-from a closed list.
+The engine's SQL is rendered from the dbt macros that build the marts
+(:mod:`ringside.insights.macros`), for the engine a :class:`Dialect` names: where DuckDB
+and PostgreSQL differ (JSON access, date arithmetic) the macros dispatch on it as dbt
+does. Every value a client sends travels as a bound parameter (:meth:`Params.bind` is
+the macros' ``literal``); the SQL text holds only what the engine chooses itself: table
+and column names, CTE names numbered by step, and a period unit from a closed list.
 
 The SQL writes parameters as DuckDB's ``$name``, run on either engine by a
 :class:`~ringside.core.readers.Reader`.
@@ -16,12 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ringside.core.readers import DUCKDB, Dialect, Reader
-from ringside.insights.definitions import EventMatcher
-
-ANY_ACTIVITY = "$any_activity"
-PAGEVIEW = "$pageview"
-# Event tokens (retention) that stand for a class of events rather than one name.
-EVENT_TOKENS = {ANY_ACTIVITY: "is_active_event", PAGEVIEW: "is_page_view"}
 
 
 class QueryError(ValueError):
@@ -42,46 +37,6 @@ class Params:
             name, suffix = f"{hint}_{suffix}", suffix + 1
         self.values[name] = value
         return f"${name}"
-
-    def json_text(self, column: str, key: str) -> str:
-        """Text of the top-level key ``key`` of the JSON text ``column`` (NULL when
-        absent); the key is bound, never spliced."""
-        if self.dialect.name == "postgres":
-            return f"(cast({column} as json) ->> {self.bind(key, 'json_key')})"
-        # DuckDB reads a bare key starting with `$` or `/` as a path, so the key goes in
-        # a quoted JSONPath member, which takes any text.
-        path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return f"json_extract_string({column}, {self.bind(path, 'json_path')})"
-
-
-def matcher_predicate(matcher: EventMatcher, params: Params) -> str:
-    """A boolean SQL expression over `fct_events` columns that holds for the events the
-    step or exclusion matches (all narrowing conditions must hold)."""
-    if matcher.event is not None:
-        conditions = [f"event_name = {params.bind(matcher.event, 'event')}"]
-    else:
-        conditions = ["is_page_view"]
-    if matcher.path is not None:
-        conditions.append(f"page_path = {params.bind(matcher.path, 'path')}")
-    if matcher.path_prefix is not None:
-        # substr rather than LIKE: a prefix holding `%` or `_` stays literal.
-        length = params.bind(len(matcher.path_prefix), "prefix_length")
-        prefix = params.bind(matcher.path_prefix, "path_prefix")
-        conditions.append(f"substr(page_path, 1, {length}) = {prefix}")
-    if matcher.content_type is not None:
-        conditions.append(f"content_type = {params.bind(matcher.content_type, 'content_type')}")
-    for key, value in matcher.property_filters():
-        conditions.append(
-            f"{params.json_text('properties', key)} = {params.bind(value, 'property_value')}"
-        )
-    return "(" + " and ".join(conditions) + ")"
-
-
-def event_token_predicate(token: str, params: Params) -> str:
-    """Retention's event argument: a `track` event name, or a token for a class."""
-    if token in EVENT_TOKENS:
-        return EVENT_TOKENS[token]
-    return f"(event_name = {params.bind(token, 'event')})"
 
 
 def check_event_names(reader: Reader, uses: Iterable[tuple[str, str]]) -> None:
