@@ -24,9 +24,9 @@ import yaml
 
 import ringside.insights.funnels as funnels
 import ringside.insights.retention as retention
+from ringside.core.layout import DBT_PROJECT_DIR
 from ringside.insights.definitions import FunnelDefinition
 from ringside.insights.macros import Macros, macros
-from ringside.layout import DBT_PROJECT_DIR
 
 UseMacros = Callable[[Macros], None]
 DBT = str(Path(sys.executable).parent / "dbt")

@@ -32,7 +32,7 @@ import dbt.include as dbt_include
 import jinja2
 import jinja2.sandbox
 
-from ringside.layout import DBT_PROJECT_DIR
+from ringside.core.layout import DBT_PROJECT_DIR
 
 MACRO_DIR = DBT_PROJECT_DIR / "macros"
 # The project's macro files the engine renders; a shared macro may call only these.
