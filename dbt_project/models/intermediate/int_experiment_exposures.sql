@@ -79,7 +79,11 @@ exposures as (
 
 goal_events as (
 
-    select message_id, stitched_user_id, event_name, event_time
+    select
+message_id,
+stitched_user_id,
+event_name,
+event_time
     from events
     where event_name in (select goal_event from experiments)
 

@@ -202,7 +202,7 @@ ranked_attempts as (
         *,
         row_number() over (
             partition by funnel_name, stitched_user_id, entry_date
-            order by furthest_step desc, step_1_at, entry_message_id
+            order by furthest_step desc, step_1_at asc, entry_message_id asc
         ) as attempt_rank
     from attempts
 

@@ -573,7 +573,9 @@ users as (
 bounds as (
 
     -- docs/metrics.md: the last day with data is treated as complete.
-    select min(event_date) as first_date, max(event_date) as as_of_date
+    select
+min(event_date) as first_date,
+max(event_date) as as_of_date
     from events
 
 ),
@@ -620,7 +622,10 @@ periods as (
 
 day_periods as (
 
-    select calendar.period_grain, calendar.date_day, periods.period_index
+    select
+calendar.period_grain,
+calendar.date_day,
+periods.period_index
     from calendar
     inner join periods
         on periods.period_grain = calendar.period_grain
