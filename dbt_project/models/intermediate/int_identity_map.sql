@@ -25,10 +25,10 @@ device_logins as (
 
     -- Any event carrying both ids ties the device to the user (identify included).
     select
-device_id,
-user_id,
-event_time,
-message_id
+        device_id,
+        user_id,
+        event_time,
+        message_id
     from events
     where user_id is not null and anonymous_id is not null and event_type <> 'alias'
 
@@ -36,10 +36,10 @@ message_id
 
     -- alias: previousId (an anonymous id) now belongs to userId.
     select
-previous_id as device_id,
-user_id,
-event_time,
-message_id
+        previous_id as device_id,
+        user_id,
+        event_time,
+        message_id
     from events
     where event_type = 'alias' and previous_id is not null and user_id is not null
 

@@ -45,8 +45,8 @@ daily_sessions as (
 
     -- A session belongs to the day of its first event.
     select
-session_date,
-count(*) as sessions
+        session_date,
+        count(*) as sessions
     from sessions
     group by session_date
 

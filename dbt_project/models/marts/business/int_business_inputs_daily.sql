@@ -135,8 +135,8 @@ daily_engagement as (
 daily_content as (
 
     select
-activity_date,
-sum(views) as content_views
+        activity_date,
+        sum(views) as content_views
     from content_performance
     group by activity_date
 
@@ -145,9 +145,9 @@ sum(views) as content_views
 daily_search as (
 
     select
-search_date,
-sum(searches) as searches,
-sum(result_clicks) as search_clicks
+        search_date,
+        sum(searches) as searches,
+        sum(result_clicks) as search_clicks
     from search
     group by search_date
 

@@ -15,8 +15,8 @@ inputs as (
 bounds as (
 
     select
-min(metric_date) as first_date,
-max(metric_date) as last_date
+        min(metric_date) as first_date,
+        max(metric_date) as last_date
     from inputs
     where dimension = 'all'
 
@@ -36,10 +36,12 @@ daily_values as (
             as {{ part }}{{ ',' if not loop.last }}
         {%- endfor %}
     from inputs
-    where dimension in ('all'
+    where dimension in (
+        'all'
         {%- for dimension in metric.get('dimensions') or [] %},
-        {{ funnel_text(dimension) }}{% endfor %}
-        )
+        {{ funnel_text(dimension) }}
+        {%- endfor %}
+    )
     {%- if not loop.last %}
 
     union all

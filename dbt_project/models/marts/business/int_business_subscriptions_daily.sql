@@ -31,8 +31,8 @@ bounds as (
     from events
     {% else %}
     select
-min(event_date) as first_date,
-max(event_date) as last_date
+        min(event_date) as first_date,
+        max(event_date) as last_date
     from events
     {% endif %}
 

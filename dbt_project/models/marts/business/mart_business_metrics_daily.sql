@@ -62,8 +62,7 @@ compared as (
         and {{ name }}.dimension_value = periods.dimension_value
         and {{ name }}.period_start = case periods.grain
             {%- for grain, (unit, amount) in shifts.items() %}
-            when
-                '{{ grain }}'
+            when '{{ grain }}'
                 then cast({{ dbt.dateadd(unit, amount, 'periods.period_start') }} as date)
             {%- endfor %}
         end

@@ -147,22 +147,22 @@ interactions_daily as (
 activity_days as (
 
     select
-content_id,
-activity_date,
-content_type
-from views_daily
+        content_id,
+        activity_date,
+        content_type
+    from views_daily
     union all
     select
-content_id,
-activity_date,
-content_type
-from landings_daily
+        content_id,
+        activity_date,
+        content_type
+    from landings_daily
     union all
     select
-content_id,
-activity_date,
-content_type
-from interactions_daily
+        content_id,
+        activity_date,
+        content_type
+    from interactions_daily
 
 ),
 

@@ -60,14 +60,14 @@ clicks as (
 query_days as (
 
     select
-search_date,
-query
-from searches
+        search_date,
+        query
+    from searches
     union
     select
-search_date,
-query
-from clicks
+        search_date,
+        query
+    from clicks
 
 ),
 

@@ -33,9 +33,9 @@ clicks as (
 
     -- Positions are 1-based; clicks without a usable position are left out.
     select
-search_date,
-position,
-count(*) as clicks
+        search_date,
+        position,
+        count(*) as clicks
     from search_events
     where event_name = 'Search Result Clicked' and position >= 1
     group by search_date, position
@@ -45,8 +45,8 @@ count(*) as clicks
 daily_clicks as (
 
     select
-search_date,
-cast(sum(clicks) as {{ dbt.type_bigint() }}) as day_clicks
+        search_date,
+        cast(sum(clicks) as {{ dbt.type_bigint() }}) as day_clicks
     from clicks
     group by search_date
 
@@ -68,9 +68,9 @@ listed_positions as (
 searches as (
 
     select
-search_date,
-results_count,
-count(*) as searches
+        search_date,
+        results_count,
+        count(*) as searches
     from search_events
     where event_name = 'Products Searched' and results_count >= 1
     group by search_date, results_count
@@ -82,15 +82,15 @@ grid as (
     -- The day's positions 1..{{ listed_positions }} that some search listed, and every
     -- position clicked that day.
     select distinct
-searches.search_date,
-listed_positions.position
+        searches.search_date,
+        listed_positions.position
     from searches
     inner join listed_positions on listed_positions.position <= searches.results_count
     union
     select
-search_date,
-position
-from clicks
+        search_date,
+        position
+    from clicks
 
 ),
 

@@ -46,17 +46,17 @@ ordered as (
 first_events as (
 
     select * from ordered
-where event_index = 1
+    where event_index = 1
 
 ),
 
 landing_pages as (
 
     select
-session_id,
-page_path,
-content_type,
-content_id
+        session_id,
+        page_path,
+        content_type,
+        content_id
     from ordered
     where is_page_view and page_view_index = 1
 
@@ -65,8 +65,8 @@ content_id
 exit_pages as (
 
     select
-session_id,
-page_path
+        session_id,
+        page_path
     from ordered
     where is_page_view and page_view_index_from_end = 1
 

@@ -47,9 +47,9 @@ active_user_days as (
     union all
 
     select
-stitched_user_id,
-device_type,
-activity_date
+        stitched_user_id,
+        device_type,
+        activity_date
     from device_days
     where is_active
 
@@ -60,11 +60,11 @@ bounds as (
     -- The first and last activity days (an incremental build: of the days built before
     -- and the days read, as activity days never go away).
     select
-min(activity_date) as first_date,
-max(activity_date) as last_date
+        min(activity_date) as first_date,
+        max(activity_date) as last_date
     from (
         select activity_date from active_user_days
-where device_type = 'all'
+        where device_type = 'all'
         {% if is_incremental() %}
         union all
         select min(activity_date) from {{ this }}
@@ -156,8 +156,8 @@ slice_counts as (
 first_seen_days as (
 
     select
-cast(first_seen_at as date) as first_seen_date,
-count(*) as users
+        cast(first_seen_at as date) as first_seen_date,
+        count(*) as users
     from users
     group by cast(first_seen_at as date)
 

@@ -61,8 +61,8 @@ weights as (
 active_days as (
 
     select
-stitched_user_id,
-activity_date as active_date
+        stitched_user_id,
+        activity_date as active_date
     from user_days
     where is_active
 
@@ -81,8 +81,8 @@ earlier_activity as (
     group by stitched_user_id
     {% else %}
     select
-stitched_user_id,
-activity_date as active_date
+        stitched_user_id,
+        activity_date as active_date
     from user_days
     where 1 = 0
     {% endif %}

@@ -574,8 +574,8 @@ bounds as (
 
     -- docs/metrics.md: the last day with data is treated as complete.
     select
-min(event_date) as first_date,
-max(event_date) as as_of_date
+        min(event_date) as first_date,
+        max(event_date) as as_of_date
     from events
 
 ),
@@ -623,9 +623,9 @@ periods as (
 day_periods as (
 
     select
-calendar.period_grain,
-calendar.date_day,
-periods.period_index
+        calendar.period_grain,
+        calendar.date_day,
+        periods.period_index
     from calendar
     inner join periods
         on periods.period_grain = calendar.period_grain

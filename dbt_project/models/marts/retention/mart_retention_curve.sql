@@ -28,9 +28,9 @@ day_numbers as (
 slices as (
 
     select distinct
-cohort_type,
-breakdown,
-breakdown_value
+        cohort_type,
+        breakdown,
+        breakdown_value
     from daily
 
 ),
