@@ -10,7 +10,7 @@ DEMO_INPUT := $(RINGSIDE_HOME)/demo-platform
 # 120 days: forecasts need 100 daily points, churn labels a 28-day history plus 30 days.
 DEMO_DAYS ?= 120
 
-.PHONY: env browser demo test lint format benchmark benchmark-scale clean
+.PHONY: env browser demo test lint lint-sql format benchmark benchmark-scale clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -43,6 +43,13 @@ lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	@$(MAKE) --no-print-directory lint-sql
+
+# SQLFluff over the dbt project (.sqlfluff: dbt templater, DuckDB target). Compiling a
+# model opens the profile's DuckDB database: an in-memory one here, and .sqlfluff gives
+# dbt a target path of its own, so a lint shares no file with a running build or test.
+lint-sql: env
+	RINGSIDE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint dbt_project --processes 2
 
 # mypy, strict on ringside/core and api ([tool.mypy] in pyproject.toml). Its cache misses
 # edits to the per-module sections of that config (python/mypy#7777), so a changed
@@ -74,4 +81,4 @@ benchmark-scale: env
 	$(BIN)/python -m benchmarks.scale $(SCALE_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(TOOLS) .mypy_cache dbt_project/target dbt_project/logs .ringside/sqlfluff

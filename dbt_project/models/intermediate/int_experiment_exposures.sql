@@ -79,9 +79,13 @@ exposures as (
 
 goal_events as (
 
-    select message_id, stitched_user_id, event_name, event_time
+    select
+        message_id,
+        stitched_user_id,
+        event_name,
+        event_time
     from events
-    where event_name in (select goal_event from experiments)
+    where event_name in (select experiments.goal_event from experiments)
 
 ),
 

@@ -24,14 +24,22 @@ events as not materialized (
 device_logins as (
 
     -- Any event carrying both ids ties the device to the user (identify included).
-    select device_id, user_id, event_time, message_id
+    select
+        device_id,
+        user_id,
+        event_time,
+        message_id
     from events
     where user_id is not null and anonymous_id is not null and event_type <> 'alias'
 
     union all
 
     -- alias: previousId (an anonymous id) now belongs to userId.
-    select previous_id as device_id, user_id, event_time, message_id
+    select
+        previous_id as device_id,
+        user_id,
+        event_time,
+        message_id
     from events
     where event_type = 'alias' and previous_id is not null and user_id is not null
 

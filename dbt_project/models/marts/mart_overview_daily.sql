@@ -44,7 +44,9 @@ daily_events as (
 daily_sessions as (
 
     -- A session belongs to the day of its first event.
-    select session_date, count(*) as sessions
+    select
+        session_date,
+        count(*) as sessions
     from sessions
     group by session_date
 

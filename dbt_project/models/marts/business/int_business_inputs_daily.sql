@@ -134,7 +134,9 @@ daily_engagement as (
 
 daily_content as (
 
-    select activity_date, sum(views) as content_views
+    select
+        activity_date,
+        sum(views) as content_views
     from content_performance
     group by activity_date
 
@@ -142,7 +144,10 @@ daily_content as (
 
 daily_search as (
 
-    select search_date, sum(searches) as searches, sum(result_clicks) as search_clicks
+    select
+        search_date,
+        sum(searches) as searches,
+        sum(result_clicks) as search_clicks
     from search
     group by search_date
 

@@ -14,7 +14,9 @@ inputs as (
 
 bounds as (
 
-    select min(metric_date) as first_date, max(metric_date) as last_date
+    select
+        min(metric_date) as first_date,
+        max(metric_date) as last_date
     from inputs
     where dimension = 'all'
 
@@ -34,8 +36,12 @@ daily_values as (
             as {{ part }}{{ ',' if not loop.last }}
         {%- endfor %}
     from inputs
-    where dimension in ('all'
-        {%- for dimension in metric.get('dimensions') or [] %}, {{ funnel_text(dimension) }}{% endfor %})
+    where dimension in (
+        'all'
+        {%- for dimension in metric.get('dimensions') or [] %},
+        {{ funnel_text(dimension) }}
+        {%- endfor %}
+    )
     {%- if not loop.last %}
 
     union all
@@ -67,12 +73,22 @@ ranked as (
     select
         periods.*,
         row_number() over (
-            partition by metric, grain, dimension, dimension_value, period_start
-            order by metric_date
+            partition by
+                periods.metric,
+                periods.grain,
+                periods.dimension,
+                periods.dimension_value,
+                periods.period_start
+            order by periods.metric_date
         ) as position_from_first,
         row_number() over (
-            partition by metric, grain, dimension, dimension_value, period_start
-            order by metric_date desc
+            partition by
+                periods.metric,
+                periods.grain,
+                periods.dimension,
+                periods.dimension_value,
+                periods.period_start
+            order by periods.metric_date desc
         ) as position_from_last
     from periods
 
@@ -105,9 +121,9 @@ chosen as (
     select
         rolled_up.*,
         {%- for part in parts %}
-        case metric
+        case rolled_up.metric
             {%- for metric in metrics if metric.get(part) %}
-            when {{ funnel_text(metric.name) }} then {{ part }}_{{ metric[part].rollup }}
+            when {{ funnel_text(metric.name) }} then rolled_up.{{ part }}_{{ metric[part].rollup }}
             {%- endfor %}
         end as {{ part }}{{ ',' if not loop.last }}
         {%- endfor %}

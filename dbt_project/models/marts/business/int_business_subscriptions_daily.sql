@@ -30,7 +30,9 @@ bounds as (
     select {{ day_rewrite_from('metric_date') }} as first_date, max(event_date) as last_date
     from events
     {% else %}
-    select min(event_date) as first_date, max(event_date) as last_date
+    select
+        min(event_date) as first_date,
+        max(event_date) as last_date
     from events
     {% endif %}
 

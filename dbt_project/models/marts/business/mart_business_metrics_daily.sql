@@ -62,7 +62,8 @@ compared as (
         and {{ name }}.dimension_value = periods.dimension_value
         and {{ name }}.period_start = case periods.grain
             {%- for grain, (unit, amount) in shifts.items() %}
-            when '{{ grain }}' then cast({{ dbt.dateadd(unit, amount, 'periods.period_start') }} as date)
+            when '{{ grain }}'
+                then cast({{ dbt.dateadd(unit, amount, 'periods.period_start') }} as date)
             {%- endfor %}
         end
     {%- endfor %}

@@ -146,11 +146,23 @@ interactions_daily as (
 
 activity_days as (
 
-    select content_id, activity_date, content_type from views_daily
+    select
+        content_id,
+        activity_date,
+        content_type
+    from views_daily
     union all
-    select content_id, activity_date, content_type from landings_daily
+    select
+        content_id,
+        activity_date,
+        content_type
+    from landings_daily
     union all
-    select content_id, activity_date, content_type from interactions_daily
+    select
+        content_id,
+        activity_date,
+        content_type
+    from interactions_daily
 
 ),
 

@@ -59,9 +59,15 @@ clicks as (
 
 query_days as (
 
-    select search_date, query from searches
+    select
+        search_date,
+        query
+    from searches
     union
-    select search_date, query from clicks
+    select
+        search_date,
+        query
+    from clicks
 
 ),
 
@@ -95,7 +101,7 @@ final as (
         query,
         row_number() over (
             partition by search_date
-            order by searches desc, searchers desc, result_clicks desc, query
+            order by searches desc, searchers desc, result_clicks desc, query asc
         ) as query_rank,
         searches,
         searchers,

@@ -32,7 +32,10 @@ search_events as (
 clicks as (
 
     -- Positions are 1-based; clicks without a usable position are left out.
-    select search_date, position, count(*) as clicks
+    select
+        search_date,
+        position,
+        count(*) as clicks
     from search_events
     where event_name = 'Search Result Clicked' and position >= 1
     group by search_date, position
@@ -41,7 +44,9 @@ clicks as (
 
 daily_clicks as (
 
-    select search_date, cast(sum(clicks) as {{ dbt.type_bigint() }}) as day_clicks
+    select
+        search_date,
+        cast(sum(clicks) as {{ dbt.type_bigint() }}) as day_clicks
     from clicks
     group by search_date
 
@@ -62,7 +67,10 @@ listed_positions as (
 
 searches as (
 
-    select search_date, results_count, count(*) as searches
+    select
+        search_date,
+        results_count,
+        count(*) as searches
     from search_events
     where event_name = 'Products Searched' and results_count >= 1
     group by search_date, results_count
@@ -73,11 +81,16 @@ grid as (
 
     -- The day's positions 1..{{ listed_positions }} that some search listed, and every
     -- position clicked that day.
-    select distinct searches.search_date, listed_positions.position
+    select distinct
+        searches.search_date,
+        listed_positions.position
     from searches
     inner join listed_positions on listed_positions.position <= searches.results_count
     union
-    select search_date, position from clicks
+    select
+        search_date,
+        position
+    from clicks
 
 ),
 

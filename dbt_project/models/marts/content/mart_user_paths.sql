@@ -139,7 +139,8 @@ ranked as (
         *,
         row_number() over (
             partition by path_date, path_type
-            order by sessions desc, occurrences desc, step_1_path, step_2_path, step_3_path
+            order by
+                sessions desc, occurrences desc, step_1_path asc, step_2_path asc, step_3_path asc
         ) as path_rank
     from shared
     where sessions >= {{ min_sessions }}

@@ -45,13 +45,18 @@ ordered as (
 
 first_events as (
 
-    select * from ordered where event_index = 1
+    select * from ordered
+    where event_index = 1
 
 ),
 
 landing_pages as (
 
-    select session_id, page_path, content_type, content_id
+    select
+        session_id,
+        page_path,
+        content_type,
+        content_id
     from ordered
     where is_page_view and page_view_index = 1
 
@@ -59,7 +64,9 @@ landing_pages as (
 
 exit_pages as (
 
-    select session_id, page_path
+    select
+        session_id,
+        page_path
     from ordered
     where is_page_view and page_view_index_from_end = 1
 

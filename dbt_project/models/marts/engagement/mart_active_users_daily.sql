@@ -46,7 +46,10 @@ active_user_days as (
 
     union all
 
-    select stitched_user_id, device_type, activity_date
+    select
+        stitched_user_id,
+        device_type,
+        activity_date
     from device_days
     where is_active
 
@@ -56,9 +59,12 @@ bounds as (
 
     -- The first and last activity days (an incremental build: of the days built before
     -- and the days read, as activity days never go away).
-    select min(activity_date) as first_date, max(activity_date) as last_date
+    select
+        min(activity_date) as first_date,
+        max(activity_date) as last_date
     from (
-        select activity_date from active_user_days where device_type = 'all'
+        select activity_date from active_user_days
+        where device_type = 'all'
         {% if is_incremental() %}
         union all
         select min(activity_date) from {{ this }}
@@ -149,7 +155,9 @@ slice_counts as (
 
 first_seen_days as (
 
-    select cast(first_seen_at as date) as first_seen_date, count(*) as users
+    select
+        cast(first_seen_at as date) as first_seen_date,
+        count(*) as users
     from users
     group by cast(first_seen_at as date)
 

@@ -60,7 +60,9 @@ weights as (
 
 active_days as (
 
-    select stitched_user_id, activity_date as active_date
+    select
+        stitched_user_id,
+        activity_date as active_date
     from user_days
     where is_active
 
@@ -78,7 +80,9 @@ earlier_activity as (
         and stitched_user_id in (select stitched_user_id from rewritten_days)
     group by stitched_user_id
     {% else %}
-    select stitched_user_id, activity_date as active_date
+    select
+        stitched_user_id,
+        activity_date as active_date
     from user_days
     where 1 = 0
     {% endif %}

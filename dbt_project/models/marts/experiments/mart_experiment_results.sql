@@ -63,7 +63,8 @@ tested as (
     select
         *,
         case when not is_control then
-            {{ two_proportion_z_score('control_users', 'control_conversions', 'users', 'conversions') }}
+            {{ two_proportion_z_score(
+                'control_users', 'control_conversions', 'users', 'conversions') }}
         end as z_score
     from compared
 

@@ -574,7 +574,9 @@ users as (
 bounds as (
 
     -- docs/metrics.md: the last day with data is treated as complete.
-    select min(event_date) as first_date, max(event_date) as as_of_date
+    select
+        min(event_date) as first_date,
+        max(event_date) as as_of_date
     from events
 
 ),

@@ -27,7 +27,10 @@ day_numbers as (
 
 slices as (
 
-    select distinct cohort_type, breakdown, breakdown_value
+    select distinct
+        cohort_type,
+        breakdown,
+        breakdown_value
     from daily
 
 ),
