@@ -90,7 +90,8 @@ def _child(task: str) -> dict[str, Any]:
     """Run one task in this (fresh) process: ``asset:<key path>`` or ``read:<reader>``."""
     from dagster import DagsterInstance, materialize
 
-    from ml_assets import defs, inputs
+    from ml_assets import inputs
+    from orchestration.defs import ml as defs
     from ringside.core.settings import get_settings
 
     settings = get_settings()
@@ -135,7 +136,8 @@ def _in_child(task: str) -> dict[str, Any]:
 
 def run(home: Path) -> dict[str, Any]:
     os.environ["RINGSIDE_HOME"] = str(home)
-    from ml_assets import defs, inputs
+    from ml_assets import inputs
+    from orchestration.defs import ml as defs
     from ringside.core.settings import get_settings
 
     get_settings.cache_clear()

@@ -48,10 +48,6 @@ MEDIUM_RISK = 0.3
 CALIBRATION_BINS = 10
 IMPORTANCE_SAMPLE_ROWS = 5_000
 
-SUBSCRIPTION_STARTED = "Subscription Started"
-SUBSCRIPTION_CANCELLED = "Subscription Cancelled"
-ORDER_COMPLETED = "Order Completed"
-
 # Fixed vocabularies keep the feature list identical across cutoffs and data sets;
 # unknown values fall into ``other``.
 CONTENT_TYPES = ("article", "video", "fighter", "fight_event")

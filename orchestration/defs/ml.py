@@ -61,20 +61,34 @@ def warehouse_key(model: str) -> AssetKey:
     return AssetKey(["warehouse", model])
 
 
-# What inputs.daily_kpis and inputs.fight_nights read: the forecasts and the anomalies.
-DAILY_INPUTS = [
+# The marts each reader of ml_assets.inputs reads. The forecasts and the anomalies:
+# daily_kpis, fight_nights.
+DAILY_INPUTS = [warehouse_key(model) for model in ("mart_ml_kpis_daily", "mart_ml_fight_nights")]
+# The churn model and its scores: event_date_range, churn_activity, users, engagement.
+CHURN_INPUTS = [
     warehouse_key(model)
     for model in (
         "mart_overview_daily",
-        "int_business_inputs_daily",
-        "mart_content_performance_daily",
-        "stg_app__content",
+        "mart_ml_user_activity_daily",
+        "mart_ml_user_long_sessions",
+        "dim_users",
+        "mart_user_engagement_daily",
     )
 ]
-# What inputs.event_date_range/churn_activity/users/engagement read: the churn model and
-# its scores.
-CHURN_INPUTS = [
-    warehouse_key(model) for model in ("fct_events", "dim_users", "mart_user_engagement_daily")
+# The user segments: user_behaviour, users.
+SEGMENT_INPUTS = [warehouse_key(model) for model in ("mart_ml_user_behaviour", "dim_users")]
+# The recommendations and content insights: co_viewing, holdout_cases, content_views,
+# content, event_date_range.
+RECOMMENDATION_INPUTS = [
+    warehouse_key(model)
+    for model in (
+        "mart_ml_co_viewing",
+        "mart_ml_holdout_cases",
+        "mart_ml_content_views_hourly",
+        "mart_ml_content_items",
+        "dim_content",
+        "mart_overview_daily",
+    )
 ]
 
 
@@ -312,7 +326,7 @@ def churn_scores(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "user_segments"]),
     group_name=GROUP,
-    deps=[warehouse_key("fct_events"), warehouse_key("dim_users")],
+    deps=SEGMENT_INPUTS,
     output_required=False,
     kinds={"scikitlearn", "parquet"},
     description="Behavioural segments (k-means, k by silhouette) with readable names and "
@@ -355,11 +369,7 @@ def user_segments(context: AssetExecutionContext) -> Iterator[Any]:
 @asset(
     key=AssetKey(["ml", "content_recommendations"]),
     group_name=GROUP,
-    deps=[
-        warehouse_key("fct_events"),
-        warehouse_key("fct_page_views"),
-        warehouse_key("stg_app__content"),
-    ],
+    deps=RECOMMENDATION_INPUTS,
     output_required=False,
     kinds={"pandas", "parquet"},
     check_specs=[
