@@ -19,7 +19,7 @@ from datetime import date
 
 import pandas as pd
 
-from ml_assets import churn, recommendations, segments
+from ml_assets import churn_features, recommendations, segments
 from ringside.core.frames import ingestion_rates
 from ringside.core.settings import Settings
 from ringside.core.warehouse import read_frame
@@ -63,18 +63,18 @@ def event_date_range(settings: Settings) -> tuple[date, date] | None:
     return days.min().date(), days.max().date()
 
 
-def churn_activity(settings: Settings) -> churn.Activity:
-    """What the churn model reads of the events (see ``churn.Activity``): one row per
+def churn_activity(settings: Settings) -> churn_features.Activity:
+    """What the churn model reads of the events (see ``churn_features.Activity``): one row per
     user and day, and the session stretches that span more than one day."""
     days = read_frame(
         settings,
-        f"select {', '.join(churn.USER_DAY_COLUMNS)} from mart_ml_user_activity_daily",
+        f"select {', '.join(churn_features.USER_DAY_COLUMNS)} from mart_ml_user_activity_daily",
     )
     long_sessions = read_frame(
         settings,
-        f"select {', '.join(churn.LONG_SESSION_COLUMNS)} from mart_ml_user_long_sessions",
+        f"select {', '.join(churn_features.LONG_SESSION_COLUMNS)} from mart_ml_user_long_sessions",
     )
-    return churn.Activity(days=days, long_sessions=long_sessions)
+    return churn_features.Activity(days=days, long_sessions=long_sessions)
 
 
 def user_behaviour(settings: Settings) -> pd.DataFrame:

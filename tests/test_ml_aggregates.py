@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.batch import ingest_paths
 from ml_assets import inputs
-from ml_assets.churn import features_at, labels_at
+from ml_assets.churn_features import features_at, labels_at
 from ml_assets.recommendations import (
     co_consumption,
     content_insights,

@@ -5,16 +5,16 @@ ones in tests/test_ml_aggregates.py, their incremental builds in tests/test_incr
 
 import yaml
 
-from ml_assets import churn, inputs, recommendations, segments
+from ml_assets import churn_features, inputs, recommendations, segments
 from ringside.core.layout import DBT_PROJECT_DIR
 
 
 def test_the_marts_count_what_the_models_read() -> None:
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     ml = project["vars"]["ml"]
-    assert tuple(ml["content_types"]) == churn.CONTENT_TYPES == segments.CONTENT_TYPES
+    assert tuple(ml["content_types"]) == churn_features.CONTENT_TYPES == segments.CONTENT_TYPES
     assert tuple(ml["content_types"]) == inputs.CONTENT_TYPES
     # The session stretches are what lets churn count sessions in its activity window.
-    assert ml["session_stretch_gap_days"] == churn.ACTIVE_WINDOW_DAYS
+    assert ml["session_stretch_gap_days"] == churn_features.ACTIVE_WINDOW_DAYS
     assert ml["engaged_seconds"] == recommendations.ENGAGED_SECONDS
     assert ml["top_n"] == recommendations.TOP_N

@@ -1,7 +1,7 @@
 {#- What the churn model and the user segments read of a user's day: one row per
     stitched user and UTC day with any event (heartbeats only: every count 0).
 
-    Sessions are counted by stretch (ml_assets/churn.py, Activity): a session's event
+    Sessions are counted by stretch (ml_assets/churn_features.py, Activity): a session's event
     days, split where more than var('ml').session_stretch_gap_days days pass between two
     of them; `sessions_started` counts the stretches starting on the day.
 
