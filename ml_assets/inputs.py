@@ -19,7 +19,7 @@ from datetime import date
 
 import pandas as pd
 
-from ml_assets import churn_features, recommendations, segments
+from ml_assets import churn_features, content_insights, segments
 from ringside.core.frames import ingestion_rates
 from ringside.core.settings import Settings
 from ringside.core.warehouse import read_frame
@@ -88,9 +88,9 @@ def user_behaviour(settings: Settings) -> pd.DataFrame:
     )
 
 
-def content_views(settings: Settings) -> recommendations.ContentViews:
+def content_views(settings: Settings) -> content_insights.ContentViews:
     """Content page views (a content type set) for the insights (see
-    ``recommendations.ContentViews``): per type, day and hour, and per type and item,
+    ``content_insights.ContentViews``): per type, day and hour, and per type and item,
     with their time on page (seconds, from fct_page_views; NULL when unknown)."""
     slots = read_frame(
         settings,
@@ -107,7 +107,7 @@ def content_views(settings: Settings) -> recommendations.ContentViews:
         from mart_ml_content_items
         """,
     )
-    return recommendations.ContentViews(slots=slots, items=items)
+    return content_insights.ContentViews(slots=slots, items=items)
 
 
 def co_viewing(settings: Settings) -> pd.DataFrame:

@@ -5,7 +5,7 @@ ones in tests/test_ml_aggregates.py, their incremental builds in tests/test_incr
 
 import yaml
 
-from ml_assets import churn_features, inputs, recommendations, segments
+from ml_assets import churn_features, content_insights, inputs, recommendations, segments
 from ringside.core.layout import DBT_PROJECT_DIR
 
 
@@ -16,5 +16,5 @@ def test_the_marts_count_what_the_models_read() -> None:
     assert tuple(ml["content_types"]) == inputs.CONTENT_TYPES
     # The session stretches are what lets churn count sessions in its activity window.
     assert ml["session_stretch_gap_days"] == churn_features.ACTIVE_WINDOW_DAYS
-    assert ml["engaged_seconds"] == recommendations.ENGAGED_SECONDS
+    assert ml["engaged_seconds"] == content_insights.ENGAGED_SECONDS
     assert ml["top_n"] == recommendations.TOP_N

@@ -37,7 +37,15 @@ from dagster import (
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from threadpoolctl import threadpool_limits
 
-from ml_assets import anomalies, churn, forecasting, inputs, recommendations, segments
+from ml_assets import (
+    anomalies,
+    churn,
+    content_insights,
+    forecasting,
+    inputs,
+    recommendations,
+    segments,
+)
 from ml_assets.calendar import EVENT_COLUMNS, fight_night_calendar
 from ml_assets.errors import NotEnoughData
 from ringside.core.layout import Layout
@@ -393,7 +401,7 @@ def content_recommendations(context: AssetExecutionContext) -> Iterator[Any]:
         columns={"training_co_viewers": "co_viewers"}
     )
     evaluation = recommendations.hit_rates(training, inputs.holdout_cases(settings))
-    insights = recommendations.content_insights(
+    insights = content_insights.content_insights(
         inputs.content_views(settings), inputs.content(settings)
     )
     version = new_version()
