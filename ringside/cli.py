@@ -1,4 +1,9 @@
-"""`ringside`: the command line for generating, ingesting, building and serving."""
+"""`ringside`: the command line for generating, ingesting, building and serving.
+
+One module because it is one thing, the command table of one Typer app: each command
+parses its options, imports its implementation when it runs (so `ringside --help` starts
+fast) and prints the outcome; the work itself lives in the packages it calls.
+"""
 
 import os
 import subprocess
