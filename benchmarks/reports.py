@@ -27,8 +27,8 @@ from api.main import create_app
 from ringside.access.keys import create_key
 from ringside.core.appdb import session
 from ringside.core.settings import Settings, get_settings
-from ringside.reports.compiler import mart_sources
 from ringside.reports.definition import MAX_LIMIT
+from ringside.reports.sources import mart_sources
 
 
 def _new_version(settings: Settings) -> None:

@@ -1,20 +1,11 @@
-"""Churn scores for active users (issue 7, item 2): pure functions over pandas frames.
+"""The churn model (issue 7, item 2): trained on the features of ``ml_assets.churn_features``
+at earlier cutoffs, validated on a later one, and scored with each user's top drivers in
+words. Pure functions over pandas frames.
 
-Definitions
------------
-- **Active** on a day: at least one event with ``is_active_event`` (docs/metrics.md: any event
-  other than ``Page Heartbeat``).
-- **Population at a cutoff c**: users active in ``[c - 27, c]`` (``ACTIVE_WINDOW_DAYS``).
-- **Label** (``churned = 1``): a user of that population with no active event in
-  ``(c, c + 30]`` (``CHURN_WINDOW_DAYS``).
-- **Features** use only events with ``event_date <= c`` and user attributes known by c
-  (``first_active_at`` / ``signed_up_at`` at or before c). ``plan`` is a current snapshot
-  and therefore not used (it would leak the future).
-- **Inputs** are aggregates of the events (``Activity``: per user and day, and sessions
-  spanning days), never the events: the features are day-level counts, so a day's
-  aggregate gives the same values as its events did.
 - **Time split**: the model trains on earlier cutoffs whose label window ends on or before
   the holdout cutoff and is validated on the holdout cutoff only; never a random split.
+- **Drivers**: each score is explained by the features that push it furthest from the
+  training churn rate (``_drivers``), one phrase per group of related features.
 
 No I/O here: the caller reads the marts and stores the outputs.
 """
@@ -35,11 +26,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from ml_assets.churn_features import (
+    ACTIVE_WINDOW_DAYS,
+    CHANNELS,
+    CHURN_WINDOW_DAYS,
+    DEVICE_TYPES,
+    FEATURE_NAMES,
+    USER,
+    Activity,
+    as_day,
+    dataset,
+    features_at,
+)
 from ml_assets.errors import NotEnoughData
 
-CHURN_WINDOW_DAYS = 30
-ACTIVE_WINDOW_DAYS = 28
-TREND_WINDOW_DAYS = 14
 CUTOFF_STEP_DAYS = 7
 MIN_TRAIN_ROWS = 100
 SEED = 0
@@ -47,85 +47,7 @@ HIGH_RISK = 0.6
 MEDIUM_RISK = 0.3
 CALIBRATION_BINS = 10
 IMPORTANCE_SAMPLE_ROWS = 5_000
-
-SUBSCRIPTION_STARTED = "Subscription Started"
-SUBSCRIPTION_CANCELLED = "Subscription Cancelled"
-ORDER_COMPLETED = "Order Completed"
-
-# Fixed vocabularies keep the feature list identical across cutoffs and data sets;
-# unknown values fall into ``other``.
-CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
-DEVICE_TYPES = ("desktop", "mobile", "tablet", "other")
-CHANNELS = ("direct", "search", "social", "referral", "campaign", "other")
-
-FEATURE_NAMES: tuple[str, ...] = (
-    "recency_days",
-    "active_days_28",
-    "active_days_last_14",
-    "active_days_prev_14",
-    "active_days_trend",
-    "sessions_28",
-    "page_views_28",
-    "engaged_minutes_28",
-    "engagement_score_28",
-    "engagement_score_trend",
-    *(f"share_{t}" for t in CONTENT_TYPES),
-    "orders_28",
-    "order_revenue_usd_28",
-    "subscribed",
-    "signed_up",
-    "tenure_days",
-    *(f"device_{d}" for d in DEVICE_TYPES),
-    *(f"channel_{c}" for c in CHANNELS),
-)
-
 _DAY = pd.Timedelta(days=1)
-_USER = "stitched_user_id"
-# Activity.days: one row per user and UTC day with any event (see Activity).
-USER_DAY_COLUMNS = (
-    _USER,
-    "event_date",
-    "active_events",
-    "page_views",
-    *(f"views_{t}" for t in CONTENT_TYPES),
-    "orders",
-    "order_revenue_usd",
-    "sessions_started",
-    "subscription_state",
-)
-# Activity.long_sessions: session stretches spanning more than one day, counted.
-LONG_SESSION_COLUMNS = (_USER, "first_day", "last_day", "sessions")
-# mart_user_engagement_daily: one row per user and active day (docs/metrics.md engagement score).
-ENGAGEMENT_COLUMNS = (_USER, "event_date", "engaged_minutes", "engagement_score")
-
-
-@dataclass(frozen=True)
-class Activity:
-    """What the churn model reads of the events: aggregates the warehouse computes
-    (``ml_assets.inputs.churn_activity``), never the events themselves.
-
-    ``days`` (``USER_DAY_COLUMNS``), one row per user and UTC day with any event:
-    ``active_events`` (events other than ``Page Heartbeat``; a day without one is not
-    active), ``page_views`` and ``views_<content type>``, ``orders`` and
-    ``order_revenue_usd`` (``Order Completed`` events and their USD revenue, missing =
-    0), ``sessions_started`` (below) and ``subscription_state`` (the day's last
-    subscription event: 1 a start, 0 a cancellation, NaN none; a start and a
-    cancellation at the same instant count as a cancellation).
-
-    Sessions are counted by *stretch*: a session's event days, split where more than
-    ``ACTIVE_WINDOW_DAYS`` days pass between two of them. A window of
-    ``ACTIVE_WINDOW_DAYS`` days holds an event of a session exactly when it overlaps one
-    of the session's stretches (no stretch has a gap the window fits in), and overlaps
-    at most one (stretches are further apart than the window is long); so the distinct
-    sessions in the window are the stretches overlapping it: those starting in it
-    (``days.sessions_started``, on each stretch's first day) plus those started before
-    it and reaching into it, which span days: ``long_sessions``
-    (``LONG_SESSION_COLUMNS``: ``first_day``, ``last_day``, ``sessions``), the stretches
-    longer than a day.
-    """
-
-    days: pd.DataFrame
-    long_sessions: pd.DataFrame
 
 
 @dataclass
@@ -150,218 +72,19 @@ class ChurnModel:
     base_rate: float = 0.0
 
 
-def _day(value: date | datetime | pd.Timestamp) -> pd.Timestamp:
-    """A calendar day as a naive (UTC) midnight Timestamp."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.normalize()
-
-
-def _naive_utc(values: pd.Series) -> pd.Series:
-    """Timestamps (naive taken as UTC, aware converted) as naive UTC datetime64."""
-    return pd.to_datetime(values, utc=True).dt.tz_localize(None)
-
-
-def _prepare(activity: Activity) -> Activity:
-    """The columns used, typed: days as naive UTC midnights, counts and money floats
-    (missing = 0), ``subscription_state`` a float (NaN: no subscription event)."""
-    days = activity.days.loc[:, list(USER_DAY_COLUMNS)].copy()
-    days["event_date"] = _naive_utc(days["event_date"]).dt.normalize()
-    for column in USER_DAY_COLUMNS[2:-1]:
-        days[column] = pd.to_numeric(days[column], errors="coerce").fillna(0.0)
-    days["subscription_state"] = pd.to_numeric(days["subscription_state"], errors="coerce")
-    long_sessions = activity.long_sessions.loc[:, list(LONG_SESSION_COLUMNS)].copy()
-    for column in ("first_day", "last_day"):
-        long_sessions[column] = _naive_utc(long_sessions[column]).dt.normalize()
-    long_sessions["sessions"] = pd.to_numeric(long_sessions["sessions"]).astype(float)
-    return Activity(days=days, long_sessions=long_sessions)
-
-
-def _active_days(active: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Distinct active days per user in the closed range ``[start, end]`` (``active``:
-    rows of ``Activity.days`` with an active event)."""
-    rows = active.loc[(active["event_date"] >= start) & (active["event_date"] <= end)]
-    return rows.groupby(_USER)["event_date"].nunique()
-
-
-def _one_hot(values: pd.Series, vocabulary: tuple[str, ...], prefix: str) -> pd.DataFrame:
-    """One column per vocabulary value; values outside it (or missing) count as ``other``."""
-    cleaned = values.fillna("other").astype(str).str.lower()
-    cleaned = cleaned.where(cleaned.isin(vocabulary), "other")
-    return pd.DataFrame(
-        {f"{prefix}_{v}": (cleaned == v).astype(float) for v in vocabulary}, index=values.index
-    )
-
-
-def _subscribed(past: pd.DataFrame) -> pd.Series:
-    """1 when the user's latest subscription event is a start (not followed by a cancel):
-    the state of the user's last day with one (days are unique per user)."""
-    days = past.loc[past["subscription_state"].notna()].sort_values("event_date", kind="stable")
-    return (days.groupby(_USER)["subscription_state"].last() == 1).astype(float)
-
-
-def features_at(
-    activity: Activity, users: pd.DataFrame, engagement: pd.DataFrame, cutoff: date
-) -> pd.DataFrame:
-    """Features of users active in ``[cutoff - 27, cutoff]``, from data up to the cutoff.
-
-    Windows: ``*_28`` = ``[c - 27, c]``; ``last_14`` = ``[c - 13, c]``; ``prev_14`` =
-    ``[c - 27, c - 14]``; trend = last_14 - prev_14. ``recency_days`` = days since the last
-    active day; ``share_<type>`` the share of page views per content type; purchases are
-    ``Order Completed`` events (count, USD revenue); ``tenure_days`` counts from the first
-    activity known by the cutoff. From ``engagement`` (``ENGAGEMENT_COLUMNS``, the daily
-    engagement mart): ``engaged_minutes_28`` the sum, ``engagement_score_28`` the mean
-    daily score over the 28 days (a day without activity scores 0) and
-    ``engagement_score_trend`` the mean over the last 14 days minus the 14 before.
-    ``sessions_28`` counts distinct sessions with an event in the 28 days (see
-    ``Activity``). Only days up to the cutoff are read (and session stretches only for
-    whether they reach it), so later data cannot change any value.
-    Index ``stitched_user_id`` (sorted), columns ``FEATURE_NAMES``.
-    """
-    return _features(_prepare(activity), users, _prepare_engagement(engagement), _day(cutoff))
-
-
-def _prepare_engagement(engagement: pd.DataFrame) -> pd.DataFrame:
-    out = engagement.loc[:, list(ENGAGEMENT_COLUMNS)].copy()
-    out["event_date"] = _naive_utc(out["event_date"]).dt.normalize()
-    for column in ("engaged_minutes", "engagement_score"):
-        out[column] = pd.to_numeric(out[column], errors="coerce").fillna(0.0)
-    return out
-
-
-def _engagement_features(engagement: pd.DataFrame, c: pd.Timestamp) -> pd.DataFrame:
-    """``engaged_minutes_28``, ``engagement_score_28``, ``engagement_score_trend`` per user
-    from the prepared daily engagement rows (see ``features_at``)."""
-    start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
-    last_start = c - (TREND_WINDOW_DAYS - 1) * _DAY
-    rows = engagement.loc[(engagement["event_date"] >= start) & (engagement["event_date"] <= c)]
-    recent = rows["event_date"] >= last_start
-    by_user = rows.groupby(_USER)
-    last = rows.loc[recent].groupby(_USER)["engagement_score"].sum() / TREND_WINDOW_DAYS
-    prev = rows.loc[~recent].groupby(_USER)["engagement_score"].sum() / TREND_WINDOW_DAYS
-    out = pd.DataFrame(
-        {
-            "engaged_minutes_28": by_user["engaged_minutes"].sum(),
-            "engagement_score_28": by_user["engagement_score"].sum() / ACTIVE_WINDOW_DAYS,
-        }
-    )
-    out["engagement_score_trend"] = last.reindex(out.index, fill_value=0.0) - prev.reindex(
-        out.index, fill_value=0.0
-    )
-    return out
-
-
-def _sessions_28(activity: Activity, window: pd.DataFrame, start: pd.Timestamp) -> pd.Series:
-    """Distinct sessions per user with an event in the window ``[start, c]`` (``window``:
-    the users' days in it): stretches starting in it plus those reaching into it."""
-    long = activity.long_sessions
-    reaching = long.loc[(long["first_day"] < start) & (long["last_day"] >= start)]
-    started = window.groupby(_USER)["sessions_started"].sum()
-    carried = reaching.groupby(_USER)["sessions"].sum().reindex(started.index, fill_value=0.0)
-    return started + carried
-
-
-def _features(
-    prepared: Activity, users: pd.DataFrame, engagement: pd.DataFrame, c: pd.Timestamp
-) -> pd.DataFrame:
-    """``features_at`` over frames already passed through ``_prepare*``."""
-    days = prepared.days
-    past = days.loc[days["event_date"] <= c]
-    start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
-    active = past.loc[past["active_events"] > 0]
-    ids = pd.Index(sorted(active.loc[active["event_date"] >= start, _USER].unique()), name=_USER)
-    out = pd.DataFrame(index=ids)
-    if ids.empty:
-        return pd.DataFrame(columns=list(FEATURE_NAMES), index=ids, dtype=float)
-    past = past.loc[past[_USER].isin(ids)]
-    active = active.loc[active[_USER].isin(ids)]
-    window = past.loc[past["event_date"] >= start]
-
-    out["recency_days"] = (c - active.groupby(_USER)["event_date"].max()).dt.days
-    out["active_days_28"] = _active_days(active, start, c)
-    last_start = c - (TREND_WINDOW_DAYS - 1) * _DAY
-    out["active_days_last_14"] = _active_days(active, last_start, c)
-    out["active_days_prev_14"] = _active_days(active, start, last_start - _DAY)
-    out = out.fillna(0.0)
-    out["active_days_trend"] = out["active_days_last_14"] - out["active_days_prev_14"]
-    out["sessions_28"] = _sessions_28(prepared, window, start)
-    totals = window.groupby(_USER)[
-        ["page_views", *(f"views_{t}" for t in CONTENT_TYPES), "orders", "order_revenue_usd"]
-    ].sum()
-    out["page_views_28"] = totals["page_views"]
-    out = out.join(_engagement_features(engagement, c))
-    total = out["page_views_28"].fillna(0.0).replace(0.0, np.nan)
-    for content_type in CONTENT_TYPES:
-        out[f"share_{content_type}"] = totals[f"views_{content_type}"] / total
-    out["orders_28"] = totals["orders"]
-    out["order_revenue_usd_28"] = totals["order_revenue_usd"]
-    out["subscribed"] = _subscribed(past)
-
-    profile = users.drop_duplicates(_USER).set_index(_USER).reindex(ids)
-    known_first = _naive_utc(profile["first_active_at"]).dt.normalize()
-    known_first = known_first.where(known_first <= c)
-    first_seen = pd.concat([active.groupby(_USER)["event_date"].min(), known_first], axis=1).min(
-        axis=1
-    )
-    out["tenure_days"] = (c - first_seen).dt.days
-    signed = _naive_utc(profile["signed_up_at"])
-    out["signed_up"] = (signed < c + _DAY).astype(float)
-    out = out.join(_one_hot(profile["first_device_type"], DEVICE_TYPES, "device"))
-    out = out.join(_one_hot(profile["first_touch_channel"], CHANNELS, "channel"))
-    return out.reindex(columns=list(FEATURE_NAMES)).fillna(0.0).astype(float)
-
-
-def labels_at(activity: Activity, cutoff: date) -> pd.Series:
-    """``churned`` (1/0) per user active in ``[c - 27, c]``: 1 = no active event in
-    ``(c, c + 30]``. Index ``stitched_user_id`` (sorted)."""
-    return _labels(_prepare(activity), _day(cutoff))
-
-
-def _labels(prepared: Activity, c: pd.Timestamp) -> pd.Series:
-    """``labels_at`` over activity already passed through ``_prepare``."""
-    days = prepared.days
-    active = days.loc[days["active_events"] > 0]
-    dates = active["event_date"]
-    start = c - (ACTIVE_WINDOW_DAYS - 1) * _DAY
-    population = sorted(active.loc[(dates >= start) & (dates <= c), _USER].unique())
-    horizon = c + CHURN_WINDOW_DAYS * _DAY
-    returned = set(active.loc[(dates > c) & (dates <= horizon), _USER].unique())
-    index = pd.Index(population, name=_USER)
-    return pd.Series(
-        [0 if user in returned else 1 for user in population], index=index, name="churned"
-    ).astype(int)
-
-
 def choose_cutoffs(first_day: date, last_day: date) -> tuple[list[date], date]:
     """Holdout = ``last_day - 30`` (its label window ends on the last day of data); train
     cutoffs every 7 days back from ``holdout - 30`` (so their label windows end by the
     holdout) while a full 28-day activity window fits, i.e. ``cutoff >= first_day + 27``.
     Train cutoffs are returned in ascending order (possibly empty)."""
-    holdout = _day(last_day) - CHURN_WINDOW_DAYS * _DAY
-    earliest = _day(first_day) + (ACTIVE_WINDOW_DAYS - 1) * _DAY
+    holdout = as_day(last_day) - CHURN_WINDOW_DAYS * _DAY
+    earliest = as_day(first_day) + (ACTIVE_WINDOW_DAYS - 1) * _DAY
     cutoffs: list[date] = []
     current = holdout - CHURN_WINDOW_DAYS * _DAY
     while current >= earliest:
         cutoffs.append(current.date())
         current -= CUTOFF_STEP_DAYS * _DAY
     return sorted(cutoffs), holdout.date()
-
-
-def _dataset(
-    activity: Activity, users: pd.DataFrame, engagement: pd.DataFrame, cutoffs: list[date]
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Features and labels of every (user, cutoff) pair, stacked over the cutoffs."""
-    prepared, daily = _prepare(activity), _prepare_engagement(engagement)
-    frames, labels = [], []
-    for cutoff in cutoffs:
-        x = _features(prepared, users, daily, _day(cutoff))
-        y = _labels(prepared, _day(cutoff)).reindex(x.index)
-        frames.append(x.reset_index(drop=True))
-        labels.append(y.reset_index(drop=True))
-    if not frames:
-        return pd.DataFrame(columns=list(FEATURE_NAMES), dtype=float), pd.Series(dtype=int)
-    return pd.concat(frames, ignore_index=True), pd.concat(labels, ignore_index=True)
 
 
 def _fit_model(x: pd.DataFrame, y: pd.Series) -> CalibratedClassifierCV:
@@ -434,13 +157,13 @@ def train(
     (``baseline_*``) on the same holdout, ``holdout_rows``, ``train_rows``, ``churn_rate``
     (holdout) and ``train_churn_rate``.
     """
-    holdout = _day(holdout_cutoff)
-    late = [c for c in train_cutoffs if _day(c) + CHURN_WINDOW_DAYS * _DAY > holdout]
+    holdout = as_day(holdout_cutoff)
+    late = [c for c in train_cutoffs if as_day(c) + CHURN_WINDOW_DAYS * _DAY > holdout]
     if late:
         raise ValueError(f"train cutoffs {late} have label windows ending after the holdout")
-    cutoffs = sorted(_day(c).date() for c in train_cutoffs)
-    x_train, y_train = _dataset(activity, users, engagement, cutoffs)
-    x_hold, y_hold = _dataset(activity, users, engagement, [holdout.date()])
+    cutoffs = sorted(as_day(c).date() for c in train_cutoffs)
+    x_train, y_train = dataset(activity, users, engagement, cutoffs)
+    x_hold, y_hold = dataset(activity, users, engagement, [holdout.date()])
     if len(x_train) < MIN_TRAIN_ROWS or len(x_hold) < MIN_TRAIN_ROWS:
         raise NotEnoughData(
             f"churn needs at least {MIN_TRAIN_ROWS} training and holdout rows; got "
@@ -607,21 +330,21 @@ def score(
     x = features_at(activity, users, engagement, as_of).reindex(
         columns=model.feature_names, fill_value=0.0
     )
-    columns = [_USER, "probability", "risk_band", "drivers", "model_version", "as_of", "scored_at"]
+    columns = [USER, "probability", "risk_band", "drivers", "model_version", "as_of", "scored_at"]
     if x.empty:
         return pd.DataFrame(columns=columns)
     p = model.model.predict_proba(x)[:, 1]
     stamp = pd.Timestamp(scored_at or datetime.now(UTC))
     out = pd.DataFrame(
         {
-            _USER: x.index.to_numpy(),
+            USER: x.index.to_numpy(),
             "probability": p,
             "risk_band": [risk_band(v) for v in p],
             "drivers": _drivers(model, x, p),
             "model_version": model.version,
-            "as_of": _day(as_of),
+            "as_of": as_day(as_of),
             "scored_at": stamp,
         }
     )
-    out = out.sort_values(["probability", _USER], ascending=[False, True], kind="stable")
+    out = out.sort_values(["probability", USER], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)[columns]

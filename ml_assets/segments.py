@@ -41,8 +41,6 @@ SILHOUETTE_WORKING_MEMORY_MIB = 128
 KMEANS_THREADS = 1
 USER = "stitched_user_id"
 CONTENT_TYPES = ("article", "video", "fighter", "fight_event")
-MOBILE_DEVICES = frozenset({"mobile", "ios", "android"})
-SATURDAY_DOW = 6  # SQL extract(dow from ...): Sunday = 0 in DuckDB and PostgreSQL
 PRIOR_WEIGHT = 5.0  # pseudo-events pulling a user's shares toward the population share
 
 COUNT_FEATURES = (
@@ -82,7 +80,8 @@ LOW_ACTIVITY = ("active_days", "page_views")
 
 # The per-user totals behaviour_features reads, over the user's active events (heartbeats
 # are not activity): active days, active events, page views and page views per content
-# type, the counted events by name, active events on Saturdays (UTC) and on mobile devices.
+# type, the counted events by name, active events on Saturdays (UTC) and on mobile devices
+# (the mart mart_ml_user_behaviour, whose vocabulary is vars.ml of dbt_project.yml).
 BEHAVIOUR_COLUMNS = (
     "active_days",
     "active_events",
@@ -95,11 +94,6 @@ BEHAVIOUR_COLUMNS = (
     "saturday_events",
     "mobile_events",
 )
-
-EVENT_SEARCH = "Products Searched"
-EVENT_VIDEO_DONE = "Video Content Completed"
-EVENT_PURCHASE = "Order Completed"
-EVENTS_SOCIAL = ("Content Liked", "Content Shared", "Comment Posted")
 
 
 def behaviour_features(totals: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:

@@ -12,14 +12,9 @@ import pytest
 
 from ingestion.batch import ingest_paths
 from ml_assets import inputs
-from ml_assets.churn import features_at, labels_at
-from ml_assets.recommendations import (
-    co_consumption,
-    content_insights,
-    evaluate_hit_rate,
-    hit_rates,
-    similar_items,
-)
+from ml_assets.churn_features import features_at, labels_at
+from ml_assets.content_insights import content_insights
+from ml_assets.recommendations import co_consumption, evaluate_hit_rate, hit_rates, similar_items
 from ml_assets.segments import BEHAVIOUR_COLUMNS, behaviour_features
 from orchestration.runner import landed_days, run_build
 from ringside.core.settings import Settings

@@ -9,22 +9,18 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from ml_assets.churn import (
+from ml_assets.churn import MIN_TRAIN_ROWS, ChurnModel, choose_cutoffs, score, train
+from ml_assets.churn_features import (
     CHURN_WINDOW_DAYS,
     ENGAGEMENT_COLUMNS,
     FEATURE_NAMES,
     LONG_SESSION_COLUMNS,
-    MIN_TRAIN_ROWS,
     USER_DAY_COLUMNS,
     Activity,
-    ChurnModel,
-    NotEnoughData,
-    choose_cutoffs,
     features_at,
     labels_at,
-    score,
-    train,
 )
+from ml_assets.errors import NotEnoughData
 
 START = date(2026, 1, 1)
 DAYS = 160

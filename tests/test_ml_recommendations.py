@@ -7,13 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.recommendations import (
-    INSIGHT_COLUMNS,
-    ContentViews,
-    co_consumption,
-    content_insights,
-    evaluate_hit_rate,
-)
+from ml_assets.content_insights import INSIGHT_COLUMNS, ContentViews, content_insights
+from ml_assets.recommendations import co_consumption, evaluate_hit_rate
 
 
 def planted_views(users: int = 600, pairs: int = 40, seed: int = 3) -> pd.DataFrame:

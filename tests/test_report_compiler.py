@@ -14,9 +14,10 @@ from ringside.bi.catalog import metric_catalog
 from ringside.core.readers import DuckDBReader
 from ringside.core.settings import Settings
 from ringside.core.warehouse import read_frame, read_serving, serve
-from ringside.reports.compiler import ReportError, compile_report, mart_sources
+from ringside.reports.compiler import compile_report
 from ringside.reports.definition import AbsoluteRange, Filter, ReportQuery
 from ringside.reports.results import run_report
+from ringside.reports.sources import ReportError, mart_sources
 from tests.platforms import platform_environment
 from tests.test_business_metrics import FIRST_DAY, LAST_DAY
 

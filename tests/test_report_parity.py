@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from ringside.core.warehouse import open_reader
-from ringside.reports.compiler import mart_sources
 from ringside.reports.dashboards import DEFAULTS_FILE
 from ringside.reports.definition import ReportQuery
 from ringside.reports.results import ReportResult, run_report
+from ringside.reports.sources import mart_sources
 from tests.platforms import BuiltPlatform
 
 WHOLE = {"type": "absolute", "start": "2020-01-01", "end": "2030-12-31"}

@@ -2,7 +2,10 @@
 
 One :class:`Simulator` walks the period day by day. For every person who visits on a
 day it plays out their sessions page by page and hands each action to the
-:class:`~ringside.demo.sink.Emitter`, in time order per device.
+:class:`~ringside.demo.sink.Emitter`, in time order per device. Where a session comes
+from is :mod:`ringside.demo.acquisition`, which page comes next and its view
+:mod:`ringside.demo.pages`, the site's own pages (search, paywall, sign-up, account)
+:mod:`ringside.demo.site_pages` and accounts :mod:`ringside.demo.accounts`.
 """
 
 from __future__ import annotations
@@ -10,90 +13,31 @@ from __future__ import annotations
 import random
 from bisect import bisect_right
 from itertools import accumulate
-from urllib.parse import quote_plus
 
 from ringside.demo import vocab
-from ringside.demo.catalog import DAY_MS, Catalog, Content, DayPools, weekday
+from ringside.demo.accounts import ensure_account, login
+from ringside.demo.acquisition import acquisition, campaigns_on
+from ringside.demo.catalog import DAY_MS, MIN, Catalog, Content, DayPools, S, weekday
+from ringside.demo.pages import Page, next_page, search_page, track_view
 from ringside.demo.people import (
     CONSENT_GIVEN,
     WEEKDAY_FACTOR,
     Device,
     Person,
-    bucket,
-    pick_weighted,
     uuid_like,
-    weighted,
 )
 from ringside.demo.sink import Emitter
+from ringside.demo.site_pages import on_site_page
 
-S = 1000  # ms per second
-MIN = 60 * S
 HEARTBEAT_CAP_S = 120  # engaged seconds reported per page view at most (bounds volume)
-EXPERIMENT = "paywall_v2"
 CHURN_FADE_DAYS = 28  # visits fade out over this many days before a person leaves
-CONVERSION = {"control": 0.09, "treatment": 0.126}  # treatment: +40% relative
-PAGE_NAMES = {
-    "article": "Article",
-    "video": "Video",
-    "fighter": "Fighter",
-    "fight_event": "Fight Event",
-}
-SITE_PAGES = {
-    # path -> (page name, title)
-    "/": ("Home", "Ringside MMA - News, Videos and Fight Nights"),
-    "/news": ("News", "Latest MMA News | Ringside MMA"),
-    "/videos": ("Videos", "MMA Videos and Full Fights | Ringside MMA"),
-    "/events": ("Events", "Upcoming Fight Nights | Ringside MMA"),
-    "/search": ("Search", "Search | Ringside MMA"),
-    "/subscribe": ("Subscribe", "Subscribe to Ringside Premium | Ringside MMA"),
-    "/signup": ("Sign Up", "Create your account | Ringside MMA"),
-    "/account": ("Account", "Your account | Ringside MMA"),
-}
 # Relative number of visits starting in each local-time hour (lunch and evening peaks).
 # fmt: off
 _HOURLY = (10, 6, 4, 3, 3, 5, 12, 22, 30, 32, 33, 36,  # 00-11
            44, 42, 36, 34, 36, 40, 46, 52, 56, 52, 38, 22)  # 12-23
 # fmt: on
 _HOUR_CUM = list(accumulate(_HOURLY))
-# Where a session's visitor comes from: (source, cumulative probability).
-_FIRST_VISIT_SOURCES = (
-    ("organic", 0.38),
-    ("social", 0.6),
-    ("referral", 0.68),
-    ("direct", 0.86),
-    ("campaign", 1.0),
-)
-_RETURN_SOURCES = (
-    ("direct", 0.55),
-    ("organic", 0.73),
-    ("social", 0.83),
-    ("referral", 0.86),
-    ("campaign", 1.0),
-)
-# Content type of a page picked from the day's popular items: (type, cumulative probability).
-_BROWSE_TYPES = (("article", 0.55), ("video", 0.75), ("fighter", 0.92), ("fight_event", 1.0))
-# Search engines send people to fighter profiles a lot.
-_SEARCH_LANDING_TYPES = (("fighter", 0.35), ("article", 0.8), ("video", 0.95), ("fight_event", 1.0))
 _SHARE = vocab.SHARE_NETWORKS
-_REFERRERS = {
-    "organic": weighted(vocab.ORGANIC_REFERRERS),
-    "social": weighted(vocab.SOCIAL_REFERRERS),
-    "referral": weighted(vocab.REFERRAL_REFERRERS),
-}
-_SIGNUP = weighted(vocab.SIGNUP_METHODS)
-
-
-class Page:
-    """A page (or app screen) about to be viewed."""
-
-    __slots__ = ("content", "path", "query", "results", "search")
-
-    def __init__(self, content: Content | None, path: str = "", search: str = "") -> None:
-        self.content = content
-        self.path = content.path if content is not None else path
-        self.search = search
-        self.query = ""  # search pages: the query and its results, best first
-        self.results: list[Content] = []
 
 
 class Simulator:
@@ -126,7 +70,7 @@ class Simulator:
         self.day = day
         self.pools = self.cat.pools_for(day)
         self.fight = self.cat.event_on(day)
-        self.campaigns = self._campaigns(day)
+        self.campaigns = campaigns_on(day, self.pools)
         while (
             self.next_arrival < len(self.waiting)
             and self.waiting[self.next_arrival].arrival_day <= day
@@ -205,7 +149,17 @@ class Simulator:
             back = (t // DAY_MS + 1 + int(rng.random() * 2)) * DAY_MS
             em.flush_ms = back + int((0.5 + rng.random() * 20) * 3_600_000)
 
-        campaign, referrer, landing = self._acquisition(person, dev, first_visit, utm_restart)
+        campaign, referrer, landing = acquisition(
+            rng,
+            self.pools,
+            self.day,
+            self.fight,
+            self.campaigns,
+            person,
+            dev,
+            first_visit,
+            utm_restart,
+        )
         if dev.is_app:
             # App sessions carry the SDK's client session id on every event.
             ctx = dict(dev.base_context)
@@ -222,12 +176,12 @@ class Simulator:
         login_pending = person.user_id is not None and not dev.logged_in and rng.random() < 0.5
         page = landing
         for i in range(30):
-            self._view(page, t, referrer, campaign if i == 0 else None)
+            track_view(rng, em, self.pools, page, t, referrer, campaign if i == 0 else None)
             if login_pending:
                 # Signing in on a device the SDK did not know the user on yet.
                 login_pending = False
                 t += int((3 + rng.random() * 20) * S)
-                self._login(person, t)
+                login(em, person, t)
             t, forced = self._on_page(person, page, t, single=n_pages == 1)
             # A clicked search result is always opened; otherwise the visit may end here.
             if forced is None and i >= n_pages - 1:
@@ -237,157 +191,8 @@ class Simulator:
             if dev.is_app and rng.random() < 0.04:
                 # App left open in the background: a gap the SDK's session id spans.
                 t += int((31 + rng.random() * 25) * MIN)
-            page = forced or self._next_page(page, t)
+            page = forced or next_page(rng, self.cat, self.pools, self.fight, page, t)
         return t
-
-    def _acquisition(
-        self, person: Person, dev: Device, first_visit: bool, utm_restart: bool
-    ) -> tuple[dict[str, str] | None, str, Page]:
-        """(campaign, referrer, landing page) of a new session."""
-        rng = self.rng
-        pools = self.pools
-        if person.cancel_day == self.day and person.plan != "free":
-            return None, "", Page(None, "/account")
-        if dev.is_app:
-            if self.fight is not None and rng.random() < 0.25:
-                push = {
-                    "source": "push",
-                    "medium": "push",
-                    "name": f"fight-night-{self.fight.number}",
-                }
-                return push, "", Page(self.fight)
-            return None, "", Page(None, "/")
-        if utm_restart:
-            source = "campaign"
-        else:
-            source = bucket(rng.random(), _FIRST_VISIT_SOURCES if first_visit else _RETURN_SOURCES)
-        if source == "campaign":
-            campaign = self.campaigns[int(rng.random() * len(self.campaigns))]
-            search = "?" + "&".join(
-                f"utm_{k if k != 'name' else 'campaign'}={quote_plus(v)}"
-                for k, v in campaign.items()
-            )
-            if campaign["medium"] == "email":
-                landing = Page(pools.by_type["article"].pick(rng))
-            elif rng.random() < 0.4:
-                landing = Page(None, "/subscribe")
-            else:
-                landing = Page(pools.next_event or pools.settled["fight_event"].pick(rng))
-            landing.search = search
-            return campaign, "", landing
-        if source == "direct":
-            return None, "", Page(None, "/") if rng.random() < 0.7 else self._random_content()
-        values, cum = _REFERRERS[source]
-        referrer = pick_weighted(rng, values, cum)
-        if source == "social" and pools.trending is not None and rng.random() < 0.6:
-            return None, referrer, Page(pools.trending)
-        if source == "organic":
-            return None, referrer, self._random_content(fighter_bias=True)
-        return None, referrer, self._random_content()
-
-    def _campaigns(self, day: int) -> list[dict[str, str]]:
-        """The UTM campaigns running on ``day``."""
-        week = (day + 3) // 7
-        campaigns = [
-            {
-                "source": "newsletter",
-                "medium": "email",
-                "name": f"weekly-roundup-{week}",
-                "content": "top-story",
-            },
-            {
-                "source": "newsletter",
-                "medium": "email",
-                "name": f"weekly-roundup-{week}",
-                "content": "footer",
-            },
-            {"source": "google", "medium": "cpc", "name": "brand-search", "term": "ringside mma"},
-        ]
-        ev = self.pools.next_event
-        if ev is not None and ev.day - day <= 10:
-            promo = f"{vocab.PROMOTION.lower()}-{ev.number}-promo"
-            campaigns += [
-                {"source": "facebook", "medium": "cpc", "name": promo, "content": "video-ad-a"},
-                {"source": "facebook", "medium": "cpc", "name": promo, "content": "carousel-b"},
-                {"source": "twitter", "medium": "social", "name": promo},
-                {
-                    "source": "google",
-                    "medium": "cpc",
-                    "name": promo,
-                    "term": f"watch {vocab.PROMOTION.lower()} {ev.number}",
-                },
-            ]
-        return campaigns
-
-    # -- choosing pages -------------------------------------------------------------------
-
-    def _random_content(self, fighter_bias: bool = False) -> Page:
-        r = self.rng.random()
-        if self.fight is not None and r < 0.3:
-            ctype = "fight_event"
-        else:
-            ctype = bucket(r, _SEARCH_LANDING_TYPES if fighter_bias else _BROWSE_TYPES)
-        return Page(self.pools.by_type[ctype].pick(self.rng))
-
-    def _next_page(self, page: Page, t: int) -> Page:
-        rng = self.rng
-        if page.content is not None and rng.random() < 0.4:
-            nxt = self.cat.related(page.content, t, rng)
-            if nxt is not None:
-                return Page(nxt)
-        if rng.random() < 0.06:
-            return Page(None, ("/", "/news", "/videos", "/events")[int(rng.random() * 4)])
-        return self._random_content()
-
-    def _search_page(self, t: int) -> Page:
-        query, results = self.cat.search(self.pools, t, self.rng)
-        page = Page(None, "/search", "?q=" + quote_plus(query))
-        page.query, page.results = query, results
-        return page
-
-    # -- views ----------------------------------------------------------------------------
-
-    def _view(self, page: Page, t: int, referrer: str, campaign: dict[str, str] | None) -> None:
-        """The page view (web) or screen view (app) of ``page``.
-
-        Content not yet published at ``t`` (the day's pools include everything published
-        by the end of the day) is swapped for one that was public in the morning, so only
-        published content is ever viewed.
-        """
-        em = self.em
-        c = page.content
-        if c is not None and c.published_ms > t:
-            c = page.content = self.pools.settled[c.content_type].pick(self.rng)
-            page.path = c.path
-        if c is not None:
-            name = PAGE_NAMES[c.content_type]
-            title = c.page_title
-            props: dict[str, object] = {
-                "content_type": c.content_type,
-                "content_id": c.content_id,
-                "path": c.path,
-            }
-        else:
-            name, title = SITE_PAGES[page.path]
-            props = {"path": page.path}
-        if not em.dev.is_app:
-            url = vocab.SITE + page.path + page.search
-            ctx = dict(em.dev.base_context)
-            ctx["page"] = {
-                "path": page.path,
-                "referrer": referrer,
-                "search": page.search,
-                "title": title,
-                "url": url,
-            }
-            if campaign:
-                ctx["campaign"] = campaign
-            em.ctx = ctx
-            props["referrer"] = referrer
-            props["search"] = page.search
-            props["title"] = title
-            props["url"] = url
-        em.view(t, name, props)
 
     # -- what happens on a page -------------------------------------------------------------
 
@@ -395,7 +200,7 @@ class Simulator:
         """Everything done on a page after it loads. Returns when the visitor leaves it and
         the page an action took them to (search results, a search hit, the paywall)."""
         if page.content is None:
-            return self._on_site_page(person, page, t)
+            return on_site_page(self.rng, self.em, person, page, t, self.day)
         rng = self.rng
         c = page.content
         # Engaged (tab visible) seconds: short for bounces, longer for readers.
@@ -439,7 +244,7 @@ class Simulator:
             r = rng.random()
             paywall = (0.015 if person.plan == "free" else 0.0) * (1.5 if self.fight else 1.0)
             if r < 0.07:
-                forced = self._search_page(leave)
+                forced = search_page(rng, self.cat, self.pools, leave)
             elif r < 0.07 + paywall:
                 forced = Page(None, "/subscribe")
             elif person.user_id is None and r < 0.1:
@@ -497,12 +302,12 @@ class Simulator:
             # Commenting needs an account: some sign up for it, most give up.
             if person.user_id is None and rng.random() > 0.3:
                 return
-            at = self._ensure_account(person, at)
+            at = ensure_account(rng, em, person, at)
             em.track(
                 at, "Comment Posted", {"content_type": c.content_type, "content_id": c.content_id}
             )
         elif what == "ppv":
-            at = self._ensure_account(person, at)
+            at = ensure_account(rng, em, person, at)
             price = vocab.PPV_PRICES.get(person.currency, vocab.PPV_PRICES["USD"])
             currency = person.currency if person.currency in vocab.PPV_PRICES else "USD"
             self.orders += 1
@@ -527,115 +332,6 @@ class Simulator:
                     ],
                 },
             )
-
-    def _on_site_page(self, person: Person, page: Page, t: int) -> tuple[int, Page | None]:
-        """Home, listings, search, paywall, sign-up and account pages."""
-        rng = self.rng
-        em = self.em
-        t += int((1 + rng.random() * 3) * S)
-        if page.path == "/search":
-            em.track(
-                t, "Products Searched", {"query": page.query, "results_count": len(page.results)}
-            )
-            if page.results and rng.random() < 0.75:
-                position = min(len(page.results), 1 + int(rng.expovariate(1 / 1.5)))
-                hit = page.results[position - 1]
-                t += int((2 + rng.random() * 12) * S)
-                em.track(
-                    t,
-                    "Search Result Clicked",
-                    {
-                        "query": page.query,
-                        "position": position,
-                        "content_type": hit.content_type,
-                        "content_id": hit.content_id,
-                    },
-                )
-                return t, Page(hit)
-            return t + int(rng.random() * 15 * S), None
-        if page.path == "/subscribe":
-            if person.plan != "free":
-                return t + int(rng.random() * 10 * S), None
-            em.track(
-                t, "Experiment Viewed", {"experiment_id": EXPERIMENT, "variant": person.variant}
-            )
-            if rng.random() >= CONVERSION[person.variant]:
-                return t + int((3 + rng.random() * 60) * S), None
-            t = self._ensure_account(person, t + int((15 + rng.random() * 90) * S))
-            plan = "annual" if rng.random() < 0.3 else "monthly"
-            prices = vocab.SUBSCRIPTION_PRICES[plan]
-            currency = person.currency if person.currency in prices else "USD"
-            t += int((20 + rng.random() * 60) * S)
-            em.track(
-                t,
-                "Subscription Started",
-                {"plan": plan, "revenue": prices[currency], "currency": currency},
-            )
-            person.plan = plan
-            t += 400
-            em.identify(t, self._traits(person))
-            r = rng.random()
-            if r < 0.2:  # changed their mind within two weeks
-                person.cancel_day = self.day + 1 + int(rng.random() * 13)
-            elif r < 0.4:
-                person.cancel_day = self.day + 21 + int(rng.random() * 50)
-            return t + int(rng.random() * 10 * S), None
-        if page.path == "/signup":
-            if person.user_id is None and rng.random() < 0.5:
-                t = self._signup(person, t + int((15 + rng.random() * 60) * S))
-            return t + int(rng.random() * 10 * S), None
-        if page.path == "/account" and person.cancel_day == self.day and person.plan != "free":
-            t = self._ensure_account(person, t + int((5 + rng.random() * 40) * S))
-            reason = vocab.CANCEL_REASONS[int(rng.random() * len(vocab.CANCEL_REASONS))]
-            em.track(t, "Subscription Cancelled", {"plan": person.plan, "reason": reason})
-            person.plan = "free"
-            person.cancel_day = None
-            t += 400
-            em.identify(t, self._traits(person))
-            return t, None
-        return t + int((2 + rng.random() * 30) * S), None
-
-    # -- identity ---------------------------------------------------------------------------
-
-    def _traits(self, person: Person) -> dict[str, object]:
-        return {
-            "email": person.email,
-            "name": person.name,
-            "country": person.country,
-            "created_at": self.em.iso(person.created_ms),
-            "plan": person.plan,
-        }
-
-    def _ensure_account(self, person: Person, t: int) -> int:
-        """Sign up, or sign in on this device, before an action that needs an account."""
-        if person.user_id is None:
-            return self._signup(person, t)
-        if self.em.user_id is None:
-            self._login(person, t)
-            return t + 2 * S
-        return t
-
-    def _login(self, person: Person, t: int) -> None:
-        self.em.user_id = person.user_id
-        self.em.dev.logged_in = True
-        self.em.identify(t, self._traits(person))
-
-    def _signup(self, person: Person, t: int) -> int:
-        """``Signed Up`` (still anonymous), then the SDK learns the new userId."""
-        rng = self.rng
-        em = self.em
-        em.track(t, "Signed Up", {"method": pick_weighted(rng, *_SIGNUP)})
-        person.user_id = person.new_user_id()
-        person.created_ms = t
-        em.user_id = person.user_id
-        em.dev.logged_in = True
-        t += 300 + int(rng.random() * 700)
-        if em.dev.is_app and rng.random() < 0.3:
-            # Mobile SDKs' alias(newId): ties the install's anonymous id to the new user.
-            em.alias(t, em.dev.anonymous_id)
-            t += 50
-        em.identify(t, self._traits(person))
-        return t
 
     # -- crawlers ---------------------------------------------------------------------------
 
@@ -664,4 +360,4 @@ class Simulator:
             )
             ctype = "article" if rng.random() < 0.6 else "fighter"
             t = day * DAY_MS + int(rng.random() * DAY_MS)
-            self._view(Page(self.pools.by_type[ctype].pick(rng)), t, "", None)
+            track_view(rng, em, self.pools, Page(self.pools.by_type[ctype].pick(rng)), t, "", None)

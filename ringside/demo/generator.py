@@ -23,7 +23,8 @@ import orjson
 
 from ringside.core.files import replace_file
 from ringside.demo.behaviour import Simulator
-from ringside.demo.catalog import DAY_MS, HOUR_MS, Catalog, build_catalog
+from ringside.demo.catalog import DAY_MS, HOUR_MS, Catalog
+from ringside.demo.catalog_build import build_catalog
 from ringside.demo.people import Person, build_population
 from ringside.demo.sink import Emitter, Sink
 

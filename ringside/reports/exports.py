@@ -33,9 +33,10 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ringside.reports.compiler import OutputColumn, dimension_label
+from ringside.reports.compiler import OutputColumn
 from ringside.reports.definition import Branding, ExportFormat
 from ringside.reports.sentences import format_value
+from ringside.reports.sources import dimension_label
 
 MEDIA_TYPES: dict[ExportFormat, str] = {
     "csv": "text/csv; charset=utf-8",

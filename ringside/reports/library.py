@@ -14,7 +14,7 @@ from ringside.access.keys import Principal
 from ringside.access.roles import allows
 from ringside.core.appdb.reports import Partner, Report
 from ringside.core.timestamps import UtcDateTime
-from ringside.reports.compiler import ReportError, compile_report
+from ringside.reports.compiler import compile_report
 from ringside.reports.definition import (
     Recipients,
     ReportQuery,
@@ -23,6 +23,7 @@ from ringside.reports.definition import (
     Visibility,
 )
 from ringside.reports.results import today_utc
+from ringside.reports.sources import ReportError
 
 
 class ReportNotFoundError(LookupError):

@@ -13,8 +13,9 @@ from pydantic import BaseModel
 from ringside.core.cache import VersionedCache
 from ringside.core.readers import Reader
 from ringside.core.timestamps import UtcDateTime
-from ringside.reports.compiler import CompiledQuery, compile_report, last_day_sql, source_of
+from ringside.reports.compiler import CompiledQuery, compile_report
 from ringside.reports.definition import ReportQuery
+from ringside.reports.sources import last_day_sql, source_of
 
 CACHE_SIZE = 256
 

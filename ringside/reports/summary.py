@@ -2,6 +2,8 @@
 
 :func:`build_summary` takes the rows :mod:`ringside.reports.collect` read (or frames a
 test built by hand) and returns a :class:`Summary` that the renderers only lay out.
+One module because it is one thing: the Summary's sections, as dataclasses, and the
+helper that fills each section from the same frames, which build_summary calls in turn.
 """
 
 from __future__ import annotations
