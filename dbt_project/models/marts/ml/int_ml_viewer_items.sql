@@ -25,7 +25,10 @@ with
 
 views as (
 
-    select stitched_user_id, content_id, event_time
+    select
+        stitched_user_id,
+        content_id,
+        event_time
     from {{ ref('fct_events') }}
     where is_page_view and content_id is not null and stitched_user_id is not null
     {% if is_incremental() %}
@@ -41,7 +44,9 @@ sequenced as (
         content_id,
         event_time,
         lag(content_id) over (
-            partition by stitched_user_id order by event_time, content_id collate "C"
+            -- Code point order on both engines (PostgreSQL names the collation "C").
+            partition by stitched_user_id
+            order by event_time, content_id collate "C"  -- noqa: RF06
         ) as previous_content_id
     from views
 
@@ -55,7 +60,7 @@ collapsed as (
         content_id,
         row_number() over (
             partition by stitched_user_id
-            order by event_time desc, content_id collate "C" desc
+            order by event_time desc, content_id collate "C" desc  -- noqa: RF06
         ) as from_end,
         count(*) over (partition by stitched_user_id) as user_views
     from sequenced

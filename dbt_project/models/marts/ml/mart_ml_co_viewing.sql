@@ -16,7 +16,10 @@ with
 
 pairs as (
 
-    select stitched_user_id, content_id, in_training
+    select
+        stitched_user_id,
+        content_id,
+        in_training
     from {{ view_ref('int_ml_viewer_items') }}
 
 ),
@@ -73,13 +76,21 @@ ranked as (
 
 final as (
 
-    select content_id, other_id, co_viewers, training_co_viewers
+    select
+        content_id,
+        other_id,
+        co_viewers,
+        training_co_viewers
     from ranked
     where place <= {{ top_n }} or (training_co_viewers > 0 and training_place <= {{ top_n }})
 
     union all
 
-    select content_id, other_id, co_viewers, training_co_viewers
+    select
+        content_id,
+        other_id,
+        co_viewers,
+        training_co_viewers
     from co
     where other_id = content_id
 

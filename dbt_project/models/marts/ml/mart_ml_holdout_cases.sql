@@ -10,7 +10,9 @@ with
 
 held_out as (
 
-    select stitched_user_id, content_id
+    select
+        stitched_user_id,
+        content_id
     from {{ view_ref('int_ml_viewer_items') }}
     where is_held_out = 1
 
@@ -18,7 +20,9 @@ held_out as (
 
 before_held_out as (
 
-    select stitched_user_id, content_id
+    select
+        stitched_user_id,
+        content_id
     from {{ view_ref('int_ml_viewer_items') }}
     where is_before_held_out = 1
 

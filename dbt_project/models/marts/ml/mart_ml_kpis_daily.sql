@@ -27,7 +27,10 @@ with
 
 overview as (
 
-    select event_date, active_users, page_views
+    select
+        event_date,
+        active_users,
+        page_views
     from {{ ref('mart_overview_daily') }}
     {% if is_incremental() %}
     where event_date >= {{ changed_from_date() }}
@@ -82,7 +85,10 @@ final as (
         {%- for content_type in content_types %}
         coalesce(content.views_{{ content_type }}, 0) as views_{{ content_type }},
         {%- endfor %}
-        (select max(snapshot_at) from {{ ref('stg_app__content') }}) as _content_snapshot_at
+        (
+            select max(content_snapshots.snapshot_at) as snapshot_at
+            from {{ ref('stg_app__content') }} as content_snapshots
+        ) as _content_snapshot_at
     from overview
     left join business on business.event_date = overview.event_date
     left join content on content.event_date = overview.event_date

@@ -51,8 +51,9 @@ event_days as (
         {{ ml_count("event_name = 'Video Content Completed'") }} as video_completions,
         {{ ml_count("event_name = 'Products Searched'") }} as searches,
         {{ ml_count("event_name in (" ~ ml_quoted(ml.social_events) ~ ")") }} as social_actions,
-        {{ ml_count("is_active_event and device_type in (" ~ ml_quoted(ml.mobile_device_types) ~ ")") }}
-            as mobile_events,
+        {{ ml_count(
+            "is_active_event and device_type in (" ~ ml_quoted(ml.mobile_device_types) ~ ")"
+        ) }} as mobile_events,
         max(case when event_name = 'Subscription Started' then event_time end)
             as last_started_at,
         max(case when event_name = 'Subscription Cancelled' then event_time end)
@@ -67,7 +68,10 @@ event_days as (
 
 session_days as (
 
-    select distinct stitched_user_id, session_id, event_date
+    select distinct
+        stitched_user_id,
+        session_id,
+        event_date
     from events
     where session_id is not null
 
@@ -121,8 +125,12 @@ final as (
         -- The day's last subscription event: 1 a start, 0 a cancellation (also when both
         -- have the same time), NULL without one.
         case
-            when last_started_at is null and last_cancelled_at is null then null
-            when last_cancelled_at is null or last_started_at > last_cancelled_at then 1
+            when event_days.last_started_at is null and event_days.last_cancelled_at is null
+                then null
+            when
+                event_days.last_cancelled_at is null
+                or event_days.last_started_at > event_days.last_cancelled_at
+                then 1
             else 0
         end as subscription_state
     from event_days

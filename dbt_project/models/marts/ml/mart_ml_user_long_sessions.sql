@@ -22,7 +22,10 @@ with
 
 session_days as (
 
-    select distinct stitched_user_id, session_id, event_date
+    select distinct
+        stitched_user_id,
+        session_id,
+        event_date
     from {{ ref('fct_events') }}
     where session_id is not null and stitched_user_id is not null
     {% if is_incremental() %}
