@@ -181,7 +181,10 @@ def ringside_dbt_models(
                 # from the raw table the run's days were loaded into.
                 files = build_state.new_files(settings.layout, days, built)
                 build_args["event_files"] = [str(path) for path in files]
-            args = ["build", "--vars", json.dumps(dbt_vars)]
+            # A run's dbt.log whole (0: no limit): dbt rolls its log over at 10 MB, less
+            # than a build of this project logs, which would leave the start of the run
+            # (whether dbt parsed) in dbt.log.1.
+            args = ["build", "--vars", json.dumps(dbt_vars), "--log-file-max-bytes", "0"]
             if config.full_refresh:
                 args.append("--full-refresh")
             # dbt unit tests check the SQL, not the data: a micro-batch skips them; the first
