@@ -601,6 +601,8 @@ def test_summaries_read_the_marts_on_postgresql(tmp_path: Path):
                     )
         finally:
             con.close()
+        # Served as a build serves them: readers (the read-only role) may select.
+        postgres.grant_reader(settings)
         assert last_data_day(settings) == date(2026, 11, 25)
         summary = build_summary(W47, collect_inputs(settings, W47))
     assert summary.sentences == [
