@@ -12,6 +12,7 @@ from dagster import (
     materialize,
 )
 
+from orchestration import chain
 from orchestration.defs.reports import defs as report_defs
 from orchestration.defs.reports import monthly_summary, weekly_summary
 from ringside.core import postgres
@@ -579,7 +580,8 @@ def test_definitions_run_the_summaries_after_scoring_and_on_mondays():
     }
     [schedule] = report_defs.schedules
     assert schedule.cron_schedule == "0 6 * * 1" and schedule.execution_timezone == "UTC"
-    [sensor] = report_defs.sensors
+    # The job chain (orchestration/chain.py) starts them after every scoring run.
+    [sensor] = [s for s in chain.SENSORS if s.name == "summarize_after_scoring"]
     assert sensor.job_name == "executive_summaries"
 
 
