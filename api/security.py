@@ -10,14 +10,14 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
-from ringside.access.keys import Principal, authenticate, authenticate_id
+from ringside.access.keys import Principal, authenticate
 from ringside.access.roles import Role, allows
-from ringside.access.sessions import COOKIE_NAME, session_key_id
+from ringside.access.sessions import COOKIE_NAME, session_principal
 from ringside.core.appdb import session
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `ringside keys create`.")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
-_cookie = APIKeyCookie(
+session_cookie = APIKeyCookie(
     name=COOKIE_NAME, auto_error=False, description="The web app's session (POST /api/session)."
 )
 # A cross-site form can send the cookie but not a custom header, so cookie-authenticated
@@ -36,7 +36,7 @@ def principal(
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
-    cookie: Annotated[str | None, Security(_cookie)],
+    cookie: Annotated[str | None, Security(session_cookie)],
 ) -> Principal:
     secret = bearer.credentials if bearer is not None else header
     if secret:
@@ -47,11 +47,10 @@ def principal(
         return found
     if not cookie:
         raise _unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)")
-    key_id = session_key_id(settings, cookie)
     with session(settings) as db:
-        found = authenticate_id(db, key_id) if key_id is not None else None
+        found = session_principal(db, cookie)
     if found is None:
-        raise _unauthorized("the session has expired or its key was revoked: sign in again")
+        raise _unauthorized("the session has ended, expired or its key was revoked: sign in again")
     if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
         raise HTTPException(
             status_code=403,

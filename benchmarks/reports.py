@@ -55,7 +55,7 @@ def main() -> None:
     get_settings.cache_clear()
     settings = get_settings()
     with session(settings) as db:
-        _, secret = create_key(db, "benchmark", "admin")
+        _, secret = create_key(db, "admin", name="benchmark")
     client = TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"})
     reports = client.get("/api/analytics/reports/", params={"owner": "ringside"}).json()
     # Beside the defaults, the heaviest shape a report may take: every content measure per

@@ -60,7 +60,7 @@ def main() -> None:
         raise SystemExit("no chromium: `make browser` installs it")
     settings = Settings(home=args.home)
     with session(settings) as db:
-        _, secret = create_key(db, "benchmark-web", "admin")
+        _, secret = create_key(db, "admin", name="benchmark-web")
     rows = []
     with (
         serving(settings) as origin,

@@ -14,7 +14,7 @@ def new_key(settings: Settings | None = None, role: Role = "viewer") -> str:
     """The secret of a new key of `role` in the app DB of `settings` (default: the
     environment's, as `get_settings()` sees it now)."""
     with session(settings or get_settings()) as db:
-        _, secret = create_key(db, f"test-{role}", role)
+        _, secret = create_key(db, role, name=f"test-{role}")
     return secret
 
 

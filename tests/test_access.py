@@ -76,6 +76,7 @@ REQUIRED: dict[tuple[str, str], Role] = {
     ("DELETE", "/api/analytics/partners/{partner_id}"): "admin",
     ("GET", "/api/analytics/keys/"): "admin",
     ("POST", "/api/analytics/keys/"): "admin",
+    ("PATCH", "/api/analytics/keys/{key_id}"): "admin",
     ("DELETE", "/api/analytics/keys/{key_id}"): "admin",
 }
 
@@ -209,7 +210,16 @@ def test_a_key_is_shown_once_and_stored_only_hashed(settings: Settings):
     listed = admin.get(KEYS, params={"include_revoked": True})
     assert secret not in listed.text and "secret" not in listed.json()[0]
     with session(settings) as db:
-        rows = db.execute(text("select * from api_keys where name = 'ana'")).mappings().all()
+        rows = (
+            db.execute(
+                text(
+                    "select k.* from api_keys k join principals p on p.id = k.principal_id"
+                    " where p.name = 'ana'"
+                )
+            )
+            .mappings()
+            .all()
+        )
     assert len(rows) == 1
     assert rows[0]["key_hash"] == hashlib.sha256(secret.encode()).hexdigest()
     assert all(secret not in str(value) for value in rows[0].values())
@@ -258,8 +268,9 @@ def test_cli_creates_lists_replaces_and_revokes_keys(settings: Settings):
     listed = runner.invoke(cli, ["keys", "list"])
     assert listed.exit_code == 0
     header, row = listed.output.splitlines()
-    assert header.split() == ["id", "name", "role", "prefix", "created", "last", "used", "revoked"]
-    assert row.split()[:4] == ["1", "ci", "analyst", secret[:11]] and row.split()[-1] == "-"
+    columns = ["id", "principal", "name", "role", "prefix", "created", "last", "used", "revoked"]
+    assert header.split() == columns
+    assert row.split()[:5] == ["1", "1", "ci", "analyst", secret[:11]] and row.split()[-1] == "-"
     assert secret not in listed.output
 
     replaced = runner.invoke(
@@ -270,13 +281,124 @@ def test_cli_creates_lists_replaces_and_revokes_keys(settings: Settings):
     assert client.get("/api/analytics/kpis/", headers=as_ci).status_code == 401
     as_second = {"Authorization": f"Bearer {second}"}
     assert client.get(KEYS, headers=as_second).status_code == 200
+    # The replacement is the same principal's (a rotation): it keeps what ci owns.
+    assert "for principal 1 (ci)" in replaced.output
+    assert runner.invoke(cli, ["keys", "set-role", "2", "analyst"]).exit_code == 0
+    assert client.get(KEYS, headers=as_second).status_code == 403
+    assert runner.invoke(cli, ["keys", "set-role", "2", "admin"]).exit_code == 0
+    # Another key for principal 1 by id; neither or both of --name and --principal: refused.
+    extra = runner.invoke(cli, ["keys", "create", "--role", "viewer", "--principal", "1"])
+    assert extra.exit_code == 0 and "key 3 for principal 1" in extra.output
+    assert runner.invoke(cli, ["keys", "revoke", "3"]).exit_code == 0
+    neither = runner.invoke(cli, ["keys", "create", "--role", "viewer"])
+    assert isinstance(neither.exception, CliError)
 
     assert runner.invoke(cli, ["keys", "revoke", "2"]).exit_code == 0
     assert client.get(KEYS, headers=as_second).status_code == 401
     everything = runner.invoke(cli, ["keys", "list", "--include-revoked"]).output.splitlines()
-    assert [line.split()[0] for line in everything[1:]] == ["1", "2"]
+    assert [line.split()[0] for line in everything[1:]] == ["1", "2", "3"]
     assert runner.invoke(cli, ["keys", "list"]).output.splitlines()[1:] == []
     unknown = runner.invoke(cli, ["keys", "revoke", "99"])
     assert isinstance(unknown.exception, CliError) and "no API key 99" in str(unknown.exception)
     bad_role = runner.invoke(cli, ["keys", "create", "--role", "owner", "--name", "x"])
     assert bad_role.exit_code == 2
+
+
+REPORTS = "/api/analytics/reports/"
+DASHBOARDS = "/api/analytics/dashboards/"
+# A report needs no warehouse to be saved or read back (only to run).
+SPEC = {
+    "name": "Weekly audience",
+    "metrics": ["dau"],
+    "date_range": {"type": "relative", "preset": "last_7_days"},
+}
+
+
+def as_key(secret: str) -> TestClient:
+    return TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"})
+
+
+def test_a_namesake_of_a_revoked_key_inherits_nothing(settings: Settings):
+    admin = api_client(role="admin")
+    ana = admin.post(KEYS, json={"name": "ana", "role": "analyst"}).json()
+    report = as_key(ana["secret"]).post(REPORTS, json=SPEC).json()
+    shared = as_key(ana["secret"]).post(
+        REPORTS, json={**SPEC, "name": "For ana", "visibility": "private"}
+    )
+    dashboard = as_key(ana["secret"]).post(DASHBOARDS, json={"name": "Ana's board"}).json()
+    assert report["owner"] == "ana" and report["owner_id"] == ana["principal_id"]
+    assert admin.delete(f"{KEYS}{ana['id']}").status_code == 200
+
+    # Another person called ana: a new principal, owning none of the first one's objects.
+    namesake = admin.post(KEYS, json={"name": "ana", "role": "analyst"}).json()
+    assert namesake["principal_id"] != ana["principal_id"]
+    new_ana = as_key(namesake["secret"])
+    assert new_ana.get(f"{REPORTS}{report['id']}").status_code == 404
+    assert new_ana.get(f"{REPORTS}{shared.json()['id']}").status_code == 404
+    assert report["id"] not in [r["id"] for r in new_ana.get(REPORTS).json()]
+    assert new_ana.get(REPORTS, params={"owner": "ana"}).json() == []
+    patched = new_ana.patch(f"{DASHBOARDS}{dashboard['id']}", json={"description": "mine now"})
+    assert patched.status_code == 403
+    # The objects stay with the first principal ...
+    assert admin.get(f"{REPORTS}{report['id']}").json()["owner_id"] == ana["principal_id"]
+    # ... who gets them back with a new key of their own (a rotation, by principal id).
+    again = admin.post(KEYS, json={"principal_id": ana["principal_id"], "role": "analyst"})
+    assert again.status_code == 201 and again.json()["name"] == "ana"
+    back = as_key(again.json()["secret"])
+    assert back.get(f"{REPORTS}{report['id']}").status_code == 200
+    assert (
+        back.patch(f"{DASHBOARDS}{dashboard['id']}", json={"description": "x"}).status_code == 200
+    )
+    # Exactly one of name and principal_id; an unknown principal is refused.
+    assert admin.post(KEYS, json={"role": "viewer"}).status_code == 422
+    both = {"name": "x", "principal_id": ana["principal_id"], "role": "viewer"}
+    assert admin.post(KEYS, json=both).status_code == 422
+    assert admin.post(KEYS, json={"principal_id": 999999, "role": "viewer"}).status_code == 422
+
+
+def test_users_are_shared_with_by_principal_not_by_name(settings: Settings):
+    admin = api_client(role="admin")
+    ana, bob = (
+        admin.post(KEYS, json={"name": n, "role": "analyst"}).json() for n in ("ana", "bob")
+    )
+    made = as_key(ana["secret"]).post(
+        REPORTS, json={**SPEC, "visibility": "shared", "shared_with_users": ["bob"]}
+    )
+    assert made.status_code == 201 and made.json()["shared_with_users"] == [bob["principal_id"]]
+    report = f"{REPORTS}{made.json()['id']}"
+    assert as_key(bob["secret"]).get(report).status_code == 200
+    admin.delete(f"{KEYS}{bob['id']}")
+    other_bob = admin.post(KEYS, json={"name": "bob", "role": "analyst"}).json()
+    assert as_key(other_bob["secret"]).get(report).status_code == 404
+    # A name two active principals share picks out no one: refused, naming the field.
+    admin.post(KEYS, json={"name": "bob", "role": "viewer"})
+    ambiguous = as_key(ana["secret"]).patch(report, json={"shared_with_users": ["bob"]})
+    assert ambiguous.status_code == 422
+    assert ambiguous.json()["detail"][0]["loc"] == ["body", "shared_with_users", 0]
+    unknown = as_key(ana["secret"]).patch(report, json={"shared_with_users": ["nobody"]})
+    assert unknown.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("shared_with", "readers"),
+    [
+        (["viewer"], {"viewer", "analyst", "admin"}),
+        (["analyst"], {"analyst", "admin"}),
+        ([], {"admin"}),
+    ],
+)
+def test_sharing_with_a_role_includes_the_roles_above_it(
+    settings: Settings, shared_with: list[str], readers: set[str]
+):
+    owner = api_client(role="analyst")
+    body = {**SPEC, "visibility": "shared", "shared_with_roles": shared_with}
+    report = owner.post(REPORTS, json=body).json()
+    dashboard = api_client(role="admin").post(
+        DASHBOARDS, json={"name": f"For {shared_with}", "allowed_roles": shared_with or ["admin"]}
+    )
+    assert dashboard.status_code == 201, dashboard.text
+    for role in ROLES:
+        other = api_client(role=role)  # a principal other than the owner
+        can_read = other.get(f"{REPORTS}{report['id']}").status_code == 200
+        can_open = other.get(f"{DASHBOARDS}{dashboard.json()['id']}").status_code == 200
+        assert (can_read, can_open) == (role in readers, role in readers), role

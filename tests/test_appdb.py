@@ -1,6 +1,7 @@
 """The application database: Alembic migrations on SQLite and PostgreSQL, KPI seeding
 from a config file once, editing, and the targets snapshot that carries edits to dbt."""
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -31,7 +32,9 @@ TABLES = {
     "alert_rules",
     "alert_transitions",
     "notification_deliveries",
+    "principals",
     "api_keys",
+    "web_sessions",
     "partners",
     "reports",
     "report_runs",
@@ -61,7 +64,7 @@ def check_upgrade(settings: Settings) -> None:
     upgrade(settings)
     with engine.connect() as con:
         assert con.execute(text("select version_num from alembic_version")).scalars().all() == [
-            "0002"
+            "0003"
         ]
         assert con.execute(text("select name from seeds")).scalars().all() == ["probe"]
     assert set(inspect(engine).get_table_names()) == TABLES
@@ -167,3 +170,59 @@ def test_exported_targets_follow_the_database(tmp_path: Path) -> None:
 def test_invalid_kpi_names_the_field() -> None:
     with pytest.raises(ValueError, match=r"targets\.year"):
         Kpi.model_validate({"metric": "dau", "targets": {"year": 1}})
+
+
+def test_upgrade_from_0002_turns_names_into_principals(tmp_path: Path) -> None:
+    """0003: keys of one name were one identity and stay one principal; owners, shares
+    with users and share links point at it; the defaults ("ringside") become unowned and
+    a delivery's link ("run N") the report owner's."""
+    from alembic import command
+
+    from ringside.core.appdb.engine import alembic_config
+
+    settings = Settings(home=tmp_path)
+    engine = engine_for(settings)
+    command.upgrade(alembic_config(engine), "0002")
+    rows = {
+        "api_keys (id, name, role, prefix, key_hash, email, created_at, revoked_at)": [
+            "(1, 'ana', 'analyst', 'rs_1', 'h1', null, '2026-01-01', '2026-02-01')",
+            "(2, 'ana', 'admin', 'rs_2', 'h2', 'ana@x.test', '2026-02-01', null)",
+            "(3, 'bob', 'viewer', 'rs_3', 'h3', null, '2026-03-01', null)",
+        ],
+        "reports (id, name, description, owner, type, query, recipients, visibility,"
+        " shared_with_roles, shared_with_users, created_at, updated_at)": [
+            "(10, 'r', '', 'ana', 'table', '{}', '{}', 'shared', '[]', '[\"bob\"]',"
+            " '2026-01-01', '2026-01-01')",
+            "(11, 'd', '', 'ringside', 'table', '{}', '{}', 'public', '[]', '[]',"
+            " '2026-01-01', '2026-01-01')",
+        ],
+        "dashboards (id, name, type, description, owner, widgets, layout,"
+        " refresh_interval_seconds, is_default, allowed_roles, created_at, updated_at)": [
+            "(20, 'mine', 'overview', '', 'bob', '[]', '{}', 300, 0, '[]', '2026-01-01',"
+            " '2026-01-01')",
+            "(21, 'default', 'overview', '', 'ringside', '[]', '{}', 300, 1, '[]', '2026-01-01',"
+            " '2026-01-01')",
+        ],
+        "share_links (id, report_id, token_hash, created_by, created_at, access_count)": [
+            "(30, 10, 't1', 'ana', '2026-01-01', 0)",
+            "(31, 10, 't2', 'run 7', '2026-01-01', 0)",
+        ],
+    }
+    with engine.begin() as con:
+        for table, values in rows.items():
+            for value in values:
+                con.execute(text(f"insert into {table} values {value}"))
+    upgrade(settings)
+    with engine.connect() as con:
+        people = con.execute(text("select id, name, email from principals order by id")).all()
+        assert [tuple(p) for p in people] == [(1, "ana", "ana@x.test"), (2, "bob", None)]
+        keys = con.execute(text("select id, principal_id from api_keys order by id")).all()
+        assert [tuple(k) for k in keys] == [(1, 1), (2, 1), (3, 2)]
+        reports = con.execute(
+            text("select id, owner_id, shared_with_users from reports order by id")
+        ).all()
+        assert [(r[0], r[1], json.loads(r[2])) for r in reports] == [(10, 1, [2]), (11, None, [])]
+        dashboards = con.execute(text("select id, owner_id from dashboards order by id")).all()
+        assert [tuple(d) for d in dashboards] == [(20, 2), (21, None)]
+        links = con.execute(text("select id, created_by_id from share_links order by id")).all()
+        assert [tuple(link) for link in links] == [(30, 1), (31, 1)]

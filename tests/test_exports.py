@@ -645,7 +645,7 @@ def test_exports_need_an_analyst_key(served: Settings, report: dict):
     assert "analyst" in response.json()["detail"]
     # Someone else's private report does not exist for another analyst.
     with session(served) as db:
-        _, secret = create_key(db, "mallory", "analyst")
+        _, secret = create_key(db, "analyst", name="mallory")
     headers = {"X-API-Key": secret}
     assert anonymous.get(URL, params={"report": report["id"]}, headers=headers).status_code == 404
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from orchestration.defs.report_delivery import deliver_report as deliver_report_job
 from orchestration.defs.report_delivery import report_schedules
-from ringside.access.keys import create_key
+from ringside.access.keys import active_principal_named, create_key
 from ringside.core.appdb import session
 from ringside.core.appdb.notifications import NotificationDelivery
 from ringside.core.appdb.reports import Report, ShareLink
@@ -74,8 +74,12 @@ def revenue_spec(**overrides: Any) -> ReportSpec:
     return ReportSpec(**(fields | overrides))
 
 
-def add_report(settings: Settings, owner: str = "ana", **overrides: Any) -> int:
+def add_report(settings: Settings, owner_email: str | None = None, **overrides: Any) -> int:
+    """A report owned by analyst "ana" (one principal per settings, made on first use)."""
     with session(settings) as db:
+        owner = active_principal_named(db, "ana")
+        if owner is None:
+            owner = create_key(db, "analyst", name="ana", email=owner_email)[0].principal_id
         return create_report(db, owner, revenue_spec(**overrides)).id
 
 
@@ -204,8 +208,6 @@ def test_scheduled_delivery_reaches_email_and_webhooks(
         assert report.last_generated_at == run.finished_at
 
     # The delivery log through the API.
-    with session(settings) as db:
-        create_key(db, "ana", "viewer")
     log = api_client(settings, "admin").get(f"/api/analytics/reports/{report_id}/runs")
     assert log.status_code == 200, log.text
     (logged_run,) = log.json()
@@ -285,9 +287,8 @@ def test_failing_query_records_the_error_and_emails_the_owner(
 ):
     settings, (box, _) = settings_for, mailbox
     recipients = Recipients(email=["cfo@example.test"], webhooks=[{"url": hooks.url("/json")}])
-    report_id = add_report(settings, owner="ana", recipients=recipients)
+    report_id = add_report(settings, owner_email="ana@example.test", recipients=recipients)
     with session(settings) as db:
-        create_key(db, "ana", "analyst", email="ana@example.test")
         # A metric the catalog no longer has (renamed after the report was saved).
         report = db.get_one(Report, report_id)
         report.query = {**report.query, "metrics": ["mrr_usd", "retired_metric"]}
@@ -314,9 +315,8 @@ def test_missing_warehouse_is_recorded_without_an_owner_address(
 ):
     box, port = mailbox
     settings = Settings(home=tmp_path / "empty", smtp_host="127.0.0.1", smtp_port=port)
+    # The owner, ana, has no e-mail address.
     report_id = add_report(settings, recipients=Recipients(email=["cfo@example.test"]))
-    with session(settings) as db:
-        create_key(db, "ana", "analyst")  # no email address
 
     run = deliver_report(settings, report_id)
 

@@ -1,17 +1,20 @@
-"""Web app sign-in: an API key becomes a signed session cookie that alone authenticates,
-stops working when the key is revoked, altered or too old, and cannot write without the
-app's header; every response carries the app's Server-Timing."""
+"""Web app sign-in: an API key becomes a server-side session whose random token is the
+cookie; the cookie alone authenticates, and stops working when the session is signed out,
+expires, or its key is revoked, and cannot write without the app's header; every response
+carries the app's Server-Timing."""
 
-import time
+import hashlib
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select, text, update
 
 from api.main import create_app
-from ringside.access.keys import list_keys, revoke_key
-from ringside.access.sessions import COOKIE_NAME, session_secret
-from ringside.core.appdb import session
+from ringside.access.keys import KeyInfo, list_keys, revoke_key
+from ringside.access.sessions import COOKIE_NAME
+from ringside.core.appdb import session, utcnow
+from ringside.core.appdb.access import WebSession
 from ringside.core.settings import Settings
 from tests.api_client import new_key
 
@@ -21,19 +24,40 @@ def signed_in(settings: Settings, role: str = "viewer") -> tuple[TestClient, str
     secret = new_key(settings, role)  # type: ignore[arg-type]
     response = client.post("/api/session", json={"api_key": secret})
     assert response.status_code == 200, response.text
-    assert response.json() == {"name": f"test-{role}", "role": role}
+    assert response.json() == {
+        "principal_id": client_key(settings, role).principal_id,
+        "name": f"test-{role}",
+        "role": role,
+    }
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=43200" in cookie
     return client, secret
 
 
+def client_key(settings: Settings, role: str = "viewer") -> KeyInfo:
+    with session(settings) as db:
+        (key,) = [k for k in list_keys(db) if k.name == f"test-{role}"]
+    return key
+
+
 def test_the_cookie_alone_reads_and_shows_who_is_signed_in(settings: Settings):
     client, secret = signed_in(settings)
     assert secret not in client.cookies[COOKIE_NAME]  # the key itself is never in the cookie
-    assert client.get("/api/session").json() == {"name": "test-viewer", "role": "viewer"}
+    assert client.get("/api/session").json()["name"] == "test-viewer"
     assert client.get("/api/analytics/reports/catalog").status_code == 200
     # The role is the key's: a viewer's cookie does not open an analyst route.
     assert client.post("/api/analytics/reports/preview", json={}).status_code == 403
+
+
+def test_the_cookie_is_a_random_token_kept_only_hashed(settings: Settings):
+    client, _ = signed_in(settings)
+    token = client.cookies[COOKIE_NAME]
+    assert len(token) >= 43  # 256 bits, URL-safe base64
+    with session(settings) as db:
+        (row,) = db.execute(text("select * from web_sessions")).mappings().all()
+    assert row["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    assert token.encode() not in settings.layout.app_db_path.read_bytes()
+    assert row["key_id"] == client_key(settings).id and row["ended_at"] is None
 
 
 def test_a_bad_key_gets_no_cookie(settings: Settings):
@@ -48,23 +72,12 @@ def test_a_bad_key_gets_no_cookie(settings: Settings):
 def test_revoking_the_key_ends_the_session(settings: Settings):
     client, _ = signed_in(settings)
     with session(settings) as db:
-        revoke_key(db, key_id=client_key_id(settings))
+        revoke_key(db, key_id=client_key(settings).id)
     response = client.get("/api/session")
     assert response.status_code == 401
     assert "sign in again" in response.json()["detail"]
-
-
-def client_key_id(settings: Settings) -> int:
     with session(settings) as db:
-        (key,) = [k for k in list_keys(db) if k.name == "test-viewer"]
-    return key.id
-
-
-class SignedHoursAgo(TimestampSigner):
-    """Signs as if 13 hours ago: past the default 12-hour session."""
-
-    def get_timestamp(self) -> int:
-        return int(time.time()) - 13 * 3600
+        assert db.scalar(select(WebSession.ended_at)) is not None
 
 
 def test_an_altered_or_expired_cookie_is_refused(settings: Settings):
@@ -72,13 +85,11 @@ def test_an_altered_or_expired_cookie_is_refused(settings: Settings):
     token = client.cookies[COOKIE_NAME]
     client.cookies.set(COOKIE_NAME, token[:-2] + ("BB" if token.endswith("AA") else "AA"))
     assert client.get("/api/session").status_code == 401
-    secret = session_secret(settings)
-    payload = {"key_id": client_key_id(settings)}
-    fresh = URLSafeTimedSerializer(secret, salt="ringside-session").dumps(payload)
-    client.cookies.set(COOKIE_NAME, fresh)
+    client.cookies.set(COOKIE_NAME, token)
     assert client.get("/api/session").status_code == 200
-    old = URLSafeTimedSerializer(secret, salt="ringside-session", signer=SignedHoursAgo)
-    client.cookies.set(COOKIE_NAME, old.dumps(payload))
+    # Past its end (session_hours after sign-in) the session is refused.
+    with session(settings) as db:
+        db.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.get("/api/session").status_code == 401
 
 
@@ -99,17 +110,22 @@ def test_cookie_writes_need_the_app_header(settings: Settings):
     )
 
 
-def test_signing_out_clears_the_cookie(settings: Settings):
+def test_signing_out_ends_the_session_on_the_server(settings: Settings):
     client, _ = signed_in(settings)
+    token = client.cookies[COOKIE_NAME]
     assert client.delete("/api/session").status_code == 204
     assert COOKIE_NAME not in client.cookies
     assert client.get("/api/session").status_code == 401
-
-
-def test_the_session_secret_is_made_once_and_kept_private(settings: Settings):
-    first = session_secret(settings)
-    assert session_secret(settings) == first and len(first) >= 48
-    assert settings.layout.session_secret_path.stat().st_mode & 0o777 == 0o600
+    # A copy of the cookie kept from before (another tab, a stolen cookie) is dead too.
+    client.cookies.set(COOKIE_NAME, token)
+    refused = client.get("/api/session")
+    assert refused.status_code == 401 and "ended" in refused.json()["detail"]
+    with session(settings) as db:
+        assert db.scalar(select(WebSession.ended_at)) is not None
+    # Signing in again makes a new session; the old token stays dead.
+    client.cookies.clear()
+    again = client.post("/api/session", json={"api_key": new_key(settings)})
+    assert again.status_code == 200 and client.cookies[COOKIE_NAME] != token
 
 
 @pytest.mark.parametrize("path", ["/health", "/app/", "/api/session"])

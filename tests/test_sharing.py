@@ -19,6 +19,8 @@ from ringside.reports.results import run_report
 from tests.api_client import api_client
 from tests.test_report_delivery import EXPECTED_ROWS, normalised, revenue_spec, served_home
 
+KEYS = "/api/analytics/keys/"
+
 ACME = {
     "slug": "acme",
     "name": "Acme Media",
@@ -43,9 +45,10 @@ def analyst(settings: Settings) -> TestClient:
 
 @pytest.fixture
 def report_id(settings: Settings, analyst: TestClient) -> int:
-    """A private report of the analyst key's principal (`test-analyst`)."""
+    """A private report of the analyst key's principal."""
+    owner = analyst.get("/api/session").json()["principal_id"]
     with session(settings) as db:
-        return create_report(db, "test-analyst", revenue_spec(schedule=None)).id
+        return create_report(db, owner, revenue_spec(schedule=None)).id
 
 
 def share(client: TestClient, report_id: int, **body: object) -> dict:
@@ -149,7 +152,7 @@ def test_only_who_may_edit_the_report_shares_it(
     settings: Settings, analyst: TestClient, report_id: int
 ):
     with session(settings) as db:
-        _, secret = create_key(db, "bob", "analyst")
+        _, secret = create_key(db, "analyst", name="bob")
     bob = TestClient(analyst.app, headers={"Authorization": f"Bearer {secret}"})
     # Another analyst does not see the private report; a viewer may not share at all.
     assert bob.post(f"/api/analytics/reports/{report_id}/shares", json={}).status_code == 404
@@ -158,3 +161,56 @@ def test_only_who_may_edit_the_report_shares_it(
     assert viewer.post(f"/api/analytics/reports/{report_id}/shares", json={}).status_code == 403
     unknown = analyst.post(f"/api/analytics/reports/{report_id}/shares", json={"partner": "nope"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "partner"]
+
+
+def test_a_link_ends_with_its_creators_access(settings: Settings, report_id: int):
+    """Made by the owner's key: it survives a rotation (the principal keeps a key), ends
+    when the role drops below sharing (analyst → viewer) or every key is revoked, and
+    answers 410 saying why; a link an admin made ends when the admin is demoted."""
+    admin = api_client(settings, "admin")
+    owner_key = owner_key_of(settings, report_id)
+    owner = TestClient(admin.app, headers={"Authorization": f"Bearer {owner_key['secret']}"})
+    public = TestClient(admin.app)
+    link = share(owner, report_id)
+    by_admin = share(admin, report_id)
+    assert public.get(f"/shared/{link['token']}").status_code == 200
+
+    # Rotation: a new key for the same principal, the old one revoked: the link lives.
+    rotated = admin.post(
+        KEYS, json={"principal_id": owner_key["principal_id"], "role": "analyst"}
+    ).json()
+    assert admin.delete(f"{KEYS}{owner_key['id']}").status_code == 200
+    assert public.get(f"/shared/{link['token']}").status_code == 200
+
+    # Role downgrade: a viewer may not share, so the link ends.
+    assert admin.patch(f"{KEYS}{rotated['id']}", json={"role": "viewer"}).status_code == 200
+    ended = public.get(f"/shared/{link['token']}/data")
+    assert ended.status_code == 410 and "may no longer share" in ended.json()["detail"]
+    assert public.get(f"/shared/{link['token']}").status_code == 410
+
+    # Revocation of the principal's last key: still ended, even once the role is back.
+    assert admin.patch(f"{KEYS}{rotated['id']}", json={"role": "analyst"}).status_code == 200
+    assert public.get(f"/shared/{link['token']}").status_code == 200
+    assert admin.delete(f"{KEYS}{rotated['id']}").status_code == 200
+    assert public.get(f"/shared/{link['token']}").status_code == 410
+
+    # The admin's link lives while the admin is one, not once demoted to analyst (not the
+    # owner, so no longer allowed to share this report).
+    assert public.get(f"/shared/{by_admin['token']}").status_code == 200
+    admin_key = admin.get("/api/session").json()
+    (admin_key_id,) = [
+        k["id"] for k in admin.get(KEYS).json() if k["principal_id"] == admin_key["principal_id"]
+    ]
+    root = api_client(settings, "admin")
+    assert root.patch(f"{KEYS}{admin_key_id}", json={"role": "analyst"}).status_code == 200
+    assert public.get(f"/shared/{by_admin['token']}").status_code == 410
+    listed = root.get(f"/api/analytics/reports/{report_id}/shares").json()
+    assert [s["active"] for s in listed] == [False, False]
+
+
+def owner_key_of(settings: Settings, report_id: int) -> dict:
+    """A fresh analyst principal made the owner of the report, with its key."""
+    with session(settings) as db:
+        key, secret = create_key(db, "analyst", name="owner")
+        db.get_one(Report, report_id).owner_id = key.principal_id
+    return {**key.model_dump(), "secret": secret}

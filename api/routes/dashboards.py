@@ -36,6 +36,7 @@ from ringside.reports.dashboards import (
     seed_defaults,
     update_dashboard,
 )
+from ringside.reports.library import owner_name
 from ringside.reports.results import last_data_day
 
 router = APIRouter(
@@ -92,7 +93,11 @@ def _dashboard(db: Session, caller: Principal, dashboard_id: int, edit: bool = F
             f"{', '.join(dashboard.allowed_roles)}; the key has {caller.role}",
         )
     if edit and not may_edit(caller, dashboard):
-        whose = "a default dashboard" if dashboard.is_default else f"owned by {dashboard.owner!r}"
+        whose = (
+            "a default dashboard"
+            if dashboard.is_default
+            else f"owned by {owner_name(db, dashboard.owner_id)!r}"
+        )
         raise HTTPException(
             status_code=403,
             detail=f"dashboard {dashboard.name!r} is {whose}: only its owner or an admin "
@@ -106,7 +111,7 @@ def list_dashboards(settings: SettingsDep, caller: Viewer) -> list[DashboardOut]
     with session(settings) as db:
         seed_defaults(db)
         dashboards = db.scalars(select(Dashboard).order_by(Dashboard.id))
-        return [dashboard_out(d) for d in dashboards if may_open(caller, d)]
+        return [dashboard_out(db, d) for d in dashboards if may_open(caller, d)]
 
 
 @router.post(
@@ -119,7 +124,7 @@ def list_dashboards(settings: SettingsDep, caller: Viewer) -> list[DashboardOut]
 def create(body: DashboardIn, settings: SettingsDep, caller: Analyst) -> DashboardOut:
     with _editing(settings) as db:
         seed_defaults(db)
-        return dashboard_out(create_dashboard(db, caller, body))
+        return dashboard_out(db, create_dashboard(db, caller, body))
 
 
 @router.get(
@@ -168,7 +173,7 @@ def read_dashboard(
     dashboard_id: DashboardId, settings: SettingsDep, caller: Viewer
 ) -> DashboardOut:
     with session(settings) as db:
-        return dashboard_out(_dashboard(db, caller, dashboard_id))
+        return dashboard_out(db, _dashboard(db, caller, dashboard_id))
 
 
 @router.patch(
@@ -182,7 +187,7 @@ def change(
 ) -> DashboardOut:
     with _editing(settings) as db:
         dashboard = _dashboard(db, caller, dashboard_id, edit=True)
-        return dashboard_out(update_dashboard(db, caller, dashboard, body))
+        return dashboard_out(db, update_dashboard(db, caller, dashboard, body))
 
 
 @router.delete(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from api.deps import SettingsDep, id_path
+from api.deps import MAX_ID, SettingsDep, id_path
 from api.errors import problems
 from api.queries import report_result
 from api.security import Analyst, Viewer
@@ -103,13 +103,20 @@ def catalog(_: Viewer) -> list[CatalogSource]:
 def list_saved(
     settings: SettingsDep,
     caller: Viewer,
-    owner: Annotated[str | None, Query(description="Only this owner's.")] = None,
+    owner: Annotated[
+        str | None,
+        Query(max_length=100, description="Only this owner's: a principal id, or a name."),
+    ] = None,
     type: Annotated[ReportType | None, Query(description="Only this type.")] = None,
     visibility: Annotated[Visibility | None, Query(description="Only this visibility.")] = None,
 ) -> list[SavedReport]:
     with session(settings) as db:
         seed_defaults(db)
-        return [saved(db, r) for r in list_reports(db, caller, owner, type, visibility)]
+        # Digits name a principal by id (ids past MAX_ID name nobody: match no name either).
+        whose = int(owner) if owner is not None and owner.isdigit() else owner
+        if isinstance(whose, int) and whose > MAX_ID:
+            return []
+        return [saved(db, r) for r in list_reports(db, caller, whose, type, visibility)]
 
 
 @router.post(
@@ -121,7 +128,7 @@ def list_saved(
 )
 def create(spec: ReportSpec, settings: SettingsDep, caller: Analyst) -> SavedReport:
     with session(settings) as db:
-        return saved(db, create_report(db, caller.name, spec))
+        return saved(db, create_report(db, caller.principal_id, spec))
 
 
 @router.post(
@@ -227,4 +234,6 @@ def run(
 def duplicate(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> SavedReport:
     """A private copy owned by the caller, without schedule or recipients."""
     with session(settings) as db:
-        return saved(db, duplicate_report(db, get_report_for(db, caller, report_id), caller.name))
+        return saved(
+            db, duplicate_report(db, get_report_for(db, caller, report_id), caller.principal_id)
+        )

@@ -18,16 +18,16 @@ from api.errors import problems
 from api.security import Analyst, Viewer
 from ringside.core.appdb import session, utcnow
 from ringside.core.appdb.notifications import NotificationDelivery
-from ringside.core.appdb.reports import Partner, ReportRun, ShareLink
+from ringside.core.appdb.reports import Partner, Report, ReportRun, ShareLink
 from ringside.core.timestamps import UtcDateTime
 from ringside.reports.branding import list_partners, partner_by_slug
 from ringside.reports.compiler import ReportError
 from ringside.reports.delivery import deliver_report
-from ringside.reports.library import get_report_for
+from ringside.reports.library import get_report_for, owner_name
 from ringside.reports.sharing import (
     ShareNotFoundError,
     create_share,
-    is_live,
+    ended_because,
     list_shares,
     revoke_share,
     share_url,
@@ -55,13 +55,20 @@ class ShareInfo(BaseModel):
     id: int
     report_id: int
     partner: str | None
-    created_by: str
+    created_by_id: int | None = Field(
+        description="The principal who made the link (a scheduled delivery makes it on the "
+        "owner's behalf); null: a delivery of a default report."
+    )
+    created_by: str = Field(description="Their display name.")
     created_at: UtcDateTime
     expires_at: UtcDateTime | None
     revoked_at: UtcDateTime | None
     last_accessed_at: UtcDateTime | None
     access_count: int
-    active: bool
+    active: bool = Field(
+        description="Whether the link opens the report now: not revoked or expired, and its "
+        "creator may still share the report."
+    )
 
 
 class NewShareInfo(ShareInfo):
@@ -95,18 +102,21 @@ class RunInfo(BaseModel):
     deliveries: list[DeliveryInfo]
 
 
-def _share_info(link: ShareLink, slugs: dict[int, str], now: datetime) -> ShareInfo:
+def _share_info(
+    db: Session, report: Report, link: ShareLink, slugs: dict[int, str], now: datetime
+) -> ShareInfo:
     return ShareInfo(
         id=link.id,
         report_id=link.report_id,
         partner=slugs.get(link.partner_id) if link.partner_id is not None else None,
-        created_by=link.created_by,
+        created_by_id=link.created_by_id,
+        created_by=owner_name(db, link.created_by_id),
         created_at=link.created_at,
         expires_at=link.expires_at,
         revoked_at=link.revoked_at,
         last_accessed_at=link.last_accessed_at,
         access_count=link.access_count,
-        active=is_live(link, now),
+        active=ended_because(db, link, report, now) is None,
     )
 
 
@@ -130,9 +140,9 @@ def create(
             if partner is None:
                 known = [p.slug for p in list_partners(db)]
                 raise ReportError("partner", f"unknown partner {request.partner!r}", known)
-        new = create_share(db, report, caller.name, request.expires_in_days, partner)
+        new = create_share(db, report, caller.principal_id, request.expires_in_days, partner)
         slugs = {p.id: p.slug for p in list_partners(db)}
-        shown = _share_info(new.link, slugs, new.link.created_at)
+        shown = _share_info(db, report, new.link, slugs, new.link.created_at)
     return NewShareInfo(**shown.model_dump(), url=share_url(settings, new.token), token=new.token)
 
 
@@ -140,10 +150,10 @@ def create(
 def list_all(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> list[ShareInfo]:
     """The report's links, newest first, without their tokens."""
     with session(settings) as db:
-        get_report_for(db, caller, report_id, edit=True)
+        report = get_report_for(db, caller, report_id, edit=True)
         slugs = {p.id: p.slug for p in list_partners(db)}
         now = utcnow()
-        return [_share_info(link, slugs, now) for link in list_shares(db, report_id)]
+        return [_share_info(db, report, link, slugs, now) for link in list_shares(db, report_id)]
 
 
 @router.delete("/{report_id}/shares/{share_id}", status_code=204, summary="Revoke a link")

@@ -1,60 +1,60 @@
-"""Web app sessions: a signed, timed token naming the API key a person signed in with.
-The cookie holds no secret of the key; the key is looked up on every request, so
-revoking it (or its expiry) ends every session made from it."""
+"""Web app sessions, kept server-side: signing in with an API key stores a session row
+and gives the browser a random token (256 bits; only its SHA-256 is stored, as for keys).
+Every request looks the session up with its key, so signing out, revoking the key or the
+session's expiry ends it at once; the cookie holds nothing but the token."""
 
 from __future__ import annotations
 
-import os
 import secrets
-from functools import cache
-from pathlib import Path
+from datetime import timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from ringside.core.settings import Settings
+from ringside.access.keys import Principal, active, hash_key
+from ringside.core.appdb import utcnow
+from ringside.core.appdb.access import ApiKey, WebSession
 
 COOKIE_NAME = "ringside_session"
-_SALT = "ringside-session"
 
 
-def session_secret(settings: Settings) -> str:
-    """RINGSIDE_SESSION_SECRET, else the installation's generated secret (made once)."""
-    if settings.session_secret is not None:
-        return settings.session_secret.get_secret_value()
-    return _installation_secret(settings.layout.session_secret_path)
+def start_session(db: Session, principal: Principal, hours: float) -> str:
+    """A new session for the key `principal` signed in with; its token (the cookie)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(
+        WebSession(
+            token_hash=hash_key(token),
+            key_id=principal.key_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    db.flush()
+    return token
 
 
-@cache
-def _installation_secret(path: Path) -> str:
-    """The secret kept at `path`, created on first use; read once per process, since
-    every cookie-authenticated request needs it."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two workers starting at once keep the first one's secret.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
-
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(session_secret(settings), salt=_SALT)
-
-
-def session_token(settings: Settings, key_id: int) -> str:
-    return _serializer(settings).dumps({"key_id": key_id})
-
-
-def session_key_id(settings: Settings, token: str) -> int | None:
-    """The key id a token names, or None if it is forged, altered or older than
-    `session_hours`."""
-    try:
-        payload = _serializer(settings).loads(token, max_age=settings.session_hours * 3600)
-    except BadSignature:  # SignatureExpired is a BadSignature too
+def session_principal(db: Session, token: str) -> Principal | None:
+    """Who a session token signs in: None when the token is unknown, the session ended
+    or expired, or its key was revoked."""
+    found = db.execute(
+        select(WebSession, ApiKey)
+        .join(ApiKey, ApiKey.id == WebSession.key_id)
+        .where(WebSession.token_hash == hash_key(token))
+    ).one_or_none()
+    if found is None:
         return None
-    key_id = payload.get("key_id") if isinstance(payload, dict) else None
-    return key_id if isinstance(key_id, int) else None
+    web_session, key = found
+    if web_session.ended_at is not None or web_session.expires_at <= utcnow():
+        return None
+    return active(db, key)
+
+
+def end_session(db: Session, token: str) -> bool:
+    """Sign out: the session stops working now; False when no live session had the token."""
+    ended = db.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == hash_key(token), WebSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    return bool(ended.rowcount)  # type: ignore[attr-defined]

@@ -17,24 +17,45 @@ keys_app = typer.Typer(
 @keys_app.command("create")
 def create_key(
     role: Annotated[Role, typer.Option(help="viewer, analyst or admin.")],
-    name: Annotated[str, typer.Option(help="Who holds the key (reports name owners by it).")],
+    name: Annotated[
+        str | None,
+        typer.Option(help="A new principal's display name (names may repeat; the id is who)."),
+    ] = None,
+    principal: Annotated[
+        int | None, typer.Option(help="Or: give this existing principal (id) another key.")
+    ] = None,
     email: Annotated[
         str | None, typer.Option(help="Where failing scheduled reports are reported.")
     ] = None,
     replace: Annotated[
-        bool, typer.Option(help="Revoke the active keys of this name first.")
+        bool,
+        typer.Option(
+            help="Rotate: the new key is for the principal (--principal, or the one called "
+            "--name that holds active keys) and its active keys are revoked."
+        ),
     ] = False,
 ) -> None:
     """Create an API key and print its secret: the only time it is shown."""
     from ringside.access import keys
     from ringside.core.appdb import session
 
+    if (name is None) == (principal is None):
+        raise CliError("give either --name (a new principal) or --principal ID")
     with session(get_settings()) as db:
-        replaced = keys.revoke_named(db, name) if replace else []
-        key, secret = keys.create_key(db, name, role, email)
+        try:
+            if replace and principal is None and name is not None:
+                principal = keys.active_principal_named(db, name)
+            replaced = keys.revoke_principal_keys(db, principal) if replace and principal else []
+            key, secret = keys.create_key(
+                db, role, name=None if principal else name, principal_id=principal, email=email
+            )
+        except keys.PrincipalError as exc:
+            raise CliError(str(exc)) from None
     for old in replaced:
         typer.echo(f"revoked key {old.id} ({old.name}, {old.prefix}…)")
-    typer.echo(f"created {key.role} key {key.id} ({key.name}): {secret}")
+    typer.echo(
+        f"created {key.role} key {key.id} for principal {key.principal_id} ({key.name}): {secret}"
+    )
     typer.echo("the key is not shown again: store it now (send it as Authorization: Bearer …)")
 
 
@@ -51,6 +72,7 @@ def list_keys(
     rows = [
         [
             str(key.id),
+            str(key.principal_id),
             key.name,
             key.role,
             key.prefix,
@@ -60,16 +82,32 @@ def list_keys(
         ]
         for key in listed
     ]
-    header = ["id", "name", "role", "prefix", "created", "last used", "revoked"]
+    header = ["id", "principal", "name", "role", "prefix", "created", "last used", "revoked"]
     widths = [max(map(len, column)) for column in zip(header, *rows, strict=True)]
     for row in [header, *rows]:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         typer.echo("  ".join(cells).rstrip())
 
 
+@keys_app.command("set-role")
+def set_role(
+    key_id: Annotated[int, typer.Argument(help="The key's id (keys list).")],
+    role: Annotated[Role, typer.Argument(help="viewer, analyst or admin.")],
+) -> None:
+    """Change what a key may do (from its next request on)."""
+    from ringside.access import keys
+    from ringside.core.appdb import session
+
+    with session(get_settings()) as db:
+        key = keys.set_role(db, key_id, role)
+    if key is None:
+        raise CliError(f"no API key {key_id}")
+    typer.echo(f"key {key.id} ({key.name}) is now {key.role}")
+
+
 @keys_app.command("revoke")
 def revoke_key(key_id: Annotated[int, typer.Argument(help="The key's id (keys list).")]) -> None:
-    """Revoke an API key: requests with it get 401 from now on."""
+    """Revoke an API key: requests and web sessions with it get 401 from now on."""
     from ringside.access import keys
     from ringside.core.appdb import session
 

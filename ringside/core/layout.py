@@ -110,11 +110,6 @@ class Layout:
         return self.state_dir / "build_status.json"
 
     @property
-    def session_secret_path(self) -> Path:
-        """The generated key that signs web app session cookies (mode 0600)."""
-        return self.state_dir / "session_secret"
-
-    @property
     def raw_lock_path(self) -> Path:
         """Readers of landed files hold it shared; the compactor's swap, exclusive
         (ringside/core/raw_lock.py)."""

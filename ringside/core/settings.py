@@ -158,13 +158,11 @@ class Settings(BaseSettings):
     report_link_days: int = Field(
         default=7, gt=0, description="Days a share link sent by a scheduled delivery lives."
     )
-    session_secret: SecretStr | None = Field(
-        default=None,
-        description="Signs the web app's session cookies. Unset: a random secret made once "
-        "and kept in layout.session_secret_path, so restarts keep people signed in.",
-    )
     session_hours: int = Field(
-        default=12, gt=0, description="How long a web app sign-in lasts (the key must stay valid)."
+        default=12,
+        gt=0,
+        description="How long a web app sign-in lasts (sign-out, revoking the key or this "
+        "ends it).",
     )
 
     @field_validator("write_keys", mode="before")

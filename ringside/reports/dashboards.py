@@ -22,10 +22,9 @@ from ringside.core.appdb.reports import Dashboard, Report
 from ringside.core.timestamps import UtcDateTime
 from ringside.insights.definitions import saved_funnels
 from ringside.reports.definition import ChartType, ReportSpec
-from ringside.reports.library import can_read, create_report
+from ringside.reports.library import can_read, create_report, owner_name
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yml")
-SYSTEM_OWNER = "ringside"
 GRID_COLUMNS = 12
 DashboardType = Literal["overview", "content", "user", "business"]
 Panel = Literal["realtime", "funnel", "retention", "content"]
@@ -119,7 +118,8 @@ class DashboardOut(BaseModel):
     name: str
     type: DashboardType
     description: str
-    owner: str
+    owner_id: int | None = Field(description="The owning principal; null: a default dashboard.")
+    owner: str = Field(description="The owner's display name.")
     widgets: list[Widget]
     layout: dict[str, Any]
     refresh_interval_seconds: int
@@ -130,7 +130,7 @@ class DashboardOut(BaseModel):
 
 
 class DashboardIn(BaseModel):
-    """A new dashboard (the owner is the calling key's name)."""
+    """A new dashboard (the owner is the calling key's principal)."""
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
@@ -169,7 +169,7 @@ def may_edit(principal: Principal, dashboard: Dashboard) -> bool:
     return (
         allows(principal.role, "analyst")
         and not dashboard.is_default
-        and dashboard.owner == principal.name
+        and dashboard.owner_id == principal.principal_id
     )
 
 
@@ -196,7 +196,7 @@ def create_dashboard(db: Session, principal: Principal, new: DashboardIn) -> Das
     dashboard = Dashboard(
         **new.model_dump(exclude={"widgets"}),
         widgets=_checked_widgets(db, principal, new.widgets),
-        owner=principal.name,
+        owner_id=principal.principal_id,
         layout={"columns": GRID_COLUMNS},
         is_default=False,
     )
@@ -221,12 +221,24 @@ def update_dashboard(
 
 
 def may_open(principal: Principal, dashboard: Dashboard) -> bool:
-    """Admins open every dashboard; others those whose `allowed_roles` name their role."""
-    return allows(principal.role, "admin") or principal.role in dashboard.allowed_roles
+    """Admins open every dashboard; others those whose `allowed_roles` name their role or
+    one below it (the role order, as for shared reports)."""
+    return allows(principal.role, "admin") or any(
+        allows(principal.role, role) for role in dashboard.allowed_roles
+    )
 
 
-def dashboard_out(dashboard: Dashboard) -> DashboardOut:
-    return DashboardOut.model_validate(dashboard, from_attributes=True)
+def dashboard_out(db: Session, dashboard: Dashboard) -> DashboardOut:
+    return DashboardOut.model_validate(
+        {
+            **{
+                column: getattr(dashboard, column)
+                for column in DashboardOut.model_fields
+                if column != "owner"
+            },
+            "owner": owner_name(db, dashboard.owner_id),
+        }
+    )
 
 
 def seed_defaults(db: Session, path: Path = DEFAULTS_FILE) -> bool:
@@ -238,7 +250,7 @@ def seed_defaults(db: Session, path: Path = DEFAULTS_FILE) -> bool:
     for raw in defaults["reports"]:
         spec = ReportSpec.model_validate({"visibility": "public", **raw})
         existing = db.scalar(select(Report).where(Report.name == spec.name))
-        report = existing or create_report(db, SYSTEM_OWNER, spec)
+        report = existing or create_report(db, None, spec)
         report_ids[spec.name] = report.id
     for raw in defaults["dashboards"]:
         widgets = [
@@ -253,7 +265,7 @@ def seed_defaults(db: Session, path: Path = DEFAULTS_FILE) -> bool:
             Dashboard(
                 **raw,
                 widgets=widgets,
-                owner=SYSTEM_OWNER,
+                owner_id=None,
                 layout={"columns": GRID_COLUMNS},
                 is_default=True,
             )

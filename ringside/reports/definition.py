@@ -178,7 +178,7 @@ class Recipients(Channels):
 
 
 class ReportSpec(ReportQuery):
-    """A report as created through the API (the owner is the calling key's name)."""
+    """A report as created through the API (the owner is the calling key's principal)."""
 
     name: Name
     description: str = Field(default="", max_length=5000)
@@ -187,11 +187,18 @@ class ReportSpec(ReportQuery):
     recipients: Recipients = Field(default_factory=Recipients)
     visibility: Visibility = Field(
         default="private",
-        description="private: owner and admins; shared: also shared_with_roles and "
-        "shared_with_users; public: every API key.",
+        description="private: owner and admins; shared: also shared_with_roles (and the "
+        "roles above them: viewer < analyst < admin) and shared_with_users; public: every "
+        "API key.",
     )
     shared_with_roles: list[Role] = Field(default_factory=list)
-    shared_with_users: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list)
+    shared_with_users: list[
+        Annotated[int, Field(ge=1, le=2**63 - 1)] | Annotated[str, Field(max_length=100)]
+    ] = Field(
+        default_factory=list,
+        description="Principals who may read a shared report: ids, or names (saved as the id "
+        "of the one principal of that name holding an active key). Read back as ids.",
+    )
     partner: str | None = Field(
         default=None, description="Slug of the partner whose branding the output carries."
     )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ringside.alerts.notify import deliver
 from ringside.core.appdb import session, utcnow
-from ringside.core.appdb.access import ApiKey
+from ringside.core.appdb.access import ApiKey, PrincipalRecord
 from ringside.core.appdb.notifications import NotificationDelivery
 from ringside.core.appdb.reports import Report, ReportRun
 from ringside.core.settings import Settings
@@ -91,7 +91,7 @@ def _generate(settings: Settings, report: Report, run: ReportRun) -> Output:
         branding = branding_for(db, report.partner_id)
         link = None
         if recipients.email and recipients.email_mode == "link":
-            new = create_share(db, report, f"run {run.id}", settings.report_link_days)
+            new = create_share(db, report, report.owner_id, settings.report_link_days)
             link = share_url(settings, new.token)
     subtitle = f"{result.start} to {result.end}" if result.start and result.end else ""
     files = [
@@ -141,12 +141,15 @@ def _record_failure(settings: Settings, report: Report, run: ReportRun, error: s
         run.error = error
         run.finished_at = utcnow()
         _mark(db, report.id, run)
+        # The owner while they hold an active key (a revoked principal is told nothing).
         owner = db.scalar(
-            select(ApiKey.email)
+            select(PrincipalRecord.email)
+            .join(ApiKey, ApiKey.principal_id == PrincipalRecord.id)
             .where(
-                ApiKey.name == report.owner, ApiKey.revoked_at.is_(None), ApiKey.email.is_not(None)
+                PrincipalRecord.id == report.owner_id,
+                ApiKey.revoked_at.is_(None),
+                PrincipalRecord.email.is_not(None),
             )
-            .order_by(ApiKey.id.desc())
             .limit(1)
         )
         if owner is None:

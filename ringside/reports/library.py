@@ -2,16 +2,25 @@
 delete, and who may see or change each one.
 
 Visibility: `private` reports are read by their owner (and admins); `shared` ones also by
-the roles in `shared_with_roles` and the key names in `shared_with_users`; `public` ones
-by every key. Only the owner and admins change or delete a report (and share it)."""
+the roles in `shared_with_roles` and every role above them (viewer < analyst < admin),
+and by the principals in `shared_with_users`; `public` ones by every key. Only the owner
+and admins change or delete a report (and share it). Owners and users are principals,
+named by id: a name given in `shared_with_users` is resolved to its principal on save."""
 
 from __future__ import annotations
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringside.access.keys import Principal
+from ringside.access.keys import (
+    Principal,
+    PrincipalError,
+    active_principal_named,
+    principal_names,
+)
 from ringside.access.roles import allows
+from ringside.core.appdb.access import PrincipalRecord
 from ringside.core.appdb.reports import Partner, Report
 from ringside.core.timestamps import UtcDateTime
 from ringside.reports.compiler import compile_report
@@ -24,6 +33,9 @@ from ringside.reports.definition import (
 )
 from ringside.reports.results import today_utc
 from ringside.reports.sources import ReportError
+
+# Who owns the default reports and dashboards, for display (they have no principal).
+SYSTEM_OWNER = "ringside"
 
 
 class ReportNotFoundError(LookupError):
@@ -39,7 +51,8 @@ class SavedReport(ReportSpec):
     """A report as stored: the definition plus its owner and bookkeeping."""
 
     id: int
-    owner: str
+    owner_id: int | None = Field(description="The owning principal; null: a default report.")
+    owner: str = Field(description="The owner's display name.")
     created_at: UtcDateTime
     updated_at: UtcDateTime
     last_generated_at: UtcDateTime | None
@@ -48,19 +61,25 @@ class SavedReport(ReportSpec):
 
 
 def can_read(principal: Principal, report: Report) -> bool:
-    if allows(principal.role, "admin") or report.owner == principal.name:
+    if allows(principal.role, "admin") or report.owner_id == principal.principal_id:
         return True
     if report.visibility == "public":
         return True
     return report.visibility == "shared" and (
-        principal.role in report.shared_with_roles or principal.name in report.shared_with_users
+        any(allows(principal.role, role) for role in report.shared_with_roles)
+        or principal.principal_id in report.shared_with_users
     )
 
 
 def can_edit(principal: Principal, report: Report) -> bool:
     return allows(principal.role, "admin") or (
-        report.owner == principal.name and allows(principal.role, "analyst")
+        report.owner_id == principal.principal_id and allows(principal.role, "analyst")
     )
+
+
+def owner_name(db: Session, owner_id: int | None) -> str:
+    """Who owns a report or dashboard, for display: the default ones are Ringside's."""
+    return SYSTEM_OWNER if owner_id is None else principal_names(db, {owner_id})[owner_id]
 
 
 def get_report_for(db: Session, principal: Principal, report_id: int, edit: bool = False) -> Report:
@@ -70,8 +89,8 @@ def get_report_for(db: Session, principal: Principal, report_id: int, edit: bool
         raise ReportNotFoundError(f"no report {report_id}")
     if edit and not can_edit(principal, report):
         raise ReportForbiddenError(
-            f"report {report_id} belongs to {report.owner!r}; only its owner or an admin "
-            "may change it"
+            f"report {report_id} belongs to {owner_name(db, report.owner_id)!r}; only its "
+            "owner or an admin may change it"
         )
     return report
 
@@ -102,7 +121,8 @@ def saved(db: Session, report: Report) -> SavedReport:
     return SavedReport(
         **spec_of(db, report).model_dump(),
         id=report.id,
-        owner=report.owner,
+        owner_id=report.owner_id,
+        owner=owner_name(db, report.owner_id),
         created_at=report.created_at,
         updated_at=report.updated_at,
         last_generated_at=report.last_generated_at,
@@ -124,7 +144,29 @@ def _validated(db: Session, spec: ReportSpec) -> int | None:
     return partner.id
 
 
-def _apply(report: Report, spec: ReportSpec, partner_id: int | None) -> None:
+def _principal_ids(db: Session, users: list[int | str]) -> list[int]:
+    """`shared_with_users` as principal ids: ids must exist, a name must pick out the one
+    principal of that name holding an active key."""
+    ids: list[int] = []
+    for index, user in enumerate(users):
+        field = f"shared_with_users.{index}"
+        if isinstance(user, int):
+            if db.get(PrincipalRecord, user) is None:
+                raise ReportError(field, f"no principal {user}")
+            found: int | None = user
+        else:
+            try:
+                found = active_principal_named(db, user)
+            except PrincipalError as exc:
+                raise ReportError(field, str(exc)) from exc
+            if found is None:
+                raise ReportError(field, f"no one named {user!r} holds an active key")
+        if found not in ids:
+            ids.append(found)
+    return ids
+
+
+def _apply(db: Session, report: Report, spec: ReportSpec, partner_id: int | None) -> None:
     report.name = spec.name
     report.description = spec.description
     report.type = spec.type
@@ -133,13 +175,14 @@ def _apply(report: Report, spec: ReportSpec, partner_id: int | None) -> None:
     report.recipients = spec.recipients.model_dump(mode="json")
     report.visibility = spec.visibility
     report.shared_with_roles = list(spec.shared_with_roles)
-    report.shared_with_users = list(spec.shared_with_users)
+    report.shared_with_users = _principal_ids(db, spec.shared_with_users)
     report.partner_id = partner_id
 
 
-def create_report(db: Session, owner: str, spec: ReportSpec) -> Report:
-    report = Report(owner=owner)
-    _apply(report, spec, _validated(db, spec))
+def create_report(db: Session, owner_id: int | None, spec: ReportSpec) -> Report:
+    """A new report owned by the principal `owner_id` (None: one of Ringside's defaults)."""
+    report = Report(owner_id=owner_id)
+    _apply(db, report, spec, _validated(db, spec))
     db.add(report)
     db.flush()
     return report
@@ -148,12 +191,12 @@ def create_report(db: Session, owner: str, spec: ReportSpec) -> Report:
 def update_report(db: Session, report: Report, changes: dict[str, object]) -> Report:
     """Apply a partial update (PATCH): the merged definition is validated whole."""
     merged = ReportSpec.model_validate({**spec_of(db, report).model_dump(), **changes})
-    _apply(report, merged, _validated(db, merged))
+    _apply(db, report, merged, _validated(db, merged))
     db.flush()
     return report
 
 
-def duplicate_report(db: Session, report: Report, owner: str) -> Report:
+def duplicate_report(db: Session, report: Report, owner_id: int) -> Report:
     """A private copy owned by the caller, without schedule or recipients (a copy must
     not start mailing people)."""
     spec = spec_of(db, report).model_copy(
@@ -166,19 +209,22 @@ def duplicate_report(db: Session, report: Report, owner: str) -> Report:
             "shared_with_users": [],
         }
     )
-    return create_report(db, owner, spec)
+    return create_report(db, owner_id, spec)
 
 
 def list_reports(
     db: Session,
     principal: Principal,
-    owner: str | None = None,
+    owner: int | str | None = None,
     report_type: ReportType | None = None,
     visibility: Visibility | None = None,
 ) -> list[Report]:
     query = select(Report).order_by(Report.id)
-    if owner is not None:
-        query = query.where(Report.owner == owner)
+    if isinstance(owner, int):
+        query = query.where(Report.owner_id == owner)
+    elif owner is not None:
+        named = select(PrincipalRecord.id).where(PrincipalRecord.name == owner)
+        query = query.where(Report.owner_id.in_(named))
     if report_type is not None:
         query = query.where(Report.type == report_type)
     if visibility is not None:

@@ -1,7 +1,9 @@
 """Share links: a read-only public URL to one report. The token is the credential, so
 it is 256 random bits shown once; only its SHA-256 is stored (as for API keys). A link
-may expire and may be revoked; an unknown token and a dead one are told apart (404 and
-410) so a recipient knows whether to ask for a new link."""
+may expire and may be revoked, and it ends with its creator's access: once the principal
+who made it no longer may share the report (every key revoked, or the role lowered below
+what sharing it takes), it stops working. An unknown token and a dead one are told apart
+(404 and 410) so a recipient knows whether to ask for a new link."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ringside.access.keys import hash_key
+from ringside.access.keys import hash_key, strongest
 from ringside.core.appdb import utcnow
 from ringside.core.appdb.reports import Partner, Report, ShareLink
 from ringside.core.settings import Settings
+from ringside.reports.library import can_edit
 
 
 class ShareNotFoundError(LookupError):
@@ -39,7 +42,7 @@ def share_url(settings: Settings, token: str) -> str:
 def create_share(
     db: Session,
     report: Report,
-    created_by: str,
+    created_by_id: int | None,
     expires_in_days: int | None,
     partner: Partner | None = None,
 ) -> NewShare:
@@ -51,7 +54,7 @@ def create_share(
         report_id=report.id,
         token_hash=hash_key(token),
         partner_id=partner.id if partner is not None else None,
-        created_by=created_by,
+        created_by_id=created_by_id,
         created_at=now,
         expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
     )
@@ -78,8 +81,18 @@ def revoke_share(db: Session, report_id: int, share_id: int) -> ShareLink:
     return link
 
 
-def is_live(link: ShareLink, now: datetime) -> bool:
-    return link.revoked_at is None and (link.expires_at is None or link.expires_at > now)
+def ended_because(db: Session, link: ShareLink, report: Report, now: datetime) -> str | None:
+    """Why the link no longer opens the report; None while it does."""
+    if link.revoked_at is not None:
+        return "this share link was revoked"
+    if link.expires_at is not None and link.expires_at <= now:
+        return "this share link has expired"
+    if link.created_by_id is None:  # a default report's delivery: no one's access to lose
+        return None
+    creator = strongest(db, link.created_by_id)
+    if creator is None or not can_edit(creator, report):
+        return "this share link ended: whoever created it may no longer share the report"
+    return None
 
 
 def resolve_share(db: Session, token: str) -> tuple[ShareLink, Report]:
@@ -87,14 +100,13 @@ def resolve_share(db: Session, token: str) -> tuple[ShareLink, Report]:
     link = db.scalar(select(ShareLink).where(ShareLink.token_hash == hash_key(token)))
     if link is None:
         raise ShareNotFoundError("no such share link")
-    now = utcnow()
-    if link.revoked_at is not None:
-        raise ShareGoneError("this share link was revoked")
-    if not is_live(link, now):
-        raise ShareGoneError("this share link has expired")
     report = db.get(Report, link.report_id)
     if report is None:
         raise ShareNotFoundError("no such share link")
+    now = utcnow()
+    reason = ended_because(db, link, report, now)
+    if reason is not None:
+        raise ShareGoneError(reason)
     link.access_count += 1
     link.last_accessed_at = now
     return link, report

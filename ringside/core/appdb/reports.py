@@ -36,14 +36,16 @@ class Report(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    owner: Mapped[str] = mapped_column(String(100), index=True)
+    # None: one of Ringside's default reports (no principal owns it).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), index=True)
     type: Mapped[str] = mapped_column(String(20))  # table | chart | dashboard
     query: Mapped[dict[str, Any]] = mapped_column(JSON)
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recipients: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     visibility: Mapped[str] = mapped_column(String(20), default="private")
     shared_with_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    shared_with_users: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Principal ids (never names: a namesake must not inherit a share).
+    shared_with_users: Mapped[list[int]] = mapped_column(JSON, default=list)
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), index=True
     )
@@ -85,7 +87,9 @@ class ShareLink(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
-    created_by: Mapped[str] = mapped_column(String(100))
+    # The link lives only while this principal may still share the report; None: made by
+    # a scheduled delivery of a default report (it lives until it expires).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -103,7 +107,8 @@ class Dashboard(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     type: Mapped[str] = mapped_column(String(20))  # overview | content | user | business
     description: Mapped[str] = mapped_column(Text, default="")
-    owner: Mapped[str] = mapped_column(String(100))
+    # None: a default dashboard (no principal owns it).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), index=True)
     widgets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     layout: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     refresh_interval_seconds: Mapped[int] = mapped_column(Integer, default=300)

@@ -26,7 +26,7 @@ function blankReport() {
 // The definition the form describes, in the API's shape.
 function specOf(state) {
   const chart = state.chart_type || "table";
-  const { id, owner, created_at, updated_at, last_generated_at, last_status, last_error, ...spec } = state;
+  const { id, owner, owner_id, created_at, updated_at, last_generated_at, last_status, last_error, ...spec } = state;
   // A filter row still waiting for its values is not part of the question yet.
   const filters = spec.filters.filter((f) => f.values.length);
   return { ...spec, filters, type: chart === "table" ? "table" : "chart", chart_type: chart };

@@ -66,7 +66,7 @@ export async function dashboardsPage(main, me, dashboardId) {
   const lastDay = options.last_data_day || new Date().toISOString().slice(0, 10);
   const range = rangeFrom(params, lastDay);
   const catalogs = { business: Object.fromEntries(business.map((m) => [m.name, m])), sources };
-  const canEdit = allows(me.role, "admin") || (allows(me.role, "analyst") && dashboard.owner === me.name);
+  const canEdit = allows(me.role, "admin") || (allows(me.role, "analyst") && dashboard.owner_id === me.principal_id);
 
   // Every control writes the URL, so a view can be bookmarked and shared.
   const go = (changes, id = dashboard.id) => {

@@ -5,7 +5,7 @@ import { renderResult, table } from "./charts.js";
 import { el } from "./format.js";
 
 export function canEdit(me, report) {
-  return allows(me.role, "admin") || (allows(me.role, "analyst") && report.owner === me.name);
+  return allows(me.role, "admin") || (allows(me.role, "analyst") && report.owner_id === me.principal_id);
 }
 
 function schedule(report) {
