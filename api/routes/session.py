@@ -1,11 +1,12 @@
 """Sign in to the web app: an API key becomes a session cookie (HttpOnly, SameSite=Strict),
 so the browser never keeps the key itself; signing out clears it."""
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
 from api.errors import problems
+from api.limits import sign_in_limit
 from api.security import Viewer
 from ringside.access.keys import Principal, authenticate
 from ringside.access.roles import Role
@@ -28,7 +29,13 @@ def _me(caller: Principal) -> Me:
     return Me(name=caller.name, role=caller.role)
 
 
-@router.post("", response_model=Me, summary="Sign in with an API key", responses=problems(400, 401))
+@router.post(
+    "",
+    response_model=Me,
+    summary="Sign in with an API key",
+    responses=problems(400, 401),
+    dependencies=[Depends(sign_in_limit)],
+)
 def sign_in(body: SignIn, settings: SettingsDep, response: Response) -> Me:
     with session(settings) as db:
         caller = authenticate(db, body.api_key)
