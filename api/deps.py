@@ -5,13 +5,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, FastAPI, Path, Query
 from pydantic import AfterValidator
 
 from api.errors import invalid
 from ringside.core.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def app_settings(app: FastAPI) -> Settings:
+    """The settings `app`'s routes see (``get_settings`` or its override), for code that
+    runs outside dependency injection or must not pay FastAPI's thread hop for a sync
+    dependency."""
+    factory = app.dependency_overrides.get(get_settings, get_settings)
+    settings: Settings = factory()
+    return settings
+
 
 # Ids are 64-bit integers in every database the app uses: a larger one cannot name a row
 # (and would overflow the driver), so it is refused like any other malformed id.

@@ -1,16 +1,17 @@
 """The Ringside HTTP app: the event collector, the analytics API and the browser app
 (/app) in one FastAPI app."""
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from api import web
+from api.deps import app_settings
 from api.errors import report_error
+from api.middleware import ResponseHeaders
 from api.routes import (
     alerts,
     business,
@@ -36,7 +37,6 @@ from api.routes import (
 from api.routes.collector import router as collector_router
 from ingestion.collector_log import close_logs, open_log
 from ingestion.landing import remove_orphaned_temp_files
-from ringside.core.settings import get_settings
 from ringside.core.warehouse import close_pools, keep_connections
 from ringside.reports.compiler import ReportError
 from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
@@ -46,7 +46,7 @@ from ringside.reports.library import ReportForbiddenError, ReportNotFoundError
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The collector lands events: clear what writers killed mid-write left behind (the
     # settings the routes see, so a test app overriding them cleans its own home).
-    settings = app.dependency_overrides.get(get_settings, get_settings)()
+    settings = app_settings(app)
     remove_orphaned_temp_files(settings.layout)
     # Claim this process's log slot and land what dead processes left before serving.
     await run_in_threadpool(open_log, settings)
@@ -70,17 +70,6 @@ async def _report_forbidden(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=403, content={"detail": str(exc)})
 
 
-async def _server_timing(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """The app's own time per response, readable by the browser (PerformanceResourceTiming
-    .serverTiming) so the web benchmark separates server time from the browser's."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return response
-
-
 def create_app() -> FastAPI:
     # Requests read the warehouse often: this process reuses PostgreSQL reader connections.
     keep_connections()
@@ -94,7 +83,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ReportError, _report_error)
     app.add_exception_handler(ReportNotFoundError, _report_not_found)
     app.add_exception_handler(ReportForbiddenError, _report_forbidden)
-    app.middleware("http")(_server_timing)
+    docs = (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
+    app.add_middleware(ResponseHeaders, docs_paths=[path for path in docs if path])
     app.include_router(health.router)
     app.include_router(collector_router)
     app.include_router(overview.router)

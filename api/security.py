@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
+from api.limits import limit_key
 from ringside.access.keys import Principal, authenticate
 from ringside.access.roles import Role, allows
 from ringside.access.sessions import COOKIE_NAME, session_principal
@@ -42,6 +43,7 @@ def principal(
     if secret:
         with session(settings) as db:
             found = authenticate(db, secret)
+        limit_key(request, settings, found)
         if found is None:
             raise _unauthorized("invalid or revoked API key")
         return found
@@ -51,6 +53,7 @@ def principal(
         found = session_principal(db, cookie)
     if found is None:
         raise _unauthorized("the session has ended, expired or its key was revoked: sign in again")
+    limit_key(request, settings, found)
     if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
         raise HTTPException(
             status_code=403,

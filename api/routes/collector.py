@@ -15,7 +15,6 @@ import secrets
 import shutil
 import uuid
 import zlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -26,6 +25,8 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from api.deps import app_settings
+from api.limits import limit_write_key
 from ingestion.collector_log import CollectorLog, encode, open_log
 from ingestion.enrich import open_geoip
 from ingestion.events import (
@@ -36,7 +37,7 @@ from ingestion.events import (
     parse_timestamp,
 )
 from ingestion.pipeline import Origin, accepted_window, prepare
-from ringside.core.settings import Settings, get_settings
+from ringside.core.settings import Settings
 
 MAX_BATCH_BYTES = 500 * 1024
 MB = 1024 * 1024
@@ -80,6 +81,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong write key"},
     413: {"model": ErrorResponse, "description": "Body over the size limit (decompressed)"},
     415: {"model": ErrorResponse, "description": "Unsupported Content-Encoding"},
+    429: {
+        "model": ErrorResponse,
+        "description": "Over the write key's rate limit (RINGSIDE_RATE_LIMIT_COLLECTOR); "
+        "retry after `Retry-After` seconds (nothing was accepted)",
+    },
     503: {
         "model": ErrorResponse,
         "description": "Back-pressure: the collector's log is behind or the disk nearly "
@@ -92,10 +98,7 @@ async def _settings(request: Request) -> Settings:
     """The app's settings, as ``SettingsDep`` gives them (``get_settings`` or its
     override), without a thread: FastAPI runs a sync dependency in the thread pool, a
     hop per request to read a cache."""
-    factory: Callable[[], Settings] = request.app.dependency_overrides.get(
-        get_settings, get_settings
-    )
-    return factory()
+    return app_settings(request.app)
 
 
 CollectorSettings = Annotated[Settings, Depends(_settings)]
@@ -118,7 +121,7 @@ async def _collect(
 ) -> IngestResponse:
     received_at = datetime.now(UTC)  # the server's clock: the reference for skew correction
     if credentials is not None:
-        _authenticate(credentials.username, settings)
+        _authenticate(request, credentials.username, settings)
     limit = MAX_EVENT_BYTES if mode == "single" else MAX_BATCH_BYTES
     raw = await _read_body(request, limit)
     try:
@@ -128,7 +131,7 @@ async def _collect(
     if not isinstance(body, dict):
         raise _error(400, "body must be a JSON object")
     if credentials is None:
-        _authenticate(body.get("writeKey"), settings)
+        _authenticate(request, body.get("writeKey"), settings)
 
     if mode == "batch" or (mode == "either" and "batch" in body):
         events, sent_at = _batch(body)
@@ -251,15 +254,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _authenticate(key: object, settings: Settings) -> None:
-    if not isinstance(key, str) or not any(
-        secrets.compare_digest(key.encode(), known.encode()) for known in settings.write_keys
-    ):
+def _authenticate(request: Request, key: object, settings: Settings) -> None:
+    """Checks the write key and counts the request against that key's rate limit."""
+    index = None
+    if isinstance(key, str):
+        index = next(
+            (
+                i
+                for i, known in enumerate(settings.write_keys)
+                if secrets.compare_digest(key.encode(), known.encode())
+            ),
+            None,
+        )
+    if index is None:
         raise HTTPException(
             status_code=401,
             detail="missing or invalid write key (HTTP Basic user name, or writeKey in the body)",
             headers={"WWW-Authenticate": 'Basic realm="ringside"'},
         )
+    # The key's position names its counters: a write key itself is kept out of the store.
+    limit_write_key(request, settings, index)
 
 
 def _error(code: int, detail: str) -> HTTPException:

@@ -4,11 +4,12 @@ signing out ends the session on the server, not just in the browser."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, Security
+from fastapi import APIRouter, Depends, HTTPException, Response, Security
 from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep
 from api.errors import problems
+from api.limits import sign_in_limit
 from api.security import Viewer, session_cookie
 from ringside.access.keys import Principal, authenticate
 from ringside.access.roles import Role
@@ -32,7 +33,13 @@ def _me(caller: Principal) -> Me:
     return Me(principal_id=caller.principal_id, name=caller.name, role=caller.role)
 
 
-@router.post("", response_model=Me, summary="Sign in with an API key", responses=problems(400, 401))
+@router.post(
+    "",
+    response_model=Me,
+    summary="Sign in with an API key",
+    responses=problems(400, 401),
+    dependencies=[Depends(sign_in_limit)],
+)
 def sign_in(body: SignIn, settings: SettingsDep, response: Response) -> Me:
     with session(settings) as db:
         caller = authenticate(db, body.api_key)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -164,6 +165,40 @@ class Settings(BaseSettings):
         description="How long a web app sign-in lasts (sign-out, revoking the key or this "
         "ends it).",
     )
+
+    # Rate limits (api/limits.py): over one, a request is answered 429 with Retry-After.
+    # Each is a `limits` rate string ("10/minute", "100 per hour") of a fixed window.
+    rate_limit_enabled: bool = Field(
+        default=True, description="False: no rate limits (e.g. a proxy in front limits)."
+    )
+    rate_limit_sign_in: str = Field(
+        default="10/minute",
+        description="Sign-in attempts per client address: POST /api/session, and API "
+        "requests with a wrong or revoked key. An address over it is refused every key until "
+        "the window ends, so a guess gets no verdict.",
+    )
+    rate_limit_api: str = Field(
+        default="1200/minute",
+        description="Requests per API key to the analytics API (a web app session counts "
+        "against the key it was signed in with).",
+    )
+    rate_limit_collector: str = Field(
+        default="20000/second",
+        description="Collector requests per write key (a batch is one request). Far above "
+        "what one process serves: it stops a flood on one key, not a busy site.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the counters live (a `limits` storage URI). memory:// counts per "
+        "process, so each of several `collector_workers` admits a whole limit: give them a "
+        "shared store such as redis://host:6379 (needs the `redis` package).",
+    )
+
+    @field_validator("rate_limit_sign_in", "rate_limit_api", "rate_limit_collector")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse(value)  # a malformed limit fails at startup, not at the first request
+        return value
 
     @field_validator("write_keys", mode="before")
     @classmethod
