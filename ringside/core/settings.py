@@ -163,11 +163,23 @@ class Settings(BaseSettings):
         description="Signs the web app's session cookies. Unset: a random secret made once "
         "and kept in layout.session_secret_path, so restarts keep people signed in.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the secrets the application database keeps (webhook URLs, "
+        "recipient lists). Unset: a random secret made once and kept in "
+        "layout.secret_key_path. Every process sharing an application database (API, "
+        "Dagster) needs the same one: set it when they do not share RINGSIDE_HOME.",
+    )
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="Former secret keys (comma-separated): what they encrypted stays "
+        "readable, and is encrypted with `secret_key` when next written.",
+    )
     session_hours: int = Field(
         default=12, gt=0, description="How long a web app sign-in lasts (the key must stay valid)."
     )
 
-    @field_validator("write_keys", mode="before")
+    @field_validator("write_keys", "previous_secret_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
