@@ -1,4 +1,8 @@
-"""Alert rules (create, read, update, delete) and the history of their transitions."""
+"""Alert rules (create, read, update, delete) and the history of their transitions.
+
+Rules are the admins': every key reads them, but only admins see their channels in full;
+for everyone else webhook URLs (credentials) and recipient addresses are redacted, in
+the rules and in the deliveries of the history alike."""
 
 from datetime import UTC, date
 from typing import Annotated, Any
@@ -11,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import Instant, SettingsDep, id_path, id_query
 from api.errors import problems
-from api.security import require
+from api.security import Admin, Viewer, require
+from ringside.access.keys import Principal
+from ringside.access.roles import allows
 from ringside.alerts.rules import AlertState, Channels, RuleKind, RuleSpec
 from ringside.alerts.service import rule_spec
 from ringside.bi.kpis import Grain
@@ -55,7 +61,7 @@ class RulePatch(BaseModel):
 
 class DeliveryOut(BaseModel):
     channel: str
-    destination: str
+    destination: str = Field(description="The URL or the recipients; redacted for non-admins.")
     status: str = Field(description="pending, delivered or failed (retried next evaluation).")
     attempts: int
     last_error: str | None
@@ -76,9 +82,10 @@ class TransitionOut(BaseModel):
 
 
 @router.get("/rules", response_model=list[RuleOut], summary="Every alert rule")
-def list_rules(settings: SettingsDep) -> list[RuleOut]:
+def list_rules(settings: SettingsDep, caller: Viewer) -> list[RuleOut]:
     with session(settings) as db:
-        return [_out(rule) for rule in db.scalars(select(AlertRule).order_by(AlertRule.id))]
+        rules = db.scalars(select(AlertRule).order_by(AlertRule.id))
+        return [_out(rule, caller) for rule in rules]
 
 
 @router.post(
@@ -86,34 +93,32 @@ def list_rules(settings: SettingsDep) -> list[RuleOut]:
     response_model=RuleOut,
     status_code=201,
     summary="Create an alert rule",
-    dependencies=[Depends(require("admin"))],
     responses=problems(400, 409),
 )
-def create_rule(body: RuleSpec, settings: SettingsDep) -> RuleOut:
+def create_rule(body: RuleSpec, settings: SettingsDep, caller: Admin) -> RuleOut:
     with session(settings) as db:
         _unique_name(db, body.name)
         rule = AlertRule(**body.model_dump())
         db.add(rule)
         db.flush()
-        return _out(rule)
+        return _out(rule, caller)
 
 
 @router.get(
     "/rules/{rule_id}", response_model=RuleOut, summary="One alert rule", responses=problems(404)
 )
-def get_rule(rule_id: RuleId, settings: SettingsDep) -> RuleOut:
+def get_rule(rule_id: RuleId, settings: SettingsDep, caller: Viewer) -> RuleOut:
     with session(settings) as db:
-        return _out(_rule(db, rule_id))
+        return _out(_rule(db, rule_id), caller)
 
 
 @router.patch(
     "/rules/{rule_id}",
     response_model=RuleOut,
     summary="Change an alert rule",
-    dependencies=[Depends(require("admin"))],
     responses=problems(400, 404, 409),
 )
-def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleOut:
+def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep, caller: Admin) -> RuleOut:
     with session(settings) as db:
         rule = _rule(db, rule_id)
         merged = rule_spec(rule).model_dump() | body.model_dump(exclude_unset=True)
@@ -131,7 +136,7 @@ def patch_rule(rule_id: RuleId, body: RulePatch, settings: SettingsDep) -> RuleO
         for field, value in spec.model_dump().items():
             setattr(rule, field, value)
         db.flush()
-        return _out(rule)
+        return _out(rule, caller)
 
 
 @router.delete(
@@ -150,6 +155,7 @@ def delete_rule(rule_id: RuleId, settings: SettingsDep) -> Response:
 @router.get("/history", response_model=list[TransitionOut], summary="Alert transitions")
 def history(
     settings: SettingsDep,
+    caller: Viewer,
     rule: Annotated[int | None, id_query("Only this rule's id.")] = None,
     state: Annotated[AlertState | None, Query(description="Only transitions to it.")] = None,
     since: Annotated[Instant | None, Query(description="From this UTC time on.")] = None,
@@ -174,9 +180,10 @@ def history(
             .order_by(NotificationDelivery.id)
         ):
             assert delivery.transition_id is not None  # selected by it
-            deliveries[delivery.transition_id].append(
-                DeliveryOut.model_validate(delivery, from_attributes=True)
-            )
+            shown = DeliveryOut.model_validate(delivery, from_attributes=True)
+            if _sees_secrets(caller):
+                shown.destination = delivery.address
+            deliveries[delivery.transition_id].append(shown)
         return [
             TransitionOut.model_validate(
                 {**_columns(t), "deliveries": deliveries[t.id]}, from_attributes=False
@@ -197,8 +204,15 @@ def _unique_name(db: Session, name: str) -> None:
         raise HTTPException(status_code=409, detail=f"an alert rule named {name!r} exists")
 
 
-def _out(rule: AlertRule) -> RuleOut:
-    return RuleOut.model_validate(_columns(rule))
+def _sees_secrets(caller: Principal) -> bool:
+    return allows(caller.role, "admin")
+
+
+def _out(rule: AlertRule, caller: Principal) -> RuleOut:
+    out = RuleOut.model_validate(_columns(rule))
+    if _sees_secrets(caller):
+        return out
+    return out.model_copy(update={"channels": out.channels.redacted()})
 
 
 def _columns(row: AlertRule | AlertTransition) -> dict[str, Any]:

@@ -3,20 +3,25 @@ preview an unsaved definition; the catalog of what a report may ask for.
 
 A report the caller may not read answers 404 (as if it did not exist); one they may
 read but not change answers 403 to PATCH and DELETE. Names the compiler does not know
-answer 422 naming the field and the allowed values (the handlers in api/main.py)."""
+answer 422 naming the field and the allowed values (the handlers in api/main.py).
+Recipients (addresses, webhook URLs: credentials) are shown in full to those who may
+change the report, its owner and admins, and redacted to everyone else."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from api.deps import MAX_ID, SettingsDep, id_path
 from api.errors import problems
 from api.queries import report_result
 from api.security import Analyst, Viewer
+from ringside.access.keys import Principal
 from ringside.bi.catalog import metric_catalog
 from ringside.core.appdb import session
+from ringside.core.appdb.reports import Report
 from ringside.reports.compiler import BUSINESS, dimension_label, mart_sources
 from ringside.reports.dashboards import seed_defaults
 from ringside.reports.definition import (
@@ -29,6 +34,7 @@ from ringside.reports.definition import (
 )
 from ringside.reports.library import (
     SavedReport,
+    can_edit,
     create_report,
     duplicate_report,
     get_report_for,
@@ -116,7 +122,7 @@ def list_saved(
         whose = int(owner) if owner is not None and owner.isdigit() else owner
         if isinstance(whose, int) and whose > MAX_ID:
             return []
-        return [saved(db, r) for r in list_reports(db, caller, whose, type, visibility)]
+        return [_shown(db, caller, r) for r in list_reports(db, caller, whose, type, visibility)]
 
 
 @router.post(
@@ -128,7 +134,7 @@ def list_saved(
 )
 def create(spec: ReportSpec, settings: SettingsDep, caller: Analyst) -> SavedReport:
     with session(settings) as db:
-        return saved(db, create_report(db, caller.principal_id, spec))
+        return _shown(db, caller, create_report(db, caller.principal_id, spec))
 
 
 @router.post(
@@ -150,7 +156,7 @@ def preview(query: ReportQuery, settings: SettingsDep, _: Analyst) -> ReportResu
 )
 def read(report_id: ReportId, settings: SettingsDep, caller: Viewer) -> SavedReport:
     with session(settings) as db:
-        return saved(db, get_report_for(db, caller, report_id))
+        return _shown(db, caller, get_report_for(db, caller, report_id))
 
 
 @router.patch(
@@ -178,7 +184,7 @@ def change(
     with session(settings) as db:
         report = get_report_for(db, caller, report_id, edit=True)
         try:
-            return saved(db, update_report(db, report, changes))
+            return _shown(db, caller, update_report(db, report, changes))
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
@@ -234,6 +240,14 @@ def run(
 def duplicate(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> SavedReport:
     """A private copy owned by the caller, without schedule or recipients."""
     with session(settings) as db:
-        return saved(
-            db, duplicate_report(db, get_report_for(db, caller, report_id), caller.principal_id)
-        )
+        copy = duplicate_report(db, get_report_for(db, caller, report_id), caller.principal_id)
+        return _shown(db, caller, copy)
+
+
+def _shown(db: Session, caller: Principal, report: Report) -> SavedReport:
+    """The report as `caller` may see it: the recipients redacted unless they may
+    change them (so no one edits the redacted form back in)."""
+    found = saved(db, report)
+    if can_edit(caller, report):
+        return found
+    return found.model_copy(update={"recipients": found.recipients.redacted()})

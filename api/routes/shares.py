@@ -23,7 +23,7 @@ from ringside.core.timestamps import UtcDateTime
 from ringside.reports.branding import list_partners, partner_by_slug
 from ringside.reports.compiler import ReportError
 from ringside.reports.delivery import deliver_report
-from ringside.reports.library import get_report_for, owner_name
+from ringside.reports.library import can_edit, get_report_for, owner_name
 from ringside.reports.sharing import (
     ShareNotFoundError,
     create_share,
@@ -179,14 +179,15 @@ def runs(
 ) -> list[RunInfo]:
     """The report's generations, newest first, each with its deliveries' outcome."""
     with session(settings) as db:
-        get_report_for(db, caller, report_id)
+        report = get_report_for(db, caller, report_id)
         found = db.scalars(
             select(ReportRun)
             .where(ReportRun.report_id == report_id)
             .order_by(ReportRun.id.desc())
             .limit(limit)
         ).all()
-        return _run_infos(db, found)
+        # Where deliveries went, in full, only to whoever may change the recipients.
+        return _run_infos(db, found, full=can_edit(caller, report))
 
 
 @router.post("/{report_id}/deliver", response_model=RunInfo, summary="Deliver now")
@@ -198,19 +199,21 @@ def deliver_now(report_id: ReportId, settings: SettingsDep, caller: Analyst) -> 
     run = deliver_report(settings, report_id, trigger="manual")
     assert run is not None  # only a scheduled trigger skips an unscheduled report
     with session(settings) as db:
-        return _run_infos(db, [db.get_one(ReportRun, run.id)])[0]
+        return _run_infos(db, [db.get_one(ReportRun, run.id)], full=True)[0]
 
 
-def _run_infos(db: Session, found: Sequence[ReportRun]) -> list[RunInfo]:
+def _run_infos(db: Session, found: Sequence[ReportRun], *, full: bool) -> list[RunInfo]:
+    """The runs and their deliveries; `full`: destinations as they are, else redacted."""
     by_run: defaultdict[int | None, list[DeliveryInfo]] = defaultdict(list)
     for delivery in db.scalars(
         select(NotificationDelivery)
         .where(NotificationDelivery.report_run_id.in_([run.id for run in found]))
         .order_by(NotificationDelivery.id)
     ):
-        by_run[delivery.report_run_id].append(
-            DeliveryInfo.model_validate(delivery, from_attributes=True)
-        )
+        shown = DeliveryInfo.model_validate(delivery, from_attributes=True)
+        if full:
+            shown.destination = delivery.address
+        by_run[delivery.report_run_id].append(shown)
     return [
         RunInfo(
             id=run.id,

@@ -6,6 +6,7 @@ attempts and the last error) and the next evaluation tries it again."""
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import smtplib
 import time
@@ -20,9 +21,21 @@ from ringside.alerts.rules import Channels
 from ringside.core.appdb import utcnow
 from ringside.core.appdb.alerts import AlertTransition
 from ringside.core.appdb.notifications import NotificationDelivery
+from ringside.core.redaction import redact_text, redact_url
 from ringside.core.settings import Settings
 
 STATE_PREFIX = {"firing": "[FIRING]", "resolved": "[RESOLVED]"}
+
+
+class _Redacted(logging.Filter):
+    """httpx logs every request's URL (INFO); a webhook's is a credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_Redacted())
 
 
 class DeliveryError(RuntimeError):
@@ -46,7 +59,7 @@ def deliveries_for(transition: AlertTransition, channels: Channels) -> list[Noti
         NotificationDelivery(
             transition_id=transition.id,
             channel="webhook",
-            destination=webhook.url,
+            address=webhook.url,
             payload={"text": f"{headline}: {transition.message}"}
             if webhook.format == "slack"
             else alert,
@@ -58,7 +71,7 @@ def deliveries_for(transition: AlertTransition, channels: Channels) -> list[Noti
             NotificationDelivery(
                 transition_id=transition.id,
                 channel="email",
-                destination=", ".join(channels.email),
+                address=", ".join(channels.email),
                 payload={"subject": headline, "body": f"{transition.message}\n"},
             )
         )
@@ -78,7 +91,7 @@ def deliver(
         delivery.attempts += 1
         delivery.last_attempt_at = utcnow()
         try:
-            send(settings, delivery.channel, delivery.destination, delivery.payload)
+            send(settings, delivery.channel, delivery.address, delivery.payload)
         except DeliveryError as exc:
             delivery.last_error = str(exc)
             continue
@@ -101,7 +114,9 @@ def _post(settings: Settings, url: str, payload: dict[str, Any]) -> None:
         response = httpx.post(url, json=payload, timeout=settings.alert_delivery_timeout_seconds)
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook {url}: {exc}") from exc
+        # Stored on the delivery, shown by the API, logged: without the URL's secret
+        # part (httpx names the URL in its messages too). Same for mail below.
+        raise DeliveryError(f"webhook {redact_url(url)}: {redact_text(str(exc))}") from exc
 
 
 def _mail(settings: Settings, recipients: list[str], payload: dict[str, Any]) -> None:
@@ -132,4 +147,6 @@ def _mail(settings: Settings, recipients: list[str], payload: dict[str, Any]) ->
                 smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
             smtp.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"email via {settings.smtp_host}:{settings.smtp_port}: {exc}") from exc
+        raise DeliveryError(
+            f"email via {settings.smtp_host}:{settings.smtp_port}: {redact_text(str(exc))}"
+        ) from exc

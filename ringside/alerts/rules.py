@@ -4,11 +4,12 @@ here once, for the API and for evaluation alike)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 from ringside.bi.kpis import Grain, catalog_metrics
+from ringside.core.redaction import mask_email, redact_url
 
 RuleKind = Literal["threshold", "change", "anomaly", "pipeline"]
 AlertState = Literal["ok", "firing", "resolved"]
@@ -89,6 +90,18 @@ class Channels(BaseModel):
         if bad:
             raise ValueError(f"not an email address: {', '.join(bad)}")
         return value
+
+    def redacted(self) -> Self:
+        """As shown to those who may not see the secrets (ringside/core/redaction.py):
+        each webhook by its host, each address masked."""
+        return self.model_copy(
+            update={
+                "webhooks": [
+                    w.model_copy(update={"url": redact_url(w.url)}) for w in self.webhooks
+                ],
+                "email": [mask_email(address) for address in self.email],
+            }
+        )
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]

@@ -110,6 +110,12 @@ class Layout:
         return self.state_dir / "build_status.json"
 
     @property
+    def secret_key_path(self) -> Path:
+        """The generated secret that encrypts the application database's secrets (mode
+        0600; ringside/core/crypto.py): losing it loses them."""
+        return self.state_dir / "secret_key"
+
+    @property
     def raw_lock_path(self) -> Path:
         """Readers of landed files hold it shared; the compactor's swap, exclusive
         (ringside/core/raw_lock.py)."""

@@ -159,6 +159,18 @@ class Settings(BaseSettings):
     report_link_days: int = Field(
         default=7, gt=0, description="Days a share link sent by a scheduled delivery lives."
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the secrets the application database keeps (webhook URLs, "
+        "recipient lists). Unset: a random secret made once and kept in "
+        "layout.secret_key_path. Every process sharing an application database (API, "
+        "Dagster) needs the same one: set it when they do not share RINGSIDE_HOME.",
+    )
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="Former secret keys (comma-separated): what they encrypted stays "
+        "readable, and is encrypted with `secret_key` when next written.",
+    )
     session_hours: int = Field(
         default=12,
         gt=0,
@@ -200,7 +212,7 @@ class Settings(BaseSettings):
         parse(value)  # a malformed limit fails at startup, not at the first request
         return value
 
-    @field_validator("write_keys", mode="before")
+    @field_validator("write_keys", "previous_secret_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

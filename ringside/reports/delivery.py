@@ -157,7 +157,7 @@ def _record_failure(settings: Settings, report: Report, run: ReportRun, error: s
         delivery = NotificationDelivery(
             report_run_id=run.id,
             channel="email",
-            destination=owner,
+            address=owner,
             payload={
                 "subject": f"[FAILED] report {report.name}",
                 "body": f"Report {report.name!r} (id {report.id}) could not be generated "
@@ -201,7 +201,7 @@ def _messages(report: Report, run: ReportRun, output: Output) -> list[Notificati
         NotificationDelivery(
             report_run_id=run.id,
             channel="webhook",
-            destination=webhook.url,
+            address=webhook.url,
             payload={"text": summary + (f" {output.link}" if output.link else "")}
             if webhook.format == "slack"
             else document,
@@ -218,7 +218,7 @@ def _messages(report: Report, run: ReportRun, output: Output) -> list[Notificati
             NotificationDelivery(
                 report_run_id=run.id,
                 channel="email",
-                destination=", ".join(recipients.email),
+                address=", ".join(recipients.email),
                 payload={
                     "subject": f"{report.name}: {period}",
                     "body": (f"{report.description}\n\n" if report.description else "") + body,

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ringside.core.appdb.base import Base, utcnow
+from ringside.core.appdb.sealed import SealedJSON
 
 
 class AlertRule(Base):
@@ -24,7 +25,8 @@ class AlertRule(Base):
     dimension: Mapped[str] = mapped_column(String(100), default="all")
     dimension_value: Mapped[str] = mapped_column(String(200), default="all")
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    channels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Encrypted at rest: webhook URLs are credentials.
+    channels: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # The state machine: ok -> firing -> resolved (-> firing ...).
     state: Mapped[str] = mapped_column(String(10), default="ok")

@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ringside.core.crypto import keyring_bound
 from ringside.core.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -64,18 +65,24 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(settings: Settings) -> None:
     """Bring the application database to the newest migration (a no-op when it is)."""
     engine = engine_for(settings)
-    command.upgrade(alembic_config(engine), "head")
+    # A migration that encrypts (0004) seals with this installation's key.
+    with keyring_bound(settings):
+        command.upgrade(alembic_config(engine), "head")
     _upgraded.add(database_url(settings))
 
 
 @contextmanager
 def session(settings: Settings) -> Iterator[Session]:
     """A session on the application database, migrated on first use in this process;
-    commits when the block succeeds, rolls back when it raises."""
+    commits when the block succeeds, rolls back when it raises. Its sealed columns
+    (sealed.py) encrypt and decrypt with the key of `settings`."""
     url = database_url(settings)
     if url not in _upgraded:
         with _upgrade_lock:
             if url not in _upgraded:
                 upgrade(settings)
-    with sessionmaker(engine_for(settings), expire_on_commit=False).begin() as db:
+    with (
+        keyring_bound(settings),
+        sessionmaker(engine_for(settings), expire_on_commit=False).begin() as db,
+    ):
         yield db

@@ -11,6 +11,8 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ringside.core.appdb.base import Base, utcnow
+from ringside.core.appdb.sealed import SealedText
+from ringside.core.redaction import redact_destination
 
 
 class NotificationDelivery(Base):
@@ -25,7 +27,10 @@ class NotificationDelivery(Base):
         ForeignKey("report_runs.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))  # webhook | email
-    destination: Mapped[str] = mapped_column(Text)  # the URL, or the recipients
+    # Where it goes (the URL, or the comma-separated recipients), encrypted at rest. The
+    # column is `destination`; the attribute of that name is the redacted form, so
+    # whatever lists deliveries (the delivery logs) shows no credential by default.
+    address: Mapped[str] = mapped_column("destination", SealedText)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -33,3 +38,8 @@ class NotificationDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def destination(self) -> str:
+        """The address without its secret part: a webhook's host, masked recipients."""
+        return redact_destination(self.channel, self.address)

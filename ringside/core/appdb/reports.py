@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ringside.core.appdb.base import Base, utcnow
+from ringside.core.appdb.sealed import SealedJSON
 
 
 class Partner(Base):
@@ -41,7 +42,8 @@ class Report(Base):
     type: Mapped[str] = mapped_column(String(20))  # table | chart | dashboard
     query: Mapped[dict[str, Any]] = mapped_column(JSON)
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    recipients: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Encrypted at rest: webhook URLs are credentials.
+    recipients: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)
     visibility: Mapped[str] = mapped_column(String(20), default="private")
     shared_with_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Principal ids (never names: a namesake must not inherit a share).

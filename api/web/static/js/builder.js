@@ -4,7 +4,7 @@
 import { allows, api } from "./api.js";
 import { renderResult, table } from "./charts.js";
 import { el } from "./format.js";
-import { duplicate, exportLinks, share } from "./reports.js";
+import { canEdit, duplicate, exportLinks, share } from "./reports.js";
 
 const PRESETS = [
   ["last_7_days", "Last 7 days"], ["last_14_days", "Last 14 days"], ["last_30_days", "Last 30 days"],
@@ -109,6 +109,9 @@ export async function builderPage(main, me, id) {
 
   function scheduleControls() {
     const s = state.schedule;
+    // The API masks the addresses (a…@example.com) for all but the owner and admins, who
+    // alone may change them: shown as they come, but not to be edited.
+    const masked = Boolean(state.id) && !canEdit(me, state);
     const set = (changes) => { state.schedule = { ...(state.schedule || { frequency: "daily", time: "07:00", timezone: "UTC" }), ...changes }; };
     return [
       el("label", {}, "Delivery ",
@@ -120,6 +123,7 @@ export async function builderPage(main, me, id) {
         " ", el("input", { value: s.timezone, size: 14, onchange: (e) => set({ timezone: e.target.value }) })),
       s && el("label", {}, "Email to ", el("input", {
         id: "report-recipients", value: state.recipients.email.join(", "), placeholder: "a@example.com, b@example.com",
+        readonly: masked, title: masked ? "Only the report's owner and admins see the addresses" : null,
         onchange: (e) => { state.recipients = { ...state.recipients, email: e.target.value.split(",").map((v) => v.trim()).filter(Boolean) }; },
       })),
     ];
