@@ -134,8 +134,9 @@ def token(shared_settings: Settings) -> str:
     """A share link of a report of the admin key's, branded as Acme (an external logo)."""
     admin = api_client(shared_settings, "admin")
     assert admin.post("/api/analytics/partners/", json=ACME).status_code == 201
+    owner = admin.get("/api/session").json()["principal_id"]
     with session(shared_settings) as db:
-        report_id = create_report(db, "test-admin", revenue_spec(schedule=None)).id
+        report_id = create_report(db, owner, revenue_spec(schedule=None)).id
     return str(share(admin, report_id, partner="acme")["token"])
 
 
