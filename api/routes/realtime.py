@@ -62,9 +62,13 @@ def real_time(
         rows: list[tuple[int, int, int, int]] = []
         per_minute: list[tuple[datetime, int]] = []
         if files:
+            # A message landed twice (a client's retry, in the same file or another) is
+            # one event: its first landed copy counts, as in stg_tracking__events.
             recent = (
                 "with recent as (select * from read_parquet($files) "
-                "where event_time > $since and event_time <= $now) "
+                "where event_time > $since and event_time <= $now "
+                "qualify row_number() over (partition by message_id "
+                "order by received_at, ingested_at, source_ref) = 1) "
             )
             params = {"files": files, "since": since, "now": now}
             with duckdb.connect() as con:
