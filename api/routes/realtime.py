@@ -12,6 +12,7 @@ from api.deps import Instant, SettingsDep
 from api.errors import problems
 from api.security import require
 from ringside.core.raw_lock import reading_raw
+from ringside.core.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/real-time",
@@ -34,12 +35,12 @@ class ActivityWindow(BaseModel):
 
 
 class MinuteCount(BaseModel):
-    minute: datetime
+    minute: UtcDateTime
     events: int
 
 
 class RealTime(BaseModel):
-    as_of: datetime
+    as_of: UtcDateTime
     windows: list[ActivityWindow]
     events_per_minute: list[MinuteCount] = Field(description="The last 30 minutes, oldest first.")
 
@@ -95,7 +96,7 @@ def real_time(
                 ).fetchall()
     counts = {minutes: (users, events, views) for minutes, users, events, views in rows}
     return RealTime(
-        as_of=now.replace(tzinfo=UTC),
+        as_of=now,
         windows=[
             ActivityWindow(
                 minutes=m,
@@ -105,7 +106,5 @@ def real_time(
             )
             for m in WINDOWS_MINUTES
         ],
-        events_per_minute=[
-            MinuteCount(minute=minute.replace(tzinfo=UTC), events=n) for minute, n in per_minute
-        ],
+        events_per_minute=[MinuteCount(minute=minute, events=n) for minute, n in per_minute],
     )

@@ -177,9 +177,11 @@ def _defused_column(column: pa.Array) -> pa.Array:
 
 
 def _jsonl(batches: pa.RecordBatchReader) -> Iterator[bytes]:
-    # orjson writes dates and datetimes as ISO 8601 text, None as null.
+    # orjson writes dates and datetimes as ISO 8601 text, None as null; timestamps as the
+    # API's JSON does (ringside.core.timestamps): naive ones are UTC, UTC is written Z.
+    option = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
     for batch in batches:
-        yield b"".join(orjson.dumps(row) + b"\n" for row in batch.to_pylist())
+        yield b"".join(orjson.dumps(row, option=option) + b"\n" for row in batch.to_pylist())
 
 
 def _parquet(batches: pa.RecordBatchReader) -> Iterator[bytes]:
