@@ -13,12 +13,12 @@ live formula there (CSV/formula injection). OWASP's rule is applied to every tex
 starting with `=`, `+`, `-`, `@`, a tab or a carriage return (`FORMULA_PREFIXES`), in one
 place per format: CSV prefixes it with a single quote (`_defused`, vectorised with
 pyarrow.compute per batch so the export still streams); XLSX keeps the value as it is in
-a text cell that Excel does not evaluate (`_xlsx_cell`). Numeric columns are never
+a text cell that Excel does not evaluate (`_text_cell`). Numeric columns are never
 touched: -3 is a number, not a formula. JSON lines and Parquet are not spreadsheet
-formats and stay exact. The `defusedcsv` package is not used: it wraps the standard
-library's csv writer field by field, while these exports are written by pyarrow.csv a
-batch at a time, and its rule is not OWASP's (it also escapes `|` and `%`, rewriting `|`
-inside the value as `\\|`, and leaves tabs and carriage returns alone)."""
+formats and stay exact (no quote added). The `defusedcsv` package is not used: it wraps
+the standard library's csv writer field by field, while these exports are written by
+pyarrow.csv a batch at a time, and its rule is not OWASP's (it also escapes `|` and `%`,
+rewriting `|` inside the value as `\\|`, and leaves tabs and carriage returns alone)."""
 
 from __future__ import annotations
 
