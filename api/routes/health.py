@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter
@@ -7,6 +6,7 @@ from pydantic import BaseModel, Field
 from api.deps import SettingsDep
 from ingestion.collector_log import logged_bytes
 from ringside.core.pipeline_health import BuildAttempt, assess
+from ringside.core.timestamps import UtcDateTime
 
 router = APIRouter(tags=["health"])
 MB = 1024 * 1024
@@ -15,7 +15,7 @@ MB = 1024 * 1024
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     degraded: list[str] = Field(description="Why the status is degraded; empty when ok.")
-    warehouse_published_at: datetime | None = Field(
+    warehouse_published_at: UtcDateTime | None = Field(
         description="When the served DuckDB copy was published; null on PostgreSQL (the "
         "API reads the built marts) and before the first build."
     )
@@ -26,10 +26,10 @@ class Health(BaseModel):
     last_build: BuildAttempt | None = Field(
         description="The last build attempt, with its failing dbt models/tests when it failed."
     )
-    failing_since: datetime | None = Field(
+    failing_since: UtcDateTime | None = Field(
         description="When builds started failing (the first failure after the last success)."
     )
-    last_success_at: datetime | None
+    last_success_at: UtcDateTime | None
     landing_writable: bool = Field(description="Can events be landed (raw events directory)?")
     landing_free_mb: float = Field(description="Free disk space where events land.")
     collector_log_mb: dict[int, float] = Field(

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import duckdb
@@ -66,7 +66,7 @@ class ForecastRow(BaseModel):
     upper_95: float
     model: str
     model_version: str
-    trained_at: str
+    trained_at: UtcDateTime
 
 
 class ChurnRow(BaseModel):
@@ -151,7 +151,7 @@ ROWS: dict[Kind, type[PredictionRow]] = {
 class Predictions(BaseModel):
     kind: Kind
     model_version: str | None
-    trained_at: str | None
+    trained_at: UtcDateTime | None
     training_window: list[str]
     validation: dict[str, Any]
     total: int
@@ -212,7 +212,7 @@ def predictions(
     return Predictions(
         kind=kind,
         model_version=record.version if record else None,
-        trained_at=record.trained_at if record else None,
+        trained_at=datetime.fromisoformat(record.trained_at) if record else None,
         training_window=record.training_window if record else [],
         validation=record.metrics if record else {},
         total=total,

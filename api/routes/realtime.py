@@ -12,6 +12,7 @@ from api.deps import Instant, SettingsDep
 from api.errors import problems
 from api.security import require
 from ringside.core.raw_lock import reading_raw
+from ringside.core.timestamps import UtcDateTime
 
 router = APIRouter(
     prefix="/api/analytics/real-time",
@@ -34,12 +35,12 @@ class ActivityWindow(BaseModel):
 
 
 class MinuteCount(BaseModel):
-    minute: datetime
+    minute: UtcDateTime
     events: int
 
 
 class RealTime(BaseModel):
-    as_of: datetime
+    as_of: UtcDateTime
     windows: list[ActivityWindow]
     events_per_minute: list[MinuteCount] = Field(description="The last 30 minutes, oldest first.")
 
@@ -62,9 +63,13 @@ def real_time(
         rows: list[tuple[int, int, int, int]] = []
         per_minute: list[tuple[datetime, int]] = []
         if files:
+            # A message landed twice (a client's retry, in the same file or another) is
+            # one event: its first landed copy counts, as in stg_tracking__events.
             recent = (
                 "with recent as (select * from read_parquet($files) "
-                "where event_time > $since and event_time <= $now) "
+                "where event_time > $since and event_time <= $now "
+                "qualify row_number() over (partition by message_id "
+                "order by received_at, ingested_at, source_ref) = 1) "
             )
             params = {"files": files, "since": since, "now": now}
             with duckdb.connect() as con:
@@ -91,7 +96,7 @@ def real_time(
                 ).fetchall()
     counts = {minutes: (users, events, views) for minutes, users, events, views in rows}
     return RealTime(
-        as_of=now.replace(tzinfo=UTC),
+        as_of=now,
         windows=[
             ActivityWindow(
                 minutes=m,
@@ -101,7 +106,5 @@ def real_time(
             )
             for m in WINDOWS_MINUTES
         ],
-        events_per_minute=[
-            MinuteCount(minute=minute.replace(tzinfo=UTC), events=n) for minute, n in per_minute
-        ],
+        events_per_minute=[MinuteCount(minute=minute, events=n) for minute, n in per_minute],
     )

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, field_validator
 from ringside.core.files import replace_file
 from ringside.core.layout import Layout
 from ringside.core.settings import Settings
+from ringside.core.timestamps import UtcDateTime
 
 # dbt run_results statuses of a node that broke the build (a model: error; a test: fail,
 # or error when its SQL does not run); warn and skipped do not fail a build.
@@ -47,8 +48,8 @@ class FailedNode(BaseModel):
 
 class BuildAttempt(BaseModel):
     run_id: str
-    started_at: datetime
-    finished_at: datetime
+    started_at: UtcDateTime
+    finished_at: UtcDateTime
     ok: bool
     failures: list[FailedNode] = Field(default_factory=list, description="Empty when ok.")
 
@@ -68,12 +69,12 @@ class BuildAttempt(BaseModel):
 
 class BuildStatus(BaseModel):
     last_attempt: BuildAttempt | None = None
-    failing_since: datetime | None = Field(
+    failing_since: UtcDateTime | None = Field(
         default=None,
         description="When the first failed attempt after the last success finished; "
         "null while the last attempt succeeded.",
     )
-    last_success_at: datetime | None = None
+    last_success_at: UtcDateTime | None = None
 
     @property
     def failed(self) -> bool:

@@ -5,12 +5,26 @@ CSV, JSON lines and Parquet carry the columns' `name`s and plain values, so they
 back equal to the API's JSON results; they stream, one batch in memory at a time (Parquet
 one row group). XLSX and PDF are for people: column labels, number formats, branding.
 They are built whole, so they have row limits (`ROW_LIMITS`), checked before an export
-starts (`check_row_limit`) and again while one is written."""
+starts (`check_row_limit`) and again while one is written.
+
+CSV and XLSX open in spreadsheets, and tracked data (page titles, properties) is written
+by whoever sends events: a text value such as `=HYPERLINK("http://evil","x")` would be a
+live formula there (CSV/formula injection). OWASP's rule is applied to every text value
+starting with `=`, `+`, `-`, `@`, a tab or a carriage return (`FORMULA_PREFIXES`), in one
+place per format: CSV prefixes it with a single quote (`_defused`, vectorised with
+pyarrow.compute per batch so the export still streams); XLSX keeps the value as it is in
+a text cell that Excel does not evaluate (`_text_cell`). Numeric columns are never
+touched: -3 is a number, not a formula. JSON lines and Parquet are not spreadsheet
+formats and stay exact (no quote added). The `defusedcsv` package is not used: it wraps
+the standard library's csv writer field by field, while these exports are written by
+pyarrow.csv a batch at a time, and its rule is not OWASP's (it also escapes `|` and `%`,
+rewriting `|` inside the value as `\\|`, and leaves tabs and carriage returns alone)."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,10 +34,11 @@ from xml.sax.saxutils import escape
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from reportlab.lib import colors
@@ -56,6 +71,10 @@ SUFFIXES: dict[ExportFormat, str] = {
 ROW_LIMITS: dict[ExportFormat, int] = {"xlsx": 1_048_575, "pdf": 5_000}
 STREAMING_FORMATS = [fmt for fmt in SUFFIXES if fmt not in ROW_LIMITS]
 CHUNK_BYTES = 1024 * 1024
+# OWASP's CSV injection rule: a spreadsheet reads text starting with one of these as a
+# formula (a tab or carriage return first lets one slip past naive checks).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^([" + "".join(re.escape(prefix) for prefix in FORMULA_PREFIXES) + "])"
 
 
 class RowLimitError(ValueError):
@@ -136,14 +155,33 @@ def _csv(batches: pa.RecordBatchReader) -> Iterator[bytes]:
     rows_only = pacsv.WriteOptions(include_header=False)
     for batch in batches:
         out = io.BytesIO()
-        pacsv.write_csv(batch, out, rows_only)
+        pacsv.write_csv(_defused(batch), out, rows_only)
         yield out.getvalue()
 
 
+def _defused(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with every text value that a spreadsheet would read as a formula
+    prefixed with a single quote; other columns as they are."""
+    return pa.RecordBatch.from_arrays(
+        [_defused_column(column) for column in batch.columns], schema=batch.schema
+    )
+
+
+def _defused_column(column: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(column.type):
+        # Each distinct value once: the indices stay, the dictionary is escaped.
+        return pa.DictionaryArray.from_arrays(column.indices, _defused_column(column.dictionary))
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.replace_substring_regex(column, pattern=_FORMULA_START, replacement=r"'\1")
+    return column
+
+
 def _jsonl(batches: pa.RecordBatchReader) -> Iterator[bytes]:
-    # orjson writes dates and datetimes as ISO 8601 text, None as null.
+    # orjson writes dates and datetimes as ISO 8601 text, None as null; timestamps as the
+    # API's JSON does (ringside.core.timestamps): naive ones are UTC, UTC is written Z.
+    option = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
     for batch in batches:
-        yield b"".join(orjson.dumps(row) + b"\n" for row in batch.to_pylist())
+        yield b"".join(orjson.dumps(row, option=option) + b"\n" for row in batch.to_pylist())
 
 
 def _parquet(batches: pa.RecordBatchReader) -> Iterator[bytes]:
@@ -195,6 +233,18 @@ def _excel_value(value: object) -> object:
     return value
 
 
+def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> Cell:
+    """A cell holding `value` as text, never as a formula. Unlike CSV, XLSX stores a
+    cell's type, so the value is kept as it is (no quote added to the data): openpyxl
+    makes a string starting with "=" a formula cell, so the type is forced to text; and
+    the style's quotePrefix (what Excel sets for a value typed as '=...) keeps it text
+    when someone edits the cell, where Excel would otherwise parse =, +, - or @ anew."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
 def _xlsx(
     columns: list[OutputColumn], batches: pa.RecordBatchReader, title: str
 ) -> Iterator[bytes]:
@@ -217,6 +267,8 @@ def _xlsx(
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = number_format
                 cells.append(cell)
+            elif isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+                cells.append(_text_cell(sheet, value))
             else:
                 cells.append(value)
         sheet.append(cells)
