@@ -20,6 +20,7 @@ from openpyxl.cell import Cell
 from pydantic import BaseModel
 
 from orchestration.defs.ml.common import now as ml_now
+from ringside.access.keys import create_key
 from ringside.alerts.service import evaluate_alerts
 from ringside.core.appdb import session
 from ringside.core.ml_store import ModelRecord, new_version, save_model, write_output
@@ -171,7 +172,8 @@ def test_mart_and_report_exports_through_the_api_are_escaped(tracked_titles: Set
 
 def test_delivered_report_files_are_escaped(tracked_titles: Settings) -> None:
     with session(tracked_titles) as db:
-        report_id = create_report(db, "ana", views_by_title()).id
+        owner = create_key(db, "analyst", name="ana")[0].principal_id
+        report_id = create_report(db, owner, views_by_title()).id
     run = deliver_report(tracked_titles, report_id, trigger="manual")
     assert run is not None and run.status == "succeeded", run and run.error
     files = {Path(path).suffix: Path(path).read_bytes() for path in run.files}
