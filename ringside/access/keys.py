@@ -200,13 +200,3 @@ def strongest(db: Session, principal_id: int) -> Principal | None:
     best = max(keys, key=lambda key: ROLES.index(key.role))  # type: ignore[arg-type]
     person = db.get_one(PrincipalRecord, principal_id)
     return Principal(best.id, person.id, person.name, best.role)  # type: ignore[arg-type]
-
-
-def principal_names(db: Session, ids: set[int]) -> dict[int, str]:
-    """Display names of principals by id."""
-    if not ids:
-        return {}
-    rows = db.execute(
-        select(PrincipalRecord.id, PrincipalRecord.name).where(PrincipalRecord.id.in_(ids))
-    )
-    return {row.id: row.name for row in rows}

@@ -17,7 +17,6 @@ from ringside.access.keys import (
     Principal,
     PrincipalError,
     active_principal_named,
-    principal_names,
 )
 from ringside.access.roles import allows
 from ringside.core.appdb.access import PrincipalRecord
@@ -79,7 +78,8 @@ def can_edit(principal: Principal, report: Report) -> bool:
 
 def owner_name(db: Session, owner_id: int | None) -> str:
     """Who owns a report or dashboard, for display: the default ones are Ringside's."""
-    return SYSTEM_OWNER if owner_id is None else principal_names(db, {owner_id})[owner_id]
+    # The session's identity map answers repeats (a list of one owner's reports) at once.
+    return SYSTEM_OWNER if owner_id is None else db.get_one(PrincipalRecord, owner_id).name
 
 
 def get_report_for(db: Session, principal: Principal, report_id: int, edit: bool = False) -> Report:
